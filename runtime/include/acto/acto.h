@@ -1,0 +1,9 @@
+/* acto: an actor runtime for C on libuv. Includes the runtime's headers. */
+#ifndef ACTO_ACTO_H
+#define ACTO_ACTO_H
+
+#include <acto/alloc.h>
+#include <acto/error.h>
+#include <acto/queue.h>
+
+#endif /* ACTO_ACTO_H */

@@ -1,0 +1,220 @@
+/* Test helpers: see acto_test.h. */
+#include "acto_test.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- the counting allocator ------------------------------------------- */
+
+/* A header before each block records its size so sized frees are checked. */
+typedef union header {
+    size_t size;
+    max_align_t align;
+} header;
+
+static atomic_long live_blocks;
+static atomic_long live_bytes;
+static atomic_long total_blocks;
+static atomic_long fail_countdown;
+static atomic_bool fail_fired;
+
+static void *
+counting_malloc(size_t size, void *user)
+{
+    (void)user;
+    if (atomic_load(&fail_countdown) > 0 &&
+        atomic_fetch_sub(&fail_countdown, 1) == 1) {
+        atomic_store(&fail_fired, true);
+        return NULL;
+    }
+    header *h = malloc(sizeof(header) + size);
+    if (h == NULL) {
+        return NULL;
+    }
+    h->size = size;
+    atomic_fetch_add(&live_blocks, 1);
+    atomic_fetch_add(&live_bytes, (long)size);
+    atomic_fetch_add(&total_blocks, 1);
+    return h + 1;
+}
+
+static void
+counting_free(void *ptr, size_t size, void *user)
+{
+    (void)user;
+    header *h = (header *)ptr - 1;
+    if (h->size != size) {
+        fprintf(stderr,
+                "acto_test: sized free of %zu bytes for a block of "
+                "%zu\n",
+                size, h->size);
+        abort();
+    }
+    atomic_fetch_sub(&live_blocks, 1);
+    atomic_fetch_sub(&live_bytes, (long)size);
+    free(h);
+}
+
+void
+acto_test_alloc_install(void)
+{
+    static const acto_allocator counting = {counting_malloc, counting_free,
+                                            NULL};
+    atomic_store(&live_blocks, 0);
+    atomic_store(&live_bytes, 0);
+    atomic_store(&total_blocks, 0);
+    acto_test_alloc_fail_nth(0);
+    if (acto_allocator_set(&counting) != 0) {
+        abort();
+    }
+}
+
+void
+acto_test_alloc_uninstall(void)
+{
+    acto_allocator_set(NULL);
+}
+
+void
+acto_test_alloc_fail_nth(long n)
+{
+    atomic_store(&fail_fired, false);
+    atomic_store(&fail_countdown, n > 0 ? n : 0);
+}
+
+bool
+acto_test_alloc_failed(void)
+{
+    return atomic_load(&fail_fired);
+}
+
+long
+acto_test_alloc_live(void)
+{
+    return atomic_load(&live_blocks);
+}
+
+long
+acto_test_alloc_live_bytes(void)
+{
+    return atomic_load(&live_bytes);
+}
+
+long
+acto_test_alloc_total(void)
+{
+    return atomic_load(&total_blocks);
+}
+
+/* ---- running the loop ------------------------------------------------- */
+
+static void
+on_deadline(uv_timer_t *timer)
+{
+    *(bool *)timer->data = true;
+}
+
+static void
+free_timer(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+bool
+acto_test_run_until(uv_loop_t *loop, acto_test_pred pred, void *arg,
+                    uint64_t timeout_ms)
+{
+    if (pred(arg)) {
+        return true;
+    }
+    bool expired = false;
+    uv_timer_t *deadline = malloc(sizeof(*deadline));
+    assert_non_null(deadline);
+    uv_timer_init(loop, deadline);
+    deadline->data = &expired;
+    uv_timer_start(deadline, on_deadline, timeout_ms, 0);
+    /* Unreferenced: it bounds how long the loop blocks without keeping an
+     * otherwise finished loop alive. */
+    uv_unref((uv_handle_t *)deadline);
+    bool ok = false;
+    for (;;) {
+        if ((ok = pred(arg)) || expired) {
+            break;
+        }
+        if (uv_run(loop, UV_RUN_ONCE) == 0) {
+            ok = pred(arg);
+            break;
+        }
+    }
+    /* The close completes on a later iteration (teardown quiesces). */
+    uv_close((uv_handle_t *)deadline, free_timer);
+    return ok;
+}
+
+bool
+acto_test_quiesce(uv_loop_t *loop, uint64_t timeout_ms)
+{
+    uint64_t end = uv_hrtime() + timeout_ms * 1000000u;
+    while (uv_run(loop, UV_RUN_NOWAIT) != 0) {
+        if (uv_hrtime() > end) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+acto_test_run_once(uv_loop_t *loop)
+{
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* ---- the standard fixture --------------------------------------------- */
+
+int
+acto_test_setup(void **state)
+{
+    acto_test_env *env = calloc(1, sizeof(*env));
+    if (env == NULL || uv_loop_init(&env->loop) != 0) {
+        free(env);
+        return -1;
+    }
+    acto_test_alloc_install();
+    *state = env;
+    return 0;
+}
+
+static void
+report_handle(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "open handle: %s%s%s\n",
+            uv_handle_type_name(uv_handle_get_type(handle)),
+            uv_is_active(handle) ? " (active)" : "",
+            uv_is_closing(handle) ? " (closing)" : "");
+}
+
+int
+acto_test_teardown(void **state)
+{
+    acto_test_env *env = *state;
+    bool quiet = acto_test_quiesce(&env->loop, 5000);
+    int rc = uv_loop_close(&env->loop);
+    if (rc != 0) {
+        uv_walk(&env->loop, report_handle, NULL);
+    }
+    long leaked = acto_test_alloc_live();
+    long leaked_bytes = acto_test_alloc_live_bytes();
+    acto_test_alloc_uninstall();
+    free(env);
+    if (!quiet || rc != 0) {
+        fail_msg("the loop is not quiet after the test: uv_loop_close: %s",
+                 acto_err_name(rc));
+    }
+    if (leaked != 0) {
+        fail_msg("%ld allocation(s), %ld bytes still live", leaked,
+                 leaked_bytes);
+    }
+    return 0;
+}

@@ -1,0 +1,95 @@
+/* Helpers every acto test uses: cmocka, asserts that name acto errors, a
+ * counting allocator that can fail the Nth allocation, and loop runners that
+ * stop on a condition or a deadline instead of sleeping. */
+#ifndef ACTO_TEST_H
+#define ACTO_TEST_H
+
+/* cmocka needs these before its header. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <acto/acto.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#define assert_acto_ok(e)                                                      \
+    do {                                                                       \
+        int rc_ = (e);                                                         \
+        if (rc_ != 0) {                                                        \
+            fail_msg("%s: %s", #e, acto_err_name(rc_));                        \
+        }                                                                      \
+    } while (0)
+
+#define assert_acto_err(e, want)                                               \
+    do {                                                                       \
+        int rc_ = (e);                                                         \
+        int want_ = (want);                                                    \
+        if (rc_ != want_) {                                                    \
+            fail_msg("%s: got %s, want %s", #e, acto_err_name(rc_),            \
+                     acto_err_name(want_));                                    \
+        }                                                                      \
+    } while (0)
+
+/* ---- the counting allocator ------------------------------------------- */
+
+/* Installs the counting allocator as acto's hook and zeroes its counters.
+ * It checks every sized free against the size allocated. Thread-safe. */
+void acto_test_alloc_install(void);
+/* Restores the default allocator. */
+void acto_test_alloc_uninstall(void);
+/* Makes the nth allocation from now fail (1 is the next one); 0 disables. */
+void acto_test_alloc_fail_nth(long n);
+/* Whether the failure armed by acto_test_alloc_fail_nth has happened. */
+bool acto_test_alloc_failed(void);
+/* Allocations made and not yet freed, in blocks and in bytes. */
+long acto_test_alloc_live(void);
+long acto_test_alloc_live_bytes(void);
+/* Allocations made since install. */
+long acto_test_alloc_total(void);
+
+#define assert_no_leaks()                                                      \
+    do {                                                                       \
+        if (acto_test_alloc_live() != 0) {                                     \
+            fail_msg("%ld allocation(s), %ld bytes still live",                \
+                     acto_test_alloc_live(), acto_test_alloc_live_bytes());    \
+        }                                                                      \
+    } while (0)
+
+/* ---- running the loop ------------------------------------------------- */
+
+typedef bool (*acto_test_pred)(void *arg);
+
+/* Runs loop until pred(arg) holds, timeout_ms passes, or nothing is left
+ * that could make progress. Returns whether pred holds. Never sleeps
+ * beyond what the loop itself waits for. */
+bool acto_test_run_until(uv_loop_t *loop, acto_test_pred pred, void *arg,
+                         uint64_t timeout_ms);
+
+/* Runs loop until no handle or request keeps it alive, or timeout_ms
+ * passes. Returns whether it became quiet. */
+bool acto_test_quiesce(uv_loop_t *loop, uint64_t timeout_ms);
+
+/* Runs exactly one non-blocking loop iteration. */
+void acto_test_run_once(uv_loop_t *loop);
+
+/* ---- the standard fixture --------------------------------------------- */
+
+/* Per-test environment: a fresh loop and the counting allocator. */
+typedef struct acto_test_env {
+    uv_loop_t loop;
+} acto_test_env;
+
+/* cmocka setup: *state becomes an acto_test_env. */
+int acto_test_setup(void **state);
+/* cmocka teardown: quiesces the loop, fails the test unless uv_loop_close
+ * returns 0 (listing the handles left open) and no allocation is live. */
+int acto_test_teardown(void **state);
+
+#define acto_unit_test(f)                                                      \
+    cmocka_unit_test_setup_teardown(f, acto_test_setup, acto_test_teardown)
+
+#endif /* ACTO_TEST_H */
