@@ -1,0 +1,114 @@
+/* acto-bench: acto's benchmarks, each beside its plain-C floor.
+ *
+ *   acto-bench [--runs N] [--scale X] [--tsv] [WORKLOAD...]
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const bench_workload workloads[] = {
+    {"queue",
+     "acto_queue: 10M put_nowait/get_nowait pairs, 1M put/get "
+     "pairs through waiting producers and consumers",
+     bench_queue},
+};
+
+#define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: acto-bench [--runs N] [--scale X] [--tsv] [WORKLOAD...]\n"
+            "\n"
+            "Runs each workload (all by default) and prints the median of N\n"
+            "runs (default 5) beside a plain-C floor measured in the same\n"
+            "process; ratio = acto cost / floor cost (1.0 is the floor).\n"
+            "--scale multiplies every operation count (default 1.0).\n"
+            "--tsv prints workload, figure, value, unit, floor, ratio,\n"
+            "tab-separated, one line per figure.\n"
+            "\nworkloads:\n");
+    for (size_t i = 0; i < N_WORKLOADS; i++) {
+        fprintf(out, "  %-10s %s\n", workloads[i].name, workloads[i].what);
+    }
+}
+
+static const bench_workload *
+find_workload(const char *name)
+{
+    for (size_t i = 0; i < N_WORKLOADS; i++) {
+        if (strcmp(workloads[i].name, name) == 0) {
+            return &workloads[i];
+        }
+    }
+    return NULL;
+}
+
+/* parse_number reads a positive number or returns false. */
+static bool
+parse_number(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v > 0) || v > 1e6) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int
+main(int argc, char **argv)
+{
+    bench_opts opts = {.runs = 5, .scale = 1.0, .tsv = false};
+    const bench_workload *chosen[N_WORKLOADS];
+    size_t n_chosen = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        double v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--tsv") == 0) {
+            opts.tsv = true;
+        } else if (strcmp(a, "--runs") == 0 && i + 1 < argc) {
+            if (!parse_number(argv[++i], &v) || v > 1000) {
+                fprintf(stderr, "acto-bench: --runs takes 1 to 1000\n");
+                return 2;
+            }
+            opts.runs = (int)v;
+        } else if (strcmp(a, "--scale") == 0 && i + 1 < argc) {
+            if (!parse_number(argv[++i], &opts.scale)) {
+                fprintf(stderr, "acto-bench: --scale takes a number > 0\n");
+                return 2;
+            }
+        } else if (a[0] == '-') {
+            fprintf(stderr, "acto-bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            const bench_workload *w = find_workload(a);
+            if (w == NULL) {
+                fprintf(stderr, "acto-bench: unknown workload '%s'\n", a);
+                usage(stderr);
+                return 2;
+            }
+            if (n_chosen < N_WORKLOADS) {
+                chosen[n_chosen++] = w;
+            }
+        }
+    }
+    if (n_chosen == 0) {
+        for (size_t i = 0; i < N_WORKLOADS; i++) {
+            chosen[n_chosen++] = &workloads[i];
+        }
+    }
+    bench_alloc_install();
+    bench_header(&opts);
+    for (size_t i = 0; i < n_chosen; i++) {
+        chosen[i]->run(&opts);
+    }
+    return 0;
+}
