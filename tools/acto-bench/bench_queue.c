@@ -199,7 +199,7 @@ floor_waiting(uint64_t pairs)
     uint64_t sum = 0;
     uint64_t t0 = bench_now_ns();
     for (uint64_t i = pairs; i > 0; i--) {
-        void *item;
+        void *item = NULL;
         bench_ring_push(r, (void *)(uintptr_t)i);
         __asm__ volatile("" ::: "memory");
         bench_ring_pop(r, &item);
