@@ -25,9 +25,11 @@ die(const char *what, int rc)
     exit(1);
 }
 
-/* Returns ns per pair. */
+/* floor_ring does pairs ring pushes and pops, burst at a time, and
+ * returns ns per pair: the floor for both figures (burst BURST for nowait,
+ * 1 for the item-at-a-time handoff of waiting producers and consumers). */
 static double
-floor_nowait(uint64_t pairs)
+floor_ring(uint64_t pairs, uintptr_t burst)
 {
     bench_ring *r = bench_ring_alloc(BURST);
     if (r == NULL) {
@@ -35,8 +37,8 @@ floor_nowait(uint64_t pairs)
     }
     uint64_t sum = 0;
     uint64_t t0 = bench_now_ns();
-    for (uint64_t done = 0; done < pairs; done += BURST) {
-        for (uintptr_t i = 1; i <= BURST; i++) {
+    for (uint64_t done = 0; done < pairs; done += burst) {
+        for (uintptr_t i = 1; i <= burst; i++) {
             bench_ring_push(r, (void *)i);
         }
         __asm__ volatile("" ::: "memory");
@@ -187,30 +189,6 @@ acto_waiting(uv_loop_t *loop, uint64_t pairs, uint64_t *allocs)
     return (double)(t1 - t0) / (double)pairs;
 }
 
-/* Waiting pairs against the floor: the same number of ring push/pop pairs
- * done one at a time, which is all a hand-written handoff has to do. */
-static double
-floor_waiting(uint64_t pairs)
-{
-    bench_ring *r = bench_ring_alloc(WAIT_MAXSIZE);
-    if (r == NULL) {
-        die("floor ring", ACTO_ENOMEM);
-    }
-    uint64_t sum = 0;
-    uint64_t t0 = bench_now_ns();
-    for (uint64_t i = pairs; i > 0; i--) {
-        void *item = NULL;
-        bench_ring_push(r, (void *)(uintptr_t)i);
-        __asm__ volatile("" ::: "memory");
-        bench_ring_pop(r, &item);
-        sum += (uintptr_t)item;
-    }
-    uint64_t t1 = bench_now_ns();
-    bench_consume(sum);
-    bench_ring_free(r);
-    return (double)(t1 - t0) / (double)pairs;
-}
-
 /* Reports ns per pair and pairs per second for paired runs. */
 static void
 report_pair(const bench_opts *opts, const char *figure, const double *acto,
@@ -248,9 +226,9 @@ bench_queue(const bench_opts *opts)
     uint64_t waiting_pairs = bench_count(opts, 1000000);
     uint64_t allocs_nw = 0, allocs_w = 0, worst_nw = 0, worst_w = 0;
     for (int i = 0; i < runs; i++) {
-        floor_nw[i] = floor_nowait(nowait_pairs);
+        floor_nw[i] = floor_ring(nowait_pairs, BURST);
         acto_nw[i] = acto_nowait(&loop, nowait_pairs, &allocs_nw);
-        floor_w[i] = floor_waiting(waiting_pairs);
+        floor_w[i] = floor_ring(waiting_pairs, 1);
         acto_w[i] = acto_waiting(&loop, waiting_pairs, &allocs_w);
         worst_nw = allocs_nw > worst_nw ? allocs_nw : worst_nw;
         worst_w = allocs_w > worst_w ? allocs_w : worst_w;
