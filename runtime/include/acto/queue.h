@@ -107,21 +107,24 @@ int acto_queue_close(acto_queue *q, acto_queue_close_cb cb, void *user);
  * after acto_queue_shutdown; ACTO_ENOMEM when its storage cannot grow;
  * ACTO_ECLOSED while closing. On error nothing changes.
  * Ownership: on success the queue holds item until a get hands it out; on
- * error item stays with the caller. */
+ * error item stays with the caller.
+ * Thread: loop thread. */
 int acto_queue_put_nowait(acto_queue *q, void *item);
 
 /* acto_queue_get_nowait removes the next item into *item.
  * Returns 0; ACTO_EQUEUEEMPTY when there is none; ACTO_ESHUTDOWN when the
  * queue is shut down and empty; ACTO_ECLOSED while closing. On error
  * nothing changes and *item is untouched.
- * Ownership: the item becomes the caller's. */
+ * Ownership: the item becomes the caller's.
+ * Thread: loop thread. */
 int acto_queue_get_nowait(acto_queue *q, void **item);
 
 /* acto_queue_put adds item once there is room, waiting behind earlier
  * putters (asyncio's await put()). cb reports the outcome.
  * Returns 0 (cb will run); ACTO_ESHUTDOWN; ACTO_ECLOSED; ACTO_EINVAL for a
  * NULL req or cb. On error cb never runs.
- * Ownership: item moves to the queue only when cb reports 0. */
+ * Ownership: item moves to the queue only when cb reports 0.
+ * Thread: loop thread. */
 int acto_queue_put(acto_queue *q, acto_queue_req *req, void *item,
                    acto_queue_cb cb, void *user);
 
@@ -129,14 +132,16 @@ int acto_queue_put(acto_queue *q, acto_queue_req *req, void *item,
  * earlier getters (asyncio's await get()). cb receives the item.
  * Returns 0 (cb will run); ACTO_ESHUTDOWN when shut down and empty;
  * ACTO_ECLOSED; ACTO_EINVAL for a NULL req or cb. On error cb never runs.
- * Ownership: the item passed to cb with status 0 is the callee's. */
+ * Ownership: the item passed to cb with status 0 is the callee's.
+ * Thread: loop thread. */
 int acto_queue_get(acto_queue *q, acto_queue_req *req, acto_queue_cb cb,
                    void *user);
 
 /* acto_queue_join completes when every item ever put has been marked done
  * by acto_queue_task_done (asyncio's await join()); at once (still through
  * cb) when none is unfinished.
- * Returns 0 (cb will run); ACTO_ECLOSED; ACTO_EINVAL for a NULL req or cb. */
+ * Returns 0 (cb will run); ACTO_ECLOSED; ACTO_EINVAL for a NULL req or cb.
+ * Thread: loop thread. */
 int acto_queue_join(acto_queue *q, acto_queue_req *req, acto_queue_cb cb,
                     void *user);
 
@@ -145,13 +150,15 @@ int acto_queue_join(acto_queue *q, acto_queue_req *req, acto_queue_cb cb,
  * Returns 0; ACTO_EBUSY when the request's outcome is already decided and
  * its callback is about to run; ACTO_EINVAL when req is not pending.
  * Ownership: req stays the caller's and must stay valid until its
- * callback starts. */
+ * callback starts.
+ * Thread: loop thread. */
 int acto_queue_cancel(acto_queue_req *req);
 
 /* acto_queue_task_done marks one item as processed (asyncio's task_done).
  * Returns 0, or ACTO_EINVAL (changing nothing) when called more times than
  * items were put. When the count of unfinished items reaches zero every
- * pending join completes. */
+ * pending join completes.
+ * Thread: loop thread. */
 int acto_queue_task_done(acto_queue *q);
 
 /* acto_queue_shutdown shuts q down as Python 3.13's Queue.shutdown: puts
@@ -161,18 +168,20 @@ int acto_queue_task_done(acto_queue *q);
  * to opts.discard), the unfinished count drops by as many so join can
  * complete, and every waiting getter completes with ACTO_ESHUTDOWN.
  * Calling it again is allowed (immediate may follow a draining shutdown).
- * Returns 0, or ACTO_ECLOSED while closing. */
+ * Returns 0, or ACTO_ECLOSED while closing.
+ * Thread: loop thread. */
 int acto_queue_shutdown(acto_queue *q, bool immediate);
 
-/* Observers (asyncio's qsize, empty, full, maxsize). Never fail. */
+/* Observers (asyncio's qsize, empty, full, maxsize), plus the count of
+ * items put and not yet marked done, the shutdown flag and the loop.
+ * Returns the value; they never fail. Ownership: none moves.
+ * Thread: loop thread. */
 size_t acto_queue_qsize(const acto_queue *q);
 bool acto_queue_empty(const acto_queue *q);
 bool acto_queue_full(const acto_queue *q); /* false when unbounded */
 size_t acto_queue_maxsize(const acto_queue *q);
-/* The number of items put and not yet marked done. */
 size_t acto_queue_unfinished(const acto_queue *q);
 bool acto_queue_is_shutdown(const acto_queue *q);
-/* The loop q runs on. */
 uv_loop_t *acto_queue_loop(const acto_queue *q);
 
 #endif /* ACTO_QUEUE_H */
