@@ -2,8 +2,12 @@
 #ifndef ACTO_ACTO_H
 #define ACTO_ACTO_H
 
+#include <acto/actor.h>
 #include <acto/alloc.h>
 #include <acto/error.h>
+#include <acto/msg.h>
 #include <acto/queue.h>
+#include <acto/ref.h>
+#include <acto/system.h>
 
 #endif /* ACTO_ACTO_H */

@@ -19,7 +19,12 @@
     XX(ECANCELED, -20006, "operation canceled")                                \
     XX(ETIMEDOUT, -20007, "operation timed out")                               \
     XX(EBUSY, -20008, "operation already completing")                          \
-    XX(ECLOSED, -20009, "handle is closing or closed")
+    XX(ECLOSED, -20009, "handle is closing or closed")                         \
+    XX(ENOACTOR, -20010, "no such actor (stopped or never spawned)")           \
+    XX(EEXIST, -20011, "name already registered")                              \
+    XX(EALREADY, -20012, "actor is already stopping")                          \
+    XX(ENOTFOUND, -20013, "not found")                                         \
+    XX(EFAILED, -20014, "handler failed")
 
 typedef enum acto_errno {
 #define ACTO__ERR_ENUM(name, value, msg) ACTO_##name = (value),

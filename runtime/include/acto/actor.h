@@ -1,0 +1,207 @@
+/* Actors: spawn, send, stop, monitors, names and timers.
+ *
+ * An actor is a behaviour (a receive function and optional start and stop
+ * hooks), a state pointer and a mailbox. Its handlers run one message at a
+ * time on the system's loop thread and borrow the message they are given.
+ *
+ * Backpressure. A mailbox may be bounded. An actor that sends to a full
+ * mailbox is parked: the message waits on the receiver, in order, and the
+ * sender handles nothing more until all its parked sends have landed.
+ * Senders outside actors choose: acto_system_send fails at once with
+ * ACTO_EQUEUEFULL, acto_system_send_wait calls back once there is room. A
+ * mailbox spawned with a drop policy drops instead (counted), for every
+ * sender. A send timeout turns a too-long park into a failure of the
+ * sender (ACTO_ETIMEDOUT), so cyclic flows cannot hang silently.
+ *
+ * Ordering: messages from one sender to one receiver are handled in the
+ * order sent. System messages (child failures, down notices, timeouts) use
+ * a lane that a full mailbox never blocks.
+ *
+ * Failure. A handler fails by returning a negative code, or by returning
+ * acto_fail(...) to give the error a type and text. The actor then stops:
+ * its stop hook runs, its mailbox becomes dead letters, monitors get
+ * ACTO_MSG_DOWN, and its parent gets ACTO_MSG_CHILD_FAILED carrying the
+ * error (and the message it was handling). With no live parent the error
+ * goes to the system's exception handler.
+ *
+ * Thread: everything here runs on the system's loop thread.
+ */
+#ifndef ACTO_ACTOR_H
+#define ACTO_ACTOR_H
+
+#include <acto/msg.h>
+#include <acto/ref.h>
+#include <acto/system.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The running actor, given to its handlers and hooks. Valid only during
+ * the call it was passed to. */
+typedef struct acto_ctx acto_ctx;
+
+/* Handles one message. Returns 0, or a negative code to fail the actor. */
+typedef int (*acto_receive_fn)(acto_ctx *ctx, void *state, const acto_msg *msg);
+/* Runs inside acto_spawn. Returns 0, or a negative code: spawn then fails
+ * with it and the actor never existed (its stop hook does not run). */
+typedef int (*acto_start_fn)(acto_ctx *ctx, void *state);
+/* Runs once when the actor stops, whatever the reason: the place to free
+ * state. It may send messages but not receive them. */
+typedef void (*acto_stop_fn)(acto_ctx *ctx, void *state,
+                             const acto_exit_reason *reason);
+
+typedef struct acto_behaviour {
+    acto_receive_fn receive; /* required */
+    acto_start_fn start;     /* optional */
+    acto_stop_fn stop;       /* optional */
+} acto_behaviour;
+
+/* What a full mailbox does with one more message. */
+typedef enum acto_overflow {
+    ACTO_OVERFLOW_PARK = 0,    /* actor senders park; acto_system_send fails */
+    ACTO_OVERFLOW_FAIL,        /* every send fails with ACTO_EQUEUEFULL */
+    ACTO_OVERFLOW_DROP_OLDEST, /* the oldest queued message is dropped */
+    ACTO_OVERFLOW_DROP_NEWEST  /* the new message is dropped */
+} acto_overflow;
+
+typedef struct acto_spawn_opts {
+    const char *name;         /* a label for debugging and traces; copied */
+    uint32_t capacity;        /* mailbox bound; 0: unbounded */
+    acto_overflow overflow;   /* what a full mailbox does */
+    uint32_t send_timeout_ms; /* this actor's longest park; 0: no limit */
+    uint32_t batch;           /* messages per turn; 0: 64 */
+} acto_spawn_opts;
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+/* acto_spawn creates an actor running b with state and runs its start hook
+ * before returning. Called from inside a handler or hook, the running
+ * actor becomes the new one's parent.
+ * Returns 0 and sets *out; ACTO_EINVAL (no receive function, NULL out);
+ * ACTO_ENOMEM; ACTO_ECLOSED; or the start hook's error.
+ * Ownership: state stays the caller's; the stop hook is where to free it.
+ * opts (may be NULL) is copied. */
+int acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
+               const acto_spawn_opts *opts, acto_ref *out);
+
+/* acto_stop stops an actor gracefully: a message being handled finishes,
+ * the stop hook runs with ACTO_EXIT_NORMAL, the rest of the mailbox becomes
+ * dead letters. Safe from inside the actor's own handler (it only marks the
+ * actor; memory is reclaimed after the handler returns).
+ * Returns 0; ACTO_ENOACTOR for a dead or unknown ref; ACTO_EALREADY when it
+ * is already stopping. */
+int acto_stop(acto_system *sys, acto_ref ref);
+
+/* acto_kill is acto_stop with reason ACTO_EXIT_KILLED. Returns likewise. */
+int acto_kill(acto_system *sys, acto_ref ref);
+
+/* acto_alive tells whether ref names a live actor that is not stopping. */
+bool acto_alive(const acto_system *sys, acto_ref ref);
+
+/* ---- inside handlers -------------------------------------------------- */
+
+acto_ref acto_self(const acto_ctx *ctx);
+/* The sender of the message being handled (ACTO_REF_NONE outside one). */
+acto_ref acto_sender(const acto_ctx *ctx);
+acto_ref acto_parent(const acto_ctx *ctx);
+acto_system *acto_ctx_system(const acto_ctx *ctx);
+
+/* acto_fail records an error for the running handler to return: `return
+ * acto_fail(ctx, ACTO_EINVAL, "ParseError", "bad line %d", n);`. type and
+ * the formatted text are copied. Returns code (ACTO_EFAILED if code is not
+ * negative). */
+int acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* acto_send sends m from the running actor to to. When to's mailbox is
+ * full (park policy) the message is parked on it and the sender parks.
+ * Returns 0 (also when to is dead: m becomes a dead letter, counted, as
+ * Erlang does); ACTO_EQUEUEFULL for a full fail-policy mailbox; ACTO_EINVAL
+ * (NULL m, ctx not running); ACTO_ECLOSED.
+ * Ownership: m is taken only when 0 is returned. */
+int acto_send(acto_ctx *ctx, acto_ref to, acto_msg *m);
+
+/* acto_tell builds a bytes message and sends it as acto_send does; on
+ * error nothing is sent and nothing leaks. */
+int acto_tell(acto_ctx *ctx, acto_ref to, uint32_t type, const void *data,
+              size_t len);
+
+/* acto_reply tells the sender of the message being handled, with that
+ * message's correlation id. Returns as acto_tell; ACTO_ENOACTOR when the
+ * message has no sender. */
+int acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len);
+
+/* acto_system_send sends m from outside any actor (sender ACTO_REF_NONE).
+ * Returns 0 (a dead receiver makes m a dead letter); ACTO_EQUEUEFULL when
+ * a park- or fail-policy mailbox is full (m stays the caller's); ACTO_EINVAL;
+ * ACTO_ECLOSED. Ownership: m is taken only when 0 is returned. */
+int acto_system_send(acto_system *sys, acto_ref to, acto_msg *m);
+
+/* Completes acto_system_send_wait: 0 once the message is in the mailbox;
+ * ACTO_ENOACTOR when the receiver died first (the message became a dead
+ * letter); ACTO_ECANCELED when the system closed first. */
+typedef void (*acto_send_cb)(acto_system *sys, int status, void *user);
+
+/* acto_system_send_wait sends m from outside any actor, waiting for room
+ * in a full park-policy mailbox behind earlier waiting senders. cb runs
+ * exactly once, never inside this call. Returns 0 (cb will run);
+ * ACTO_EINVAL; ACTO_ECLOSED; or as acto_system_send for other policies.
+ * Ownership: m is taken when 0 is returned, whatever cb later reports. */
+int acto_system_send_wait(acto_system *sys, acto_ref to, acto_msg *m,
+                          acto_send_cb cb, void *user);
+
+/* ---- monitors --------------------------------------------------------- */
+
+/* acto_monitor asks for ACTO_MSG_DOWN when target stops. A target already
+ * dead gets the down message at once (reason ACTO_EXIT_NOACTOR), as
+ * Erlang does. Returns 0 and sets *id; ACTO_EINVAL; ACTO_ENOMEM. */
+int acto_monitor(acto_ctx *ctx, acto_ref target, uint64_t *id);
+
+/* acto_demonitor cancels a monitor; a down message already queued stays.
+ * Returns 0, or ACTO_ENOTFOUND. */
+int acto_demonitor(acto_ctx *ctx, uint64_t id);
+
+/* ---- names ------------------------------------------------------------ */
+
+/* acto_register names a live actor; the name is dropped when it stops.
+ * Returns 0; ACTO_EEXIST; ACTO_ENOACTOR; ACTO_EINVAL (empty name or over
+ * 255 bytes); ACTO_ENOMEM. The name is copied. */
+int acto_register(acto_system *sys, const char *name, acto_ref ref);
+
+/* acto_whereis returns the actor registered under name, or ACTO_REF_NONE. */
+acto_ref acto_whereis(const acto_system *sys, const char *name);
+
+/* acto_unregister drops a name. Returns 0, or ACTO_ENOTFOUND. */
+int acto_unregister(acto_system *sys, const char *name);
+
+/* ---- timers ----------------------------------------------------------- */
+
+/* acto_send_after sends m to to after delay_ms (from the running actor
+ * when called inside a handler, else from outside). A pending timer costs
+ * memory only, not a libuv handle. Returns 0 and sets *id (id may be NULL);
+ * ACTO_EINVAL; ACTO_ENOMEM; ACTO_ECLOSED. Ownership: m is taken on 0. */
+int acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to,
+                    acto_msg *m, uint64_t *id);
+
+/* acto_send_every sends a copy of m to to every interval_ms (> 0) until
+ * cancelled or to dies. m must carry bytes or msgpack (ACTO_EINVAL for a
+ * pointer payload). Returns and ownership as acto_send_after; m is freed
+ * when the timer ends. */
+int acto_send_every(acto_system *sys, uint64_t interval_ms, acto_ref to,
+                    acto_msg *m, uint64_t *id);
+
+/* acto_timer_cancel cancels a pending timer and frees its message.
+ * Returns 0, or ACTO_ENOTFOUND when it already fired (one-shot) or was
+ * cancelled. */
+int acto_timer_cancel(acto_system *sys, uint64_t id);
+
+/* acto_set_receive_timeout asks for ACTO_MSG_RECEIVE_TIMEOUT after ms
+ * without any message (re-armed after each message; 0 turns it off).
+ * Returns 0, or ACTO_EINVAL outside a handler or hook. */
+int acto_set_receive_timeout(acto_ctx *ctx, uint64_t ms);
+
+/* acto_dead_letters returns the number of dead letters so far. */
+uint64_t acto_dead_letters(const acto_system *sys);
+
+#endif /* ACTO_ACTOR_H */

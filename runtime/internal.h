@@ -1,0 +1,276 @@
+/* The runtime's private structures: systems, actors, messages, timers.
+ *
+ * The files that share them: system.c (the system, its loop handles and the
+ * scheduler), actor.c (spawn, stop, failure, monitors), mailbox.c (sending,
+ * parking and dead letters), msg.c (messages and errors), timer.c (timers
+ * on the wheel) and registry.c (names).
+ */
+#ifndef ACTO__INTERNAL_H
+#define ACTO__INTERNAL_H
+
+#include <acto/acto.h>
+
+#include "alloc.h"
+#include "list.h"
+#include "mpsc.h"
+#include "slots.h"
+#include "wheel.h"
+
+#include <stdatomic.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- messages --------------------------------------------------------- */
+
+enum msg_flag {
+    MSG_HEAP_DATA = 1u << 0,  /* u.data points to an allocated copy */
+    MSG_THREADSAFE = 1u << 1, /* counted in the system's inflight */
+    MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
+    MSG_ACTOR_PARK = 1u << 3  /* parked by an actor sender */
+};
+
+/* An error with its strings and a reference count, so one failure can be
+ * carried by several messages (down notices, child-failed) at once. */
+typedef struct acto__error_box {
+    size_t size; /* of the whole allocation */
+    uint32_t refs;
+    acto_error e;
+    acto_msg *msg; /* the quarantined message, owned */
+} acto__error_box;
+
+/* A waiting outside sender (acto_system_send_wait). */
+typedef struct acto__wait {
+    acto__link link; /* on the system's completions once decided */
+    acto_send_cb cb;
+    void *user;
+    int status;
+} acto__wait;
+
+struct acto_msg {
+    acto_msg *next; /* mailbox, lane or park list */
+    acto_system *sys;
+    uint32_t type;
+    uint8_t kind;  /* acto_payload_kind */
+    uint8_t flags; /* enum msg_flag */
+    uint32_t len;  /* payload bytes (BYTES, MSGPACK) */
+    acto_ref sender;
+    acto_ref to;
+    uint64_t correlation;
+    uint64_t id;
+    uint64_t cause;
+    acto__wait *wait; /* set while an outside sender waits for room */
+    union {
+        unsigned char bytes[ACTO_MSG_INLINE];
+        void *data;
+        struct {
+            void *ptr;
+            acto_free_fn free_fn;
+            void *user;
+        } ptr;
+        acto__error_box *error; /* ACTO_MSG_CHILD_FAILED */
+        acto_down down;         /* ACTO_MSG_DOWN */
+    } u;
+    acto__mpsc_node node; /* thread-safe sends */
+};
+
+/* A singly linked FIFO of messages. */
+typedef struct acto__mq {
+    acto_msg *head;
+    acto_msg *tail;
+    uint32_t count;
+} acto__mq;
+
+/* ---- actors ----------------------------------------------------------- */
+
+enum actor_life {
+    LIFE_STARTING = 0, /* inside its start hook */
+    LIFE_RUNNING,
+    LIFE_STOPPING, /* marked; finalized in the reap phase */
+    LIFE_DEAD
+};
+
+enum actor_flag {
+    ACTOR_QUEUED = 1u << 0,     /* on the run queue */
+    ACTOR_IN_HANDLER = 1u << 1, /* a handler or hook is running */
+    ACTOR_PARKED = 1u << 2,     /* has sends parked on full mailboxes */
+    ACTOR_DYING = 1u << 3       /* on the dying list */
+};
+
+/* What a wheel entry belongs to. */
+enum hook_kind { HOOK_TIMER = 1, HOOK_RECEIVE, HOOK_PARK };
+
+typedef struct acto__hook {
+    acto__wheel_entry entry;
+    uint8_t kind; /* enum hook_kind */
+} acto__hook;
+
+typedef struct acto_actor {
+    acto__link run_link; /* run queue or dying list */
+    acto_system *sys;
+    acto_behaviour beh;
+    void *state;
+    acto_ref self;
+    acto_ref parent;
+    uint8_t life;
+    uint8_t flags;
+    uint8_t overflow;
+    uint8_t exit_kind;
+    uint32_t batch;
+    uint32_t capacity;
+    uint32_t send_timeout_ms;
+    uint32_t my_parked; /* my sends waiting on full mailboxes */
+    acto__mq mailbox;
+    acto__mq lane;   /* system messages */
+    acto__mq parked; /* others' messages waiting for room here */
+    const acto_msg *current;
+    acto__error_box *error;   /* the failure, when it failed */
+    acto__error_box *pending; /* recorded by acto_fail */
+    acto__hook park_timer;
+    acto__hook recv_timer;
+    uint64_t recv_timeout_ms;
+    acto__link watchers; /* monitors on me */
+    acto__link watching; /* my monitors */
+    acto__link names;    /* my registry entries */
+    char *name;
+    size_t name_size;
+} acto_actor;
+
+/* A monitor: linked on its target's watchers and its watcher's watching. */
+typedef struct acto__monitor {
+    acto__link by_target;
+    acto__link by_watcher;
+    uint64_t id;
+    acto_ref watcher;
+    acto_ref target;
+} acto__monitor;
+
+/* A timer set by acto_send_after/acto_send_every. */
+typedef struct acto__timer {
+    acto__hook hook;
+    acto_msg *msg;
+    acto_ref to;
+    uint64_t interval; /* 0: one-shot */
+    uint32_t slot;
+} acto__timer;
+
+/* A registry entry. */
+typedef struct acto__name {
+    struct acto__name *next; /* bucket chain */
+    acto__link by_actor;
+    acto_ref ref;
+    size_t size;
+    char name[];
+} acto__name;
+
+/* ---- the system ------------------------------------------------------- */
+
+struct acto_system {
+    uv_loop_t *loop;
+    bool owns_loop;
+    bool closing;
+    bool virtual_time;
+    bool debug;
+    uint8_t shard;
+    uint8_t handles_open;
+    uint64_t slice_ns;
+    uint64_t vnow;
+    uint64_t armed_due; /* when the uv timer fires; UINT64_MAX: stopped */
+    uv_idle_t idle;     /* the scheduler */
+    uv_timer_t timer;   /* the wheel's next due time */
+    uv_async_t async;   /* thread-safe sends */
+    acto__slots actors;
+    acto__slots timers;
+    acto__link runq;
+    acto__link dying;
+    acto__link completions; /* decided acto__wait records */
+    acto_actor *current;    /* the actor whose code is running */
+    acto__wheel wheel;
+    acto__mpsc inbox;
+    atomic_uint inflight;
+    atomic_bool ts_closed;
+    uint32_t ts_capacity;
+    acto_msg *pool; /* free messages */
+    uint32_t pool_size;
+    uint64_t next_msg_id;
+    uint64_t next_monitor_id;
+    acto__name **buckets;
+    uint32_t n_buckets;
+    uint32_t n_names;
+    acto_stats stats;
+    acto_exception_fn on_exception;
+    void *exception_user;
+    acto_system_close_cb close_cb;
+    void *close_user;
+};
+
+struct acto_ctx {
+    acto_actor actor; /* a ctx is its actor, seen from its handlers */
+};
+
+static inline acto_ctx *
+actor_ctx(acto_actor *a)
+{
+    return (acto_ctx *)(void *)a;
+}
+
+static inline acto_actor *
+ctx_actor(const acto_ctx *ctx)
+{
+    return (acto_actor *)(void *)ctx;
+}
+
+/* ---- shared between the runtime's files ------------------------------- */
+
+/* msg.c */
+acto_msg *acto__msg_alloc(acto_system *sys);
+void acto__msg_release(acto_msg *m);
+void acto__pool_fini(acto_system *sys);
+int acto__msg_clone(const acto_msg *m, acto_msg **out);
+acto__error_box *acto__error_new(int code, const char *type, const char *text,
+                                 acto_ref origin);
+void acto__error_ref(acto__error_box *b);
+void acto__error_unref(acto__error_box *b);
+
+/* mailbox.c */
+enum send_mode {
+    SEND_FROM_ACTOR,   /* parks the sender when full */
+    SEND_OUTSIDE,      /* fails with ACTO_EQUEUEFULL when full */
+    SEND_OUTSIDE_WAIT, /* waits for room (m->wait may carry a callback) */
+    SEND_LANE          /* the system lane: never blocked */
+};
+int acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
+                  enum send_mode mode);
+acto_msg *acto__take(acto_actor *a);
+void acto__dead_letter(acto_system *sys, acto_msg *m);
+void acto__discard_mailbox(acto_actor *a);
+void acto__unpark_sender(acto_system *sys, acto_ref sender);
+void acto__complete_wait(acto_system *sys, acto_msg *m, int status);
+void acto__schedule(acto_actor *a);
+
+/* actor.c */
+acto_actor *acto__lookup(const acto_system *sys, acto_ref ref);
+void acto__run_actor(acto_actor *a);
+void acto__finalize(acto_actor *a);
+void acto__fail(acto_actor *a, int code, acto_msg *m);
+void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);
+void acto__notify_down(acto_actor *a);
+
+/* timer.c */
+void acto__timers_fire(acto_system *sys);
+void acto__timers_arm(acto_system *sys);
+void acto__timers_fini(acto_system *sys);
+void acto__receive_rearm(acto_actor *a);
+void acto__park_timer_start(acto_actor *a);
+void acto__park_timer_stop(acto_actor *a);
+
+/* registry.c */
+void acto__registry_drop_actor(acto_actor *a);
+void acto__registry_fini(acto_system *sys);
+
+/* system.c */
+void acto__kick(acto_system *sys);
+uint64_t acto__now(const acto_system *sys);
+void acto__report_exception(acto_system *sys, const acto_error *e);
+
+#endif /* ACTO__INTERNAL_H */

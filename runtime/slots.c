@@ -1,0 +1,84 @@
+/* The slot table behind refs and timer ids. */
+#include "slots.h"
+
+#include "alloc.h"
+
+#include <acto/error.h>
+#include <string.h>
+
+#define NO_SLOT UINT32_MAX
+#define FIRST_CAP 64
+
+void
+acto__slots_init(acto__slots *t, uint32_t gen_mask)
+{
+    memset(t, 0, sizeof(*t));
+    t->free_head = NO_SLOT;
+    t->gen_mask = gen_mask;
+}
+
+void
+acto__slots_fini(acto__slots *t)
+{
+    acto__free(t->v, (size_t)t->cap * sizeof(acto__slot));
+    acto__slots_init(t, t->gen_mask);
+}
+
+/* grow doubles the table, threading the new slots onto the free list in
+ * ascending order. */
+static int
+grow(acto__slots *t)
+{
+    uint32_t ncap = t->cap == 0 ? FIRST_CAP : t->cap * 2;
+    if (ncap <= t->cap || ncap > UINT32_MAX / 2) {
+        return ACTO_ENOMEM;
+    }
+    acto__slot *nv = acto__malloc((size_t)ncap * sizeof(acto__slot));
+    if (nv == NULL) {
+        return ACTO_ENOMEM;
+    }
+    if (t->cap > 0) {
+        memcpy(nv, t->v, (size_t)t->cap * sizeof(acto__slot));
+    }
+    for (uint32_t i = t->cap; i < ncap; i++) {
+        /* Generation 1 first, so slot 0 never yields a zero id. */
+        nv[i] = (acto__slot){NULL, 1, i + 1 < ncap ? i + 1 : NO_SLOT};
+    }
+    t->free_head = t->cap;
+    acto__free(t->v, (size_t)t->cap * sizeof(acto__slot));
+    t->v = nv;
+    t->cap = ncap;
+    return 0;
+}
+
+int
+acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
+{
+    if (t->free_head == NO_SLOT) {
+        int rc = grow(t);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    uint32_t i = t->free_head;
+    t->free_head = t->v[i].next_free;
+    t->v[i].ptr = ptr;
+    t->used++;
+    *slot = i;
+    *gen = t->v[i].gen;
+    return 0;
+}
+
+void
+acto__slots_remove(acto__slots *t, uint32_t slot)
+{
+    acto__slot *s = &t->v[slot];
+    s->ptr = NULL;
+    s->gen = (s->gen + 1) & t->gen_mask;
+    if (s->gen == 0) {
+        s->gen = 1;
+    }
+    s->next_free = t->free_head;
+    t->free_head = slot;
+    t->used--;
+}

@@ -1,0 +1,51 @@
+/* acto__slots: a table of pointers named by (slot, generation) pairs.
+ *
+ * Refs and timer ids are slot numbers with a generation: freeing a slot
+ * bumps its generation, so an old id never finds the slot's next owner.
+ * Free slots are kept on a LIFO list so a busy table stays compact.
+ */
+#ifndef ACTO__SLOTS_H
+#define ACTO__SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct acto__slot {
+    void *ptr;          /* NULL when free */
+    uint32_t gen;       /* the generation of the current or next owner */
+    uint32_t next_free; /* the next free slot, when free */
+} acto__slot;
+
+typedef struct acto__slots {
+    acto__slot *v;
+    uint32_t cap;
+    uint32_t used;
+    uint32_t free_head; /* UINT32_MAX: none */
+    uint32_t gen_mask;  /* generations wrap within this mask, skipping 0 */
+} acto__slots;
+
+/* Makes an empty table whose generations fit gen_mask. */
+void acto__slots_init(acto__slots *t, uint32_t gen_mask);
+
+/* Frees the table's memory (not the pointers in it). */
+void acto__slots_fini(acto__slots *t);
+
+/* Stores ptr in a free slot. Returns 0 and sets *slot and *gen, or
+ * ACTO_ENOMEM (the table is unchanged). Never hands out slot 0 with
+ * generation 0, so a zero id names nothing. */
+int acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen);
+
+/* Returns the pointer at slot if its generation matches, else NULL. */
+static inline void *
+acto__slots_get(const acto__slots *t, uint32_t slot, uint32_t gen)
+{
+    if (slot >= t->cap || t->v[slot].gen != gen) {
+        return NULL;
+    }
+    return t->v[slot].ptr;
+}
+
+/* Frees slot (which must be in use) and bumps its generation. */
+void acto__slots_remove(acto__slots *t, uint32_t slot);
+
+#endif /* ACTO__SLOTS_H */

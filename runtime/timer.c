@@ -1,0 +1,248 @@
+/* Timers on the system's wheel: send-after, send-every, receive timeouts
+ * and send timeouts. One uv_timer_t is armed for the wheel's next due time
+ * (none with virtual time, where acto_system_advance drives the wheel), so
+ * a pending timer costs its record, not a libuv handle. */
+#include "internal.h"
+
+static void
+free_timer(acto_system *sys, acto__timer *t)
+{
+    acto__wheel_remove(&sys->wheel, &t->hook.entry);
+    acto__slots_remove(&sys->timers, t->slot);
+    if (t->msg != NULL) {
+        acto__msg_release(t->msg);
+    }
+    acto__free(t, sizeof(*t));
+}
+
+/* fire_timer sends the timer's message (a copy for an interval timer). */
+static void
+fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
+{
+    if (t->interval == 0) {
+        acto_msg *m = t->msg;
+        t->msg = NULL;
+        free_timer(sys, t);
+        acto__deliver(sys, NULL, m->to, m, SEND_OUTSIDE_WAIT);
+        return;
+    }
+    if (!acto_alive(sys, t->to)) {
+        free_timer(sys, t); /* an interval ends with its receiver */
+        return;
+    }
+    acto_msg *copy;
+    if (acto__msg_clone(t->msg, &copy) == 0) {
+        copy->sender = t->msg->sender;
+        acto__deliver(sys, NULL, t->to, copy, SEND_OUTSIDE_WAIT);
+    }
+    /* Fixed rate: the next due time follows the schedule, not the delay
+     * of this firing. */
+    acto__wheel_add(&sys->wheel, &t->hook.entry, due + t->interval);
+}
+
+static void
+fire_receive_timeout(acto_actor *a)
+{
+    acto_msg *m = acto__msg_alloc(a->sys);
+    if (m != NULL) {
+        m->type = ACTO_MSG_RECEIVE_TIMEOUT;
+        acto__deliver(a->sys, NULL, a->self, m, SEND_LANE);
+    }
+}
+
+static void
+fire_send_timeout(acto_actor *a)
+{
+    if (a->life != LIFE_RUNNING || a->my_parked == 0) {
+        return;
+    }
+    acto__error_unref(a->pending);
+    a->pending = acto__error_new(ACTO_ETIMEDOUT, "SendTimeout",
+                                 "a send waited too long for room", a->self);
+    acto__fail(a, ACTO_ETIMEDOUT, NULL);
+}
+
+static void
+on_expire(acto__wheel_entry *e, void *user)
+{
+    acto_system *sys = user;
+    acto__hook *h = acto__container_of(e, acto__hook, entry);
+    switch (h->kind) {
+    case HOOK_TIMER:
+        fire_timer(sys, acto__container_of(h, acto__timer, hook), e->due);
+        break;
+    case HOOK_RECEIVE:
+        fire_receive_timeout(acto__container_of(h, acto_actor, recv_timer));
+        break;
+    default:
+        fire_send_timeout(acto__container_of(h, acto_actor, park_timer));
+        break;
+    }
+}
+
+static void
+on_timer(uv_timer_t *timer)
+{
+    acto_system *sys = timer->data;
+    sys->armed_due = UINT64_MAX;
+    acto__timers_fire(sys);
+}
+
+void
+acto__timers_arm(acto_system *sys)
+{
+    uint64_t due;
+    if (sys->virtual_time || sys->closing ||
+        !acto__wheel_next_due(&sys->wheel, &due)) {
+        if (sys->armed_due != UINT64_MAX) {
+            uv_timer_stop(&sys->timer);
+            sys->armed_due = UINT64_MAX;
+        }
+        return;
+    }
+    if (due == sys->armed_due) {
+        return; /* re-arming on every receive timeout would cost a heap
+                   update per message */
+    }
+    uint64_t now = uv_now(sys->loop);
+    uv_timer_start(&sys->timer, on_timer, due > now ? due - now : 0, 0);
+    sys->armed_due = due;
+}
+
+void
+acto__timers_fire(acto_system *sys)
+{
+    acto__wheel_expire(&sys->wheel, acto__now(sys), on_expire, sys);
+    acto__timers_arm(sys);
+}
+
+/* add_timer schedules a timer record after delay. */
+static int
+add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
+          acto_msg *m, uint64_t *id)
+{
+    if (sys == NULL || m == NULL) {
+        return ACTO_EINVAL;
+    }
+    if (sys->closing) {
+        return ACTO_ECLOSED;
+    }
+    acto__timer *t = acto__malloc(sizeof(*t));
+    if (t == NULL) {
+        return ACTO_ENOMEM;
+    }
+    uint32_t gen;
+    if (acto__slots_add(&sys->timers, t, &t->slot, &gen) != 0) {
+        acto__free(t, sizeof(*t));
+        return ACTO_ENOMEM;
+    }
+    t->hook.kind = HOOK_TIMER;
+    acto__wheel_entry_init(&t->hook.entry);
+    t->msg = m;
+    t->to = to;
+    t->interval = interval;
+    m->to = to;
+    m->sender = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
+    acto__wheel_add(&sys->wheel, &t->hook.entry, acto__now(sys) + delay);
+    acto__timers_arm(sys);
+    if (id != NULL) {
+        *id = ((uint64_t)gen << 32) | t->slot;
+    }
+    return 0;
+}
+
+int
+acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to, acto_msg *m,
+                uint64_t *id)
+{
+    return add_timer(sys, delay_ms, 0, to, m, id);
+}
+
+int
+acto_send_every(acto_system *sys, uint64_t interval_ms, acto_ref to,
+                acto_msg *m, uint64_t *id)
+{
+    if (interval_ms == 0 || m == NULL ||
+        (m->kind != ACTO_PAYLOAD_BYTES && m->kind != ACTO_PAYLOAD_MSGPACK)) {
+        return ACTO_EINVAL;
+    }
+    return add_timer(sys, interval_ms, interval_ms, to, m, id);
+}
+
+int
+acto_timer_cancel(acto_system *sys, uint64_t id)
+{
+    if (sys == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto__timer *t =
+        acto__slots_get(&sys->timers, (uint32_t)id, (uint32_t)(id >> 32));
+    if (t == NULL) {
+        return ACTO_ENOTFOUND;
+    }
+    free_timer(sys, t);
+    acto__timers_arm(sys);
+    return 0;
+}
+
+void
+acto__timers_fini(acto_system *sys)
+{
+    for (uint32_t i = 0; i < sys->timers.cap; i++) {
+        acto__timer *t = sys->timers.v[i].ptr;
+        if (t != NULL) {
+            free_timer(sys, t);
+        }
+    }
+}
+
+/* ---- per-actor timeouts ----------------------------------------------- */
+
+void
+acto__receive_rearm(acto_actor *a)
+{
+    acto_system *sys = a->sys;
+    acto__wheel_add(&sys->wheel, &a->recv_timer.entry,
+                    acto__now(sys) + a->recv_timeout_ms);
+    acto__timers_arm(sys);
+}
+
+int
+acto_set_receive_timeout(acto_ctx *ctx, uint64_t ms)
+{
+    if (ctx == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    if (a->sys->current != a) {
+        return ACTO_EINVAL;
+    }
+    a->recv_timeout_ms = ms;
+    if (ms == 0) {
+        acto__wheel_remove(&a->sys->wheel, &a->recv_timer.entry);
+        acto__timers_arm(a->sys);
+    } else {
+        acto__receive_rearm(a);
+    }
+    return 0;
+}
+
+void
+acto__park_timer_start(acto_actor *a)
+{
+    if (a->send_timeout_ms == 0) {
+        return;
+    }
+    acto_system *sys = a->sys;
+    acto__wheel_add(&sys->wheel, &a->park_timer.entry,
+                    acto__now(sys) + a->send_timeout_ms);
+    acto__timers_arm(sys);
+}
+
+void
+acto__park_timer_stop(acto_actor *a)
+{
+    if (acto__wheel_entry_pending(&a->park_timer.entry)) {
+        acto__wheel_remove(&a->sys->wheel, &a->park_timer.entry);
+    }
+}
