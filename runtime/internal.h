@@ -156,7 +156,7 @@ typedef struct acto__timer {
 
 /* A registry entry. */
 typedef struct acto__name {
-    struct acto__name *next; /* bucket chain */
+    acto__link in_bucket;
     acto__link by_actor;
     acto_ref ref;
     size_t size;
@@ -179,6 +179,8 @@ struct acto_system {
     uv_idle_t idle;     /* the scheduler */
     uv_timer_t timer;   /* the wheel's next due time */
     uv_async_t async;   /* thread-safe sends */
+    uv_thread_t loop_thread;
+    bool keep_alive;
     acto__slots actors;
     acto__slots timers;
     acto__link runq;
@@ -194,7 +196,7 @@ struct acto_system {
     uint32_t pool_size;
     uint64_t next_msg_id;
     uint64_t next_monitor_id;
-    acto__name **buckets;
+    acto__link *buckets;
     uint32_t n_buckets;
     uint32_t n_names;
     acto_stats stats;
@@ -258,6 +260,7 @@ void acto__notify_down(acto_actor *a);
 
 /* timer.c */
 void acto__timers_fire(acto_system *sys);
+void acto__timers_advance(acto_system *sys, uint64_t to);
 void acto__timers_arm(acto_system *sys);
 void acto__timers_fini(acto_system *sys);
 void acto__receive_rearm(acto_actor *a);

@@ -132,7 +132,7 @@ park(acto_actor *r, acto_actor *from, acto_msg *m)
     mq_push(&r->parked, m);
     sys->stats.queued++;
     sys->stats.parks++;
-    if (from != NULL && from->life == LIFE_RUNNING) {
+    if (from != NULL && from->life <= LIFE_RUNNING) {
         m->flags |= MSG_ACTOR_PARK;
         if (from->my_parked++ == 0) {
             from->flags |= ACTOR_PARKED;

@@ -17,17 +17,26 @@ hash(const char *s)
     return h;
 }
 
-static acto__name **
+static acto__link *
+bucket_of(const acto_system *sys, const char *name)
+{
+    return &sys->buckets[hash(name) & (sys->n_buckets - 1)];
+}
+
+static acto__name *
 find(const acto_system *sys, const char *name)
 {
     if (sys->n_buckets == 0) {
         return NULL;
     }
-    acto__name **p = &sys->buckets[hash(name) & (sys->n_buckets - 1)];
-    while (*p != NULL && strcmp((*p)->name, name) != 0) {
-        p = &(*p)->next;
+    acto__link *b = bucket_of(sys, name);
+    for (acto__link *l = b->next; l != b; l = l->next) {
+        acto__name *e = acto__container_of(l, acto__name, in_bucket);
+        if (strcmp(e->name, name) == 0) {
+            return e;
+        }
     }
-    return p;
+    return NULL;
 }
 
 /* grow doubles the buckets (or makes the first ones). Returns 0 or
@@ -36,23 +45,26 @@ static int
 grow(acto_system *sys)
 {
     uint32_t n = sys->n_buckets ? sys->n_buckets * 2 : FIRST_BUCKETS;
-    acto__name **b = acto__calloc(n, sizeof(*b));
+    acto__link *b = acto__malloc(n * sizeof(*b));
     if (b == NULL) {
         return ACTO_ENOMEM;
     }
-    for (uint32_t i = 0; i < sys->n_buckets; i++) {
-        acto__name *e = sys->buckets[i];
-        while (e != NULL) {
-            acto__name *next = e->next;
-            acto__name **slot = &b[hash(e->name) & (n - 1)];
-            e->next = *slot;
-            *slot = e;
-            e = next;
-        }
+    for (uint32_t i = 0; i < n; i++) {
+        acto__list_init(&b[i]);
     }
-    acto__free(sys->buckets, sys->n_buckets * sizeof(*b));
+    acto__link *old = sys->buckets;
+    uint32_t old_n = sys->n_buckets;
     sys->buckets = b;
     sys->n_buckets = n;
+    for (uint32_t i = 0; i < old_n; i++) {
+        acto__link *l;
+        while ((l = acto__list_first(&old[i])) != NULL) {
+            acto__name *e = acto__container_of(l, acto__name, in_bucket);
+            acto__list_remove(l);
+            acto__list_push_back(bucket_of(sys, e->name), l);
+        }
+    }
+    acto__free(old, old_n * sizeof(*old));
     return 0;
 }
 
@@ -67,24 +79,22 @@ acto_register(acto_system *sys, const char *name, acto_ref ref)
     if (a == NULL || a->life > LIFE_RUNNING) {
         return ACTO_ENOACTOR;
     }
-    acto__name **p = find(sys, name);
-    if (p != NULL && *p != NULL) {
+    if (find(sys, name) != NULL) {
         return ACTO_EEXIST;
-    }
-    if (sys->n_names >= sys->n_buckets && grow(sys) != 0) {
-        return ACTO_ENOMEM;
     }
     size_t size = sizeof(acto__name) + len + 1;
     acto__name *e = acto__malloc(size);
     if (e == NULL) {
         return ACTO_ENOMEM;
     }
+    if (sys->n_names >= sys->n_buckets && grow(sys) != 0) {
+        acto__free(e, size);
+        return ACTO_ENOMEM;
+    }
     e->ref = ref;
     e->size = size;
     memcpy(e->name, name, len + 1);
-    p = find(sys, name); /* the buckets may have moved */
-    e->next = NULL;
-    *p = e;
+    acto__list_push_back(bucket_of(sys, name), &e->in_bucket);
     acto__list_push_back(&a->names, &e->by_actor);
     sys->n_names++;
     return 0;
@@ -96,15 +106,14 @@ acto_whereis(const acto_system *sys, const char *name)
     if (sys == NULL || name == NULL) {
         return ACTO_REF_NONE;
     }
-    acto__name **p = find(sys, name);
-    return p != NULL && *p != NULL ? (*p)->ref : ACTO_REF_NONE;
+    acto__name *e = find(sys, name);
+    return e != NULL ? e->ref : ACTO_REF_NONE;
 }
 
 static void
-drop(acto_system *sys, acto__name **p)
+drop(acto_system *sys, acto__name *e)
 {
-    acto__name *e = *p;
-    *p = e->next;
+    acto__list_remove(&e->in_bucket);
     acto__list_remove(&e->by_actor);
     sys->n_names--;
     acto__free(e, e->size);
@@ -116,11 +125,11 @@ acto_unregister(acto_system *sys, const char *name)
     if (sys == NULL || name == NULL) {
         return ACTO_EINVAL;
     }
-    acto__name **p = find(sys, name);
-    if (p == NULL || *p == NULL) {
+    acto__name *e = find(sys, name);
+    if (e == NULL) {
         return ACTO_ENOTFOUND;
     }
-    drop(sys, p);
+    drop(sys, e);
     return 0;
 }
 
@@ -129,8 +138,7 @@ acto__registry_drop_actor(acto_actor *a)
 {
     acto__link *l;
     while ((l = acto__list_first(&a->names)) != NULL) {
-        acto__name *e = acto__container_of(l, acto__name, by_actor);
-        drop(a->sys, find(a->sys, e->name));
+        drop(a->sys, acto__container_of(l, acto__name, by_actor));
     }
 }
 
@@ -138,8 +146,9 @@ void
 acto__registry_fini(acto_system *sys)
 {
     for (uint32_t i = 0; i < sys->n_buckets; i++) {
-        while (sys->buckets[i] != NULL) {
-            drop(sys, &sys->buckets[i]);
+        acto__link *l;
+        while ((l = acto__list_first(&sys->buckets[i])) != NULL) {
+            drop(sys, acto__container_of(l, acto__name, in_bucket));
         }
     }
     acto__free(sys->buckets, sys->n_buckets * sizeof(*sys->buckets));

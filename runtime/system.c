@@ -147,7 +147,25 @@ deliver_inbox(acto_system *sys)
 static void
 on_async(uv_async_t *async)
 {
-    deliver_inbox(async->data);
+    acto_system *sys = async->data;
+    deliver_inbox(sys);
+    /* A send from the loop's own thread referenced the handle so the loop
+     * would not end before delivering it; what it delivered now keeps the
+     * loop alive through the scheduler. */
+    if (!sys->keep_alive) {
+        uv_unref((uv_handle_t *)&sys->async);
+    }
+}
+
+void
+acto_system_set_keep_alive(acto_system *sys, bool on)
+{
+    sys->keep_alive = on;
+    if (on) {
+        uv_ref((uv_handle_t *)&sys->async);
+    } else {
+        uv_unref((uv_handle_t *)&sys->async);
+    }
 }
 
 int
@@ -186,6 +204,10 @@ acto_send_threadsafe(acto_system *sys, acto_ref to, uint32_t type,
     } else if (len > 0) {
         memcpy(m->u.bytes, data, len);
     }
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &sys->loop_thread)) {
+        uv_ref((uv_handle_t *)&sys->async); /* see on_async */
+    }
     if (acto__mpsc_push(&sys->inbox, &m->node)) {
         uv_async_send(&sys->async);
     }
@@ -213,6 +235,7 @@ init_fields(acto_system *sys, const acto_system_opts *o)
         o->threadsafe_capacity ? o->threadsafe_capacity : DEFAULT_TS_CAPACITY;
     sys->on_exception = default_exception;
     sys->armed_due = UINT64_MAX;
+    sys->loop_thread = uv_thread_self();
     acto__slots_init(&sys->actors, 0xFFFFFFu);
     acto__slots_init(&sys->timers, 0xFFFFFFFFu);
     acto__list_init(&sys->runq);
@@ -371,8 +394,7 @@ acto_system_advance(acto_system *sys, uint64_t ms)
     if (!sys->virtual_time) {
         return ACTO_EINVAL;
     }
-    sys->vnow += ms;
-    acto__timers_fire(sys);
+    acto__timers_advance(sys, sys->vnow + ms);
     return 0;
 }
 

@@ -121,6 +121,12 @@ void acto_system_stats(const acto_system *sys, acto_stats *out);
  * ACTO_DEBUG=1): dead letters and failures are then reported on stderr. */
 bool acto_system_debug(const acto_system *sys);
 
+/* acto_system_set_keep_alive keeps the loop running while the system is
+ * idle (on) or lets it end when nothing is left to do (off, the default).
+ * Turn it on while other threads may still send: the loop cannot see their
+ * future sends. Thread: loop thread. */
+void acto_system_set_keep_alive(acto_system *sys, bool on);
+
 /* acto_send_threadsafe sends a copy of len bytes as a message of type from
  * any thread. It reaches the loop through a lock-free queue and an async
  * wake-up; a full mailbox makes it wait for room (it is never dropped by a
