@@ -360,6 +360,33 @@ test_actor_kill_during_handling_stops_with_reason_killed(void **state)
 }
 
 static void
+test_actor_sends_to_bad_refs_become_dead_letters(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = make_sys(env);
+    recorder r = {0};
+    acto_ref live;
+    assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &live));
+    acto_ref bad[] = {
+        ACTO_REF_NONE,
+        {live.id ^ (1ull << 56)},           /* another shard */
+        {live.id + (1ull << 32)},           /* a later generation */
+        {(live.id & ~0xFFFFFFFFull) | 999}, /* a slot never used */
+        {UINT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(acto_alive(sys, bad[i]));
+        assert_acto_ok(send_num(sys, bad[i], T_NUM, (int)i));
+        assert_acto_err(acto_stop(sys, bad[i]), ACTO_ENOACTOR);
+    }
+    assert_int_equal(acto_dead_letters(sys), sizeof(bad) / sizeof(bad[0]));
+    settle(env);
+    assert_int_equal(r.n, 0);
+    assert_stats_balance(sys);
+    close_sys(env, sys);
+}
+
+static void
 free_counter(void *ptr, void *user)
 {
     (void)user;
@@ -983,6 +1010,7 @@ main(void)
         acto_unit_test(test_actor_stop_twice_is_ealready_then_enoactor),
         acto_unit_test(
             test_actor_kill_during_handling_stops_with_reason_killed),
+        acto_unit_test(test_actor_sends_to_bad_refs_become_dead_letters),
         acto_unit_test(
             test_actor_pointer_payload_is_freed_once_when_handled_or_dead),
         acto_unit_test(
