@@ -42,9 +42,8 @@ void bench_report(const bench_opts *opts, const char *workload,
  * the per-run ratios, which holds steady when the machine's speed drifts
  * between runs. */
 void bench_report_runs(const bench_opts *opts, const char *workload,
-                       const char *figure, bench_kind kind,
-                       const double *acto, const double *floor, int runs,
-                       const char *unit);
+                       const char *figure, bench_kind kind, const double *acto,
+                       const double *floor, int runs, const char *unit);
 
 /* Prints the table header unless the output is TSV. */
 void bench_header(const bench_opts *opts);
@@ -97,7 +96,13 @@ bench_ring_pop(bench_ring *r, void **item)
     return true;
 }
 
-/* The workloads. */
+/* The workloads: bench_queue.c, and bench_actors.c for the actors'. */
 void bench_queue(const bench_opts *opts);
+void bench_pingpong(const bench_opts *opts);
+void bench_pipeline(const bench_opts *opts);
+void bench_token_ring(const bench_opts *opts); /* "ring" */
+void bench_spawn(const bench_opts *opts);
+void bench_fanout(const bench_opts *opts);
+void bench_backpressure(const bench_opts *opts);
 
 #endif /* ACTO_BENCH_H */

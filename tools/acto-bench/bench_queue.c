@@ -4,9 +4,10 @@
  * wraps as it does in real use; the floor does the same pushes and pops on
  * a bench_ring reached through a pointer, as a ring shared by producer and
  * consumer code is (a ring private to one loop, its indices in registers,
- * runs about 1.3x faster still). waiting: producers and consumers that each keep one put or
- * get pending and re-arm it from their callback, through a queue bounded at
- * 64, so every item passes through the waiter lists and the loop.
+ * runs about 1.3x faster still). waiting: producers and consumers that each
+ * keep one put or get pending and re-arm it from their callback, through a
+ * queue bounded at 64, so every item passes through the waiter lists and the
+ * loop.
  */
 #include "bench.h"
 
@@ -206,8 +207,8 @@ report_pair(const bench_opts *opts, const char *figure, const double *acto,
     bench_report_runs(opts, "queue", figure, BENCH_COST, acto, floor, runs,
                       "ns/pair");
     snprintf(name, sizeof(name), "%s_rate", figure);
-    bench_report_runs(opts, "queue", name, BENCH_RATE, rate, rate + runs,
-                      runs, "pairs/s");
+    bench_report_runs(opts, "queue", name, BENCH_RATE, rate, rate + runs, runs,
+                      "pairs/s");
     free(rate);
 }
 

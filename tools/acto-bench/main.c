@@ -13,6 +13,21 @@ static const bench_workload workloads[] = {
      "acto_queue: 10M put_nowait/get_nowait pairs, 1M put/get "
      "pairs through waiting producers and consumers",
      bench_queue},
+    {"pingpong", "2 actors: 1M round trips of small inline messages",
+     bench_pingpong},
+    {"pipeline", "producer, 4 stages, sink, mailboxes bounded at 64: 2M items",
+     bench_pipeline},
+    {"ring", "1,000 actors passing one token: 2M hops", bench_token_ring},
+    {"spawn",
+     "200k actors spawned, sent one message, acknowledged, stopped; "
+     "RSS per live idle actor",
+     bench_spawn},
+    {"fanout", "1 producer, 8 workers, 1 sink: 2M items, 4M messages",
+     bench_fanout},
+    {"backpressure",
+     "a fast producer, a slow consumer bounded at 64: 10M messages, peak "
+     "RSS growth (one run)",
+     bench_backpressure},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -31,7 +46,7 @@ usage(FILE *out)
             "tab-separated, one line per figure.\n"
             "\nworkloads:\n");
     for (size_t i = 0; i < N_WORKLOADS; i++) {
-        fprintf(out, "  %-10s %s\n", workloads[i].name, workloads[i].what);
+        fprintf(out, "  %-12s %s\n", workloads[i].name, workloads[i].what);
     }
 }
 

@@ -43,16 +43,15 @@ print_row(const bench_opts *opts, const char *workload, const char *figure,
         printf("%-12s %-16s %14.4g %-12s %14.4g %8.2f\n", workload, figure,
                value, unit, floor, ratio);
     } else {
-        printf("%-12s %-16s %14.4g %-12s %14s %8s\n", workload, figure,
-               value, unit, "-", "-");
+        printf("%-12s %-16s %14.4g %-12s %14s %8s\n", workload, figure, value,
+               unit, "-", "-");
     }
     fflush(stdout);
 }
 
 void
-bench_report(const bench_opts *opts, const char *workload,
-             const char *figure, bench_kind kind, double value,
-             const char *unit, double floor)
+bench_report(const bench_opts *opts, const char *workload, const char *figure,
+             bench_kind kind, double value, const char *unit, double floor)
 {
     bool has_floor = kind != BENCH_PLAIN;
     double ratio = has_floor ? cost_ratio(kind, value, floor) : (double)NAN;
