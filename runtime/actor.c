@@ -15,16 +15,6 @@ make_ref(const acto_system *sys, uint32_t slot, uint32_t gen)
                       ((uint64_t)(gen & 0xFFFFFFu) << 32) | slot};
 }
 
-acto_actor *
-acto__lookup(const acto_system *sys, acto_ref ref)
-{
-    if (acto_ref_shard(ref) != sys->shard) {
-        return NULL;
-    }
-    return acto__slots_get(&sys->actors, acto_ref_slot(ref),
-                           acto_ref_generation(ref));
-}
-
 bool
 acto_alive(const acto_system *sys, acto_ref ref)
 {
@@ -266,49 +256,6 @@ acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
     return code;
 }
 
-/* ---- running ---------------------------------------------------------- */
-
-static bool
-can_take(const acto_actor *a)
-{
-    return a->life == LIFE_RUNNING && !(a->flags & ACTOR_PARKED);
-}
-
-void
-acto__run_actor(acto_actor *a)
-{
-    acto_system *sys = a->sys;
-    a->flags = (uint8_t)((a->flags & ~ACTOR_QUEUED) | ACTOR_IN_HANDLER);
-    sys->current = a;
-    for (uint32_t n = 0; n < a->batch && can_take(a); n++) {
-        acto_msg *m = acto__take(a);
-        if (m == NULL) {
-            break;
-        }
-        sys->stats.handled++;
-        a->current = m;
-        int rc = a->beh.receive(actor_ctx(a), a->state, m);
-        a->current = NULL;
-        if (unlikely(rc != 0)) {
-            acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);
-            break;
-        }
-        acto__msg_release(m);
-        if (a->recv_timeout_ms > 0) {
-            acto__receive_rearm(a);
-        }
-    }
-    sys->current = NULL;
-    a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
-    if (a->life == LIFE_STOPPING) {
-        a->flags |= ACTOR_DYING;
-        acto__list_push_back(&sys->dying, &a->run_link);
-        acto__kick(sys);
-    } else {
-        acto__schedule(a);
-    }
-}
-
 /* ---- monitors --------------------------------------------------------- */
 
 static int
@@ -483,113 +430,4 @@ acto_system *
 acto_ctx_system(const acto_ctx *ctx)
 {
     return ctx_actor(ctx)->sys;
-}
-
-/* ---- sending ---------------------------------------------------------- */
-
-int
-acto_send(acto_ctx *ctx, acto_ref to, acto_msg *m)
-{
-    if (ctx == NULL || m == NULL) {
-        return ACTO_EINVAL;
-    }
-    acto_actor *a = ctx_actor(ctx);
-    acto_system *sys = a->sys;
-    if (unlikely(sys->current != a)) {
-        return ACTO_EINVAL;
-    }
-    if (unlikely(sys->closing)) {
-        return ACTO_ECLOSED;
-    }
-    m->sender = a->self;
-    m->cause = a->current != NULL ? a->current->id : 0;
-    return acto__deliver(sys, a, to, m, SEND_FROM_ACTOR);
-}
-
-int
-acto_tell(acto_ctx *ctx, acto_ref to, uint32_t type, const void *data,
-          size_t len)
-{
-    if (ctx == NULL) {
-        return ACTO_EINVAL;
-    }
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(ctx_actor(ctx)->sys, type, data, len, &m);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = acto_send(ctx, to, m);
-    if (rc != 0) {
-        acto__msg_release(m);
-    }
-    return rc;
-}
-
-int
-acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len)
-{
-    if (ctx == NULL) {
-        return ACTO_EINVAL;
-    }
-    const acto_msg *req = ctx_actor(ctx)->current;
-    if (req == NULL || acto_ref_is_none(req->sender)) {
-        return ACTO_ENOACTOR;
-    }
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(ctx_actor(ctx)->sys, type, data, len, &m);
-    if (rc != 0) {
-        return rc;
-    }
-    m->correlation = req->correlation;
-    rc = acto_send(ctx, req->sender, m);
-    if (rc != 0) {
-        acto__msg_release(m);
-    }
-    return rc;
-}
-
-static int
-outside_send(acto_system *sys, acto_ref to, acto_msg *m, enum send_mode mode)
-{
-    if (sys == NULL || m == NULL) {
-        return ACTO_EINVAL;
-    }
-    if (sys->closing) {
-        return ACTO_ECLOSED;
-    }
-    m->sender = ACTO_REF_NONE;
-    m->cause = 0;
-    return acto__deliver(sys, NULL, to, m, mode);
-}
-
-int
-acto_system_send(acto_system *sys, acto_ref to, acto_msg *m)
-{
-    return outside_send(sys, to, m, SEND_OUTSIDE);
-}
-
-int
-acto_system_send_wait(acto_system *sys, acto_ref to, acto_msg *m,
-                      acto_send_cb cb, void *user)
-{
-    if (cb == NULL) {
-        return ACTO_EINVAL;
-    }
-    acto__wait *w = acto__malloc(sizeof(*w));
-    if (w == NULL) {
-        return ACTO_ENOMEM;
-    }
-    *w = (acto__wait){.cb = cb, .user = user};
-    acto__list_init(&w->link);
-    if (m != NULL) {
-        m->wait = w;
-    }
-    int rc = outside_send(sys, to, m, SEND_OUTSIDE_WAIT);
-    if (rc != 0) {
-        if (m != NULL) {
-            m->wait = NULL;
-        }
-        acto__free(w, sizeof(*w));
-    }
-    return rc;
 }

@@ -48,7 +48,10 @@ typedef struct acto__wait {
 } acto__wait;
 
 struct acto_msg {
-    acto_msg *next; /* mailbox, lane or park list */
+    union {
+        acto_msg *next;       /* mailbox, lane, park list or pool */
+        acto__mpsc_node node; /* the thread-safe inbox */
+    };
     acto_system *sys;
     uint32_t type;
     uint8_t kind;  /* acto_payload_kind */
@@ -71,7 +74,6 @@ struct acto_msg {
         acto__error_box *error; /* ACTO_MSG_CHILD_FAILED */
         acto_down down;         /* ACTO_MSG_DOWN */
     } u;
-    acto__mpsc_node node; /* thread-safe sends */
 };
 
 /* A singly linked FIFO of messages. */
@@ -176,6 +178,7 @@ struct acto_system {
     uint64_t slice_ns;
     uint64_t vnow;
     uint64_t armed_due; /* when the uv timer fires; UINT64_MAX: stopped */
+    bool idle_on;       /* the scheduler's idle handle is started */
     uv_idle_t idle;     /* the scheduler */
     uv_timer_t timer;   /* the wheel's next due time */
     uv_async_t async;   /* thread-safe sends */
@@ -224,15 +227,86 @@ ctx_actor(const acto_ctx *ctx)
 
 /* ---- shared between the runtime's files ------------------------------- */
 
+/* acto__lookup finds the actor ref names, or NULL when it is dead, never
+ * existed or lives on another shard. */
+static inline acto_actor *
+acto__lookup(const acto_system *sys, acto_ref ref)
+{
+    if (unlikely(acto_ref_shard(ref) != sys->shard)) {
+        return NULL;
+    }
+    return acto__slots_get(&sys->actors, acto_ref_slot(ref),
+                           acto_ref_generation(ref));
+}
+
+void acto__on_idle(uv_idle_t *idle);
+
+/* acto__kick makes sure the scheduler runs on this loop iteration. */
+static inline void
+acto__kick(acto_system *sys)
+{
+    if (!sys->idle_on) {
+        sys->idle_on = true;
+        uv_idle_start(&sys->idle, acto__on_idle);
+    }
+}
+
 /* msg.c */
-acto_msg *acto__msg_alloc(acto_system *sys);
-void acto__msg_release(acto_msg *m);
+acto_msg *acto__msg_alloc_slow(acto_system *sys);
+void acto__msg_free_payload(acto_msg *m);
+void acto__msg_unpool(acto_msg *m);
 void acto__pool_fini(acto_system *sys);
 int acto__msg_clone(const acto_msg *m, acto_msg **out);
 acto__error_box *acto__error_new(int code, const char *type, const char *text,
                                  acto_ref origin);
 void acto__error_ref(acto__error_box *b);
 void acto__error_unref(acto__error_box *b);
+
+/* Free messages kept for reuse; past this many they go back to the
+ * allocator, so a burst does not pin its peak memory forever. */
+#define ACTO__POOL_MAX 4096
+
+/* acto__msg_alloc takes a message from the pool (or the allocator) with
+ * its header reset; the caller sets type and payload. NULL when out of
+ * memory. */
+static inline acto_msg *
+acto__msg_alloc(acto_system *sys)
+{
+    acto_msg *m = sys->pool;
+    if (likely(m != NULL)) {
+        sys->pool = m->next;
+        sys->pool_size--;
+    } else if ((m = acto__msg_alloc_slow(sys)) == NULL) {
+        return NULL;
+    }
+    m->sys = sys;
+    m->kind = ACTO_PAYLOAD_NONE;
+    m->flags = 0;
+    m->len = 0;
+    m->sender = ACTO_REF_NONE;
+    m->correlation = 0;
+    m->cause = 0;
+    m->wait = NULL;
+    return m;
+}
+
+/* acto__msg_release frees what the payload owns and pools the message. */
+static inline void
+acto__msg_release(acto_msg *m)
+{
+    if (unlikely(m->kind == ACTO_PAYLOAD_PTR || (m->flags & MSG_HEAP_DATA) ||
+                 m->type >= ACTO_MSG_SYSTEM_BASE)) {
+        acto__msg_free_payload(m);
+    }
+    acto_system *sys = m->sys;
+    if (likely(sys->pool_size < ACTO__POOL_MAX)) {
+        m->next = sys->pool;
+        sys->pool = m;
+        sys->pool_size++;
+    } else {
+        acto__msg_unpool(m);
+    }
+}
 
 /* mailbox.c */
 enum send_mode {
@@ -243,16 +317,14 @@ enum send_mode {
 };
 int acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
                   enum send_mode mode);
-acto_msg *acto__take(acto_actor *a);
 void acto__dead_letter(acto_system *sys, acto_msg *m);
 void acto__discard_mailbox(acto_actor *a);
 void acto__unpark_sender(acto_system *sys, acto_ref sender);
 void acto__complete_wait(acto_system *sys, acto_msg *m, int status);
 void acto__schedule(acto_actor *a);
+void acto__run_queue(acto_system *sys);
 
 /* actor.c */
-acto_actor *acto__lookup(const acto_system *sys, acto_ref ref);
-void acto__run_actor(acto_actor *a);
 void acto__finalize(acto_actor *a);
 void acto__fail(acto_actor *a, int code, acto_msg *m);
 void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);
@@ -271,8 +343,7 @@ void acto__park_timer_stop(acto_actor *a);
 void acto__registry_drop_actor(acto_actor *a);
 void acto__registry_fini(acto_system *sys);
 
-/* system.c */
-void acto__kick(acto_system *sys);
+/* system.c (and acto__on_idle above) */
 uint64_t acto__now(const acto_system *sys);
 void acto__report_exception(acto_system *sys, const acto_error *e);
 

@@ -1,14 +1,22 @@
-/* Mailboxes: delivering, parking, taking and dead-lettering messages.
+/* Mailboxes and the message path: sending, parking, taking, dead letters,
+ * and running an actor's turn.
  *
  * A mailbox is an intrusive FIFO of messages with a bound, a system lane
  * that the bound never blocks, and a FIFO of parked messages waiting for
  * room. Whenever a handler takes a message from a full mailbox, the oldest
  * parked message moves in, so parked senders are served in order and a
  * non-empty park list always means a full mailbox.
+ *
+ * Everything a message passes through from send to handler lives in this
+ * file, so the compiler can inline the whole path.
  */
 #include "internal.h"
 
 #include <stdio.h>
+#include <string.h>
+
+/* Flags that make a message's arrival matter to someone waiting. */
+#define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK)
 
 static inline void
 mq_push(acto__mq *q, acto_msg *m)
@@ -37,8 +45,8 @@ mq_pop(acto__mq *q)
     return m;
 }
 
-void
-acto__schedule(acto_actor *a)
+static inline void
+schedule(acto_actor *a)
 {
     if ((a->flags & (ACTOR_QUEUED | ACTOR_IN_HANDLER | ACTOR_PARKED)) ||
         a->life != LIFE_RUNNING) {
@@ -50,6 +58,12 @@ acto__schedule(acto_actor *a)
     a->flags |= ACTOR_QUEUED;
     acto__list_push_back(&a->sys->runq, &a->run_link);
     acto__kick(a->sys);
+}
+
+void
+acto__schedule(acto_actor *a)
+{
+    schedule(a);
 }
 
 void
@@ -81,6 +95,14 @@ landed(acto_system *sys, acto_msg *m, int status)
     acto__complete_wait(sys, m, status);
 }
 
+static inline void
+maybe_landed(acto_system *sys, acto_msg *m, int status)
+{
+    if (unlikely((m->flags & MSG_WAITED) || m->wait != NULL)) {
+        landed(sys, m, status);
+    }
+}
+
 void
 acto__dead_letter(acto_system *sys, acto_msg *m)
 {
@@ -92,7 +114,7 @@ acto__dead_letter(acto_system *sys, acto_msg *m)
                 (unsigned long long)m->id, m->type, acto_ref_slot(m->to),
                 acto_ref_generation(m->to));
     }
-    landed(sys, m, ACTO_ENOACTOR);
+    maybe_landed(sys, m, ACTO_ENOACTOR);
     acto__msg_release(m);
 }
 
@@ -100,7 +122,7 @@ static void
 drop(acto_system *sys, acto_msg *m)
 {
     sys->stats.dropped++;
-    landed(sys, m, 0);
+    maybe_landed(sys, m, 0);
     acto__msg_release(m);
 }
 
@@ -113,15 +135,15 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
     }
     s->flags &= (uint8_t)~ACTOR_PARKED;
     acto__park_timer_stop(s);
-    acto__schedule(s);
+    schedule(s);
 }
 
-static void
+static inline void
 enqueue(acto_actor *r, acto_msg *m)
 {
     mq_push(&r->mailbox, m);
-    r->sys->stats.queued++;
-    acto__schedule(r);
+    r->sys->stats.sent++;
+    schedule(r);
 }
 
 /* park appends m to r's park list; an actor sender parks until it lands. */
@@ -130,7 +152,7 @@ park(acto_actor *r, acto_actor *from, acto_msg *m)
 {
     acto_system *sys = r->sys;
     mq_push(&r->parked, m);
-    sys->stats.queued++;
+    sys->stats.sent++;
     sys->stats.parks++;
     if (from != NULL && from->life <= LIFE_RUNNING) {
         m->flags |= MSG_ACTOR_PARK;
@@ -151,73 +173,93 @@ full_mailbox(acto_actor *r, acto_actor *from, acto_msg *m, enum send_mode mode)
         sys->stats.sent++;
         drop(sys, m);
         return 0;
-    case ACTO_OVERFLOW_DROP_OLDEST: {
-        acto_msg *old = mq_pop(&r->mailbox);
-        sys->stats.queued--;
-        drop(sys, old);
-        sys->stats.sent++;
+    case ACTO_OVERFLOW_DROP_OLDEST:
+        drop(sys, mq_pop(&r->mailbox));
         enqueue(r, m);
+        maybe_landed(sys, m, 0);
         return 0;
-    }
     case ACTO_OVERFLOW_FAIL:
         return ACTO_EQUEUEFULL;
     default:
         if (mode == SEND_OUTSIDE) {
             return ACTO_EQUEUEFULL;
         }
-        sys->stats.sent++;
         park(r, from, m);
         return 0;
     }
+}
+
+static void
+deliver_dead(acto_system *sys, acto_msg *m)
+{
+    sys->stats.sent++;
+    acto__dead_letter(sys, m);
+}
+
+static __attribute__((noinline)) int
+deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
+             enum send_mode mode)
+{
+    if (r == NULL || r->life >= LIFE_STOPPING) {
+        deliver_dead(sys, m);
+        return 0;
+    }
+    if (mode == SEND_LANE) {
+        mq_push(&r->lane, m);
+        sys->stats.sent++;
+        schedule(r);
+        return 0;
+    }
+    /* A self-send never waits on itself: a parked actor could never drain
+     * the mailbox it waits for. */
+    if (r->capacity == 0 || r->mailbox.count < r->capacity || r == from) {
+        enqueue(r, m);
+        maybe_landed(sys, m, 0);
+        return 0;
+    }
+    return full_mailbox(r, from, m, mode);
+}
+
+/* deliver is acto__deliver's fast path, inlined into the sends of this
+ * file: a running receiver with room and nobody waiting on the message. */
+static inline int
+deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
+        enum send_mode mode)
+{
+    m->to = to;
+    m->id = ++sys->next_msg_id;
+    acto_actor *r = acto__lookup(sys, to);
+    if (likely(r != NULL && r->life == LIFE_RUNNING && mode != SEND_LANE &&
+               (r->capacity == 0 || r->mailbox.count < r->capacity) &&
+               !(m->flags & MSG_WAITED) && m->wait == NULL)) {
+        enqueue(r, m);
+        return 0;
+    }
+    return deliver_slow(sys, from, r, m, mode);
 }
 
 int
 acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
               enum send_mode mode)
 {
-    m->to = to;
-    m->id = ++sys->next_msg_id;
-    acto_actor *r = acto__lookup(sys, to);
-    if (unlikely(r == NULL || r->life >= LIFE_STOPPING)) {
-        sys->stats.sent++;
-        acto__dead_letter(sys, m);
-        return 0;
-    }
-    if (mode == SEND_LANE) {
-        sys->stats.sent++;
-        mq_push(&r->lane, m);
-        sys->stats.queued++;
-        acto__schedule(r);
-        return 0;
-    }
-    /* A self-send never waits on itself: a parked actor could never drain
-     * the mailbox it waits for. */
-    if (likely(r->capacity == 0 || r->mailbox.count < r->capacity ||
-               r == from)) {
-        sys->stats.sent++;
-        enqueue(r, m);
-        landed(sys, m, 0);
-        return 0;
-    }
-    return full_mailbox(r, from, m, mode);
+    return deliver(sys, from, to, m, mode);
 }
 
-acto_msg *
-acto__take(acto_actor *a)
+/* take removes the next message for a's handler: the system lane first,
+ * then the mailbox, letting the oldest parked message in behind it. */
+static inline acto_msg *
+take(acto_actor *a)
 {
-    acto_msg *m = mq_pop(&a->lane);
-    if (m == NULL) {
-        m = mq_pop(&a->mailbox);
-        if (m == NULL) {
-            return NULL;
-        }
-        acto_msg *p = mq_pop(&a->parked);
-        if (unlikely(p != NULL)) {
-            mq_push(&a->mailbox, p);
-            landed(a->sys, p, 0);
-        }
+    acto_msg *m;
+    if (unlikely(a->lane.count > 0)) {
+        return mq_pop(&a->lane);
     }
-    a->sys->stats.queued--;
+    m = mq_pop(&a->mailbox);
+    if (unlikely(a->parked.count > 0) && m != NULL) {
+        acto_msg *p = mq_pop(&a->parked);
+        mq_push(&a->mailbox, p);
+        landed(a->sys, p, 0);
+    }
     return m;
 }
 
@@ -226,7 +268,6 @@ dead_letter_all(acto_system *sys, acto__mq *q)
 {
     acto_msg *m;
     while ((m = mq_pop(q)) != NULL) {
-        sys->stats.queued--;
         acto__dead_letter(sys, m);
     }
 }
@@ -237,4 +278,198 @@ acto__discard_mailbox(acto_actor *a)
     dead_letter_all(a->sys, &a->lane);
     dead_letter_all(a->sys, &a->mailbox);
     dead_letter_all(a->sys, &a->parked);
+}
+
+/* ---- an actor's turn -------------------------------------------------- */
+
+static inline void
+run_actor(acto_actor *a)
+{
+    acto_system *sys = a->sys;
+    a->flags = (uint8_t)((a->flags & ~ACTOR_QUEUED) | ACTOR_IN_HANDLER);
+    sys->current = a;
+    for (uint32_t n = 0; n < a->batch; n++) {
+        if (unlikely(a->life != LIFE_RUNNING || (a->flags & ACTOR_PARKED))) {
+            break;
+        }
+        acto_msg *m = take(a);
+        if (m == NULL) {
+            break;
+        }
+        sys->stats.handled++;
+        a->current = m;
+        int rc = a->beh.receive(actor_ctx(a), a->state, m);
+        a->current = NULL;
+        if (unlikely(rc != 0)) {
+            acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);
+            break;
+        }
+        acto__msg_release(m);
+        if (unlikely(a->recv_timeout_ms > 0)) {
+            acto__receive_rearm(a);
+        }
+    }
+    sys->current = NULL;
+    a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
+    if (unlikely(a->life == LIFE_STOPPING)) {
+        a->flags |= ACTOR_DYING;
+        acto__list_push_back(&sys->dying, &a->run_link);
+        acto__kick(sys);
+    } else {
+        schedule(a);
+    }
+}
+
+/* Turns between two looks at the clock. */
+#define TURNS_PER_CLOCK_CHECK 64
+
+void
+acto__run_queue(acto_system *sys)
+{
+    uint64_t start = uv_hrtime();
+    unsigned turns = 0;
+    acto__link *l;
+    while ((l = acto__list_first(&sys->runq)) != NULL) {
+        acto__list_remove(l);
+        run_actor(acto__container_of(l, acto_actor, run_link));
+        if (unlikely(++turns % TURNS_PER_CLOCK_CHECK == 0) &&
+            uv_hrtime() - start > sys->slice_ns) {
+            break;
+        }
+    }
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static inline int
+send_from(acto_actor *a, acto_ref to, acto_msg *m)
+{
+    acto_system *sys = a->sys;
+    if (unlikely(sys->current != a)) {
+        return ACTO_EINVAL;
+    }
+    if (unlikely(sys->closing)) {
+        return ACTO_ECLOSED;
+    }
+    m->sender = a->self;
+    m->cause = a->current != NULL ? a->current->id : 0;
+    return deliver(sys, a, to, m, SEND_FROM_ACTOR);
+}
+
+int
+acto_send(acto_ctx *ctx, acto_ref to, acto_msg *m)
+{
+    if (ctx == NULL || m == NULL) {
+        return ACTO_EINVAL;
+    }
+    return send_from(ctx_actor(ctx), to, m);
+}
+
+/* new_bytes builds a bytes message on the fast path. */
+static inline int
+new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
+          acto_msg **out)
+{
+    if (unlikely(len > ACTO_MSG_INLINE || type >= ACTO_MSG_SYSTEM_BASE ||
+                 (data == NULL && len > 0))) {
+        return acto_msg_new_bytes(sys, type, data, len, out);
+    }
+    acto_msg *m = acto__msg_alloc(sys);
+    if (unlikely(m == NULL)) {
+        return ACTO_ENOMEM;
+    }
+    m->type = type;
+    m->kind = ACTO_PAYLOAD_BYTES;
+    m->len = (uint32_t)len;
+    if (len > 0) {
+        memcpy(m->u.bytes, data, len);
+    }
+    *out = m;
+    return 0;
+}
+
+int
+acto_tell(acto_ctx *ctx, acto_ref to, uint32_t type, const void *data,
+          size_t len)
+{
+    if (ctx == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    acto_msg *m;
+    int rc = new_bytes(a->sys, type, data, len, &m);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = send_from(a, to, m);
+    if (unlikely(rc != 0)) {
+        acto__msg_release(m);
+    }
+    return rc;
+}
+
+int
+acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len)
+{
+    if (ctx == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    const acto_msg *req = a->current;
+    if (req == NULL || acto_ref_is_none(req->sender)) {
+        return ACTO_ENOACTOR;
+    }
+    acto_msg *m;
+    int rc = new_bytes(a->sys, type, data, len, &m);
+    if (rc != 0) {
+        return rc;
+    }
+    m->correlation = req->correlation;
+    rc = send_from(a, req->sender, m);
+    if (rc != 0) {
+        acto__msg_release(m);
+    }
+    return rc;
+}
+
+static int
+outside_send(acto_system *sys, acto_ref to, acto_msg *m, enum send_mode mode)
+{
+    if (sys == NULL || m == NULL) {
+        return ACTO_EINVAL;
+    }
+    if (sys->closing) {
+        return ACTO_ECLOSED;
+    }
+    m->sender = ACTO_REF_NONE;
+    m->cause = 0;
+    return deliver(sys, NULL, to, m, mode);
+}
+
+int
+acto_system_send(acto_system *sys, acto_ref to, acto_msg *m)
+{
+    return outside_send(sys, to, m, SEND_OUTSIDE);
+}
+
+int
+acto_system_send_wait(acto_system *sys, acto_ref to, acto_msg *m,
+                      acto_send_cb cb, void *user)
+{
+    if (cb == NULL || m == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto__wait *w = acto__malloc(sizeof(*w));
+    if (w == NULL) {
+        return ACTO_ENOMEM;
+    }
+    *w = (acto__wait){.cb = cb, .user = user};
+    acto__list_init(&w->link);
+    m->wait = w;
+    int rc = outside_send(sys, to, m, SEND_OUTSIDE_WAIT);
+    if (rc != 0) {
+        m->wait = NULL;
+        acto__free(w, sizeof(*w));
+    }
+    return rc;
 }

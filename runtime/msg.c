@@ -5,43 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Free messages kept for reuse; past this many they go back to the
- * allocator, so a burst does not pin its peak memory forever. */
-#define POOL_MAX 4096
-
 acto_msg *
-acto__msg_alloc(acto_system *sys)
+acto__msg_alloc_slow(acto_system *sys)
 {
-    acto_msg *m = sys->pool;
-    if (likely(m != NULL)) {
-        sys->pool = m->next;
-        sys->pool_size--;
-    } else {
-        m = acto__malloc(sizeof(*m));
-        if (m == NULL) {
-            return NULL;
-        }
-    }
-    m->next = NULL;
-    m->sys = sys;
-    m->kind = ACTO_PAYLOAD_NONE;
-    m->flags = 0;
-    m->len = 0;
-    m->sender = ACTO_REF_NONE;
-    m->to = ACTO_REF_NONE;
-    m->correlation = 0;
-    m->id = 0;
-    m->cause = 0;
-    m->wait = NULL;
-    return m;
+    (void)sys;
+    return acto__malloc(sizeof(acto_msg));
 }
 
-/* free_payload releases what the payload owns. */
-static void
-free_payload(acto_msg *m)
+void
+acto__msg_free_payload(acto_msg *m)
 {
-    if (m->kind == ACTO_PAYLOAD_PTR && m->u.ptr.free_fn != NULL) {
-        m->u.ptr.free_fn(m->u.ptr.ptr, m->u.ptr.user);
+    if (m->kind == ACTO_PAYLOAD_PTR) {
+        if (m->u.ptr.free_fn != NULL) {
+            m->u.ptr.free_fn(m->u.ptr.ptr, m->u.ptr.user);
+        }
     } else if (m->flags & MSG_HEAP_DATA) {
         acto__free(m->u.data, m->len);
     } else if (m->type == ACTO_MSG_CHILD_FAILED) {
@@ -53,17 +30,9 @@ free_payload(acto_msg *m)
 }
 
 void
-acto__msg_release(acto_msg *m)
+acto__msg_unpool(acto_msg *m)
 {
-    free_payload(m);
-    acto_system *sys = m->sys;
-    if (sys->pool_size < POOL_MAX && !(m->flags & MSG_THREADSAFE)) {
-        m->next = sys->pool;
-        sys->pool = m;
-        sys->pool_size++;
-    } else {
-        acto__free(m, sizeof(*m));
-    }
+    acto__free(m, sizeof(*m));
 }
 
 void
