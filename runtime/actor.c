@@ -1,4 +1,8 @@
-/* Actors: spawn, run, stop, fail, finalize; contexts and monitors. */
+/* Actors: spawn, stop, fail, finalize; contexts and monitors.
+ *
+ * Actors come from slabs, so a live idle actor costs its 112-byte core and
+ * a slot; the parts few actors use live in an extension allocated on first
+ * use (acto__ext). */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -6,7 +10,10 @@
 #include <string.h>
 
 #define DEFAULT_BATCH 64
-#define MAX_NAME 255
+#define MAX_LABEL 255
+#define SLAB_ACTORS 64
+
+_Static_assert(sizeof(acto_actor) <= 112, "an idle actor must stay small");
 
 static acto_ref
 make_ref(const acto_system *sys, uint32_t slot, uint32_t gen)
@@ -22,6 +29,87 @@ acto_alive(const acto_system *sys, acto_ref ref)
     return a != NULL && a->life <= LIFE_RUNNING;
 }
 
+/* ---- memory: slabs and extensions ------------------------------------- */
+
+/* A slab: a link to the next one, then SLAB_ACTORS actors. */
+typedef struct slab {
+    struct slab *next;
+    acto_actor actors[SLAB_ACTORS];
+} slab;
+
+static acto_actor *
+alloc_actor(acto_system *sys)
+{
+    if (sys->free_actors == NULL) {
+        slab *s = acto__malloc(sizeof(*s));
+        if (s == NULL) {
+            return NULL;
+        }
+        s->next = sys->slabs;
+        sys->slabs = s;
+        for (int i = SLAB_ACTORS - 1; i >= 0; i--) {
+            s->actors[i].next_run = sys->free_actors;
+            sys->free_actors = &s->actors[i];
+        }
+    }
+    acto_actor *a = sys->free_actors;
+    sys->free_actors = a->next_run;
+    return a;
+}
+
+static void
+free_ext(acto__actor_ext *x)
+{
+    if (x != NULL) {
+        acto__error_unref(x->error);
+        acto__free(x->label, x->label_size);
+        acto__free(x, sizeof(*x));
+    }
+}
+
+static void
+free_actor(acto_actor *a)
+{
+    acto_system *sys = a->sys;
+    free_ext(a->ext);
+    a->ext = NULL;
+    a->next_run = sys->free_actors;
+    sys->free_actors = a;
+}
+
+void
+acto__slabs_fini(acto_system *sys)
+{
+    while (sys->slabs != NULL) {
+        slab *s = sys->slabs;
+        sys->slabs = s->next;
+        acto__free(s, sizeof(*s));
+    }
+    sys->free_actors = NULL;
+}
+
+acto__actor_ext *
+acto__ext(acto_actor *a)
+{
+    if (a->ext != NULL) {
+        return a->ext;
+    }
+    acto__actor_ext *x = acto__calloc(1, sizeof(*x));
+    if (x == NULL) {
+        return NULL;
+    }
+    x->owner = a;
+    x->park_timer.kind = HOOK_PARK;
+    x->recv_timer.kind = HOOK_RECEIVE;
+    acto__wheel_entry_init(&x->park_timer.entry);
+    acto__wheel_entry_init(&x->recv_timer.entry);
+    acto__list_init(&x->watchers);
+    acto__list_init(&x->watching);
+    acto__list_init(&x->names);
+    a->ext = x;
+    return x;
+}
+
 /* ---- spawn ------------------------------------------------------------ */
 
 static void
@@ -30,48 +118,40 @@ init_actor(acto_actor *a, acto_system *sys, const acto_behaviour *b,
 {
     memset(a, 0, sizeof(*a));
     a->sys = sys;
-    a->beh = *b;
+    a->beh = b;
     a->state = state;
     a->life = LIFE_STARTING;
     a->overflow = (uint8_t)o->overflow;
-    a->batch = o->batch > 0 ? o->batch : DEFAULT_BATCH;
+    a->batch = (uint16_t)(o->batch > 0
+                              ? (o->batch < UINT16_MAX ? o->batch : UINT16_MAX)
+                              : DEFAULT_BATCH);
     a->capacity = o->capacity;
-    a->send_timeout_ms = o->send_timeout_ms;
-    a->park_timer.kind = HOOK_PARK;
-    a->recv_timer.kind = HOOK_RECEIVE;
-    acto__wheel_entry_init(&a->park_timer.entry);
-    acto__wheel_entry_init(&a->recv_timer.entry);
-    acto__list_init(&a->run_link);
-    acto__list_init(&a->watchers);
-    acto__list_init(&a->watching);
-    acto__list_init(&a->names);
     a->parent = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
 }
 
+/* init_ext sets up what the options ask for. Returns 0 or ACTO_ENOMEM. */
 static int
-copy_name(acto_actor *a, const char *name)
+init_ext(acto_actor *a, const acto_spawn_opts *o)
 {
-    if (name == NULL) {
+    /* A bounded mailbox needs its park list before the first park, which
+     * must not fail for lack of memory. */
+    if (o->label == NULL && o->send_timeout_ms == 0 && o->capacity == 0) {
         return 0;
     }
-    size_t n = strlen(name);
-    if (n > MAX_NAME) {
-        return ACTO_EINVAL;
-    }
-    a->name = acto__malloc(n + 1);
-    if (a->name == NULL) {
+    acto__actor_ext *x = acto__ext(a);
+    if (x == NULL) {
         return ACTO_ENOMEM;
     }
-    memcpy(a->name, name, n + 1);
-    a->name_size = n + 1;
+    x->send_timeout_ms = o->send_timeout_ms;
+    if (o->label != NULL) {
+        size_t n = strlen(o->label) + 1;
+        if ((x->label = acto__malloc(n)) == NULL) {
+            return ACTO_ENOMEM;
+        }
+        memcpy(x->label, o->label, n);
+        x->label_size = n;
+    }
     return 0;
-}
-
-static void
-free_actor(acto_actor *a)
-{
-    acto__free(a->name, a->name_size);
-    acto__free(a, sizeof(*a));
 }
 
 static bool
@@ -79,40 +159,72 @@ valid_spawn(const acto_system *sys, const acto_behaviour *b,
             const acto_spawn_opts *o, const acto_ref *out)
 {
     return sys != NULL && b != NULL && b->receive != NULL && out != NULL &&
-           (unsigned)o->overflow <= ACTO_OVERFLOW_DROP_NEWEST;
+           (unsigned)o->overflow <= ACTO_OVERFLOW_DROP_NEWEST &&
+           (o->label == NULL || strlen(o->label) <= MAX_LABEL);
+}
+
+/* enter makes a the running actor for one of its hooks; leave undoes it. */
+typedef struct running {
+    acto_actor *actor;
+    const acto_msg *msg;
+} running;
+
+static running
+enter(acto_actor *a)
+{
+    acto_system *sys = a->sys;
+    running prev = {sys->current, sys->current_msg};
+    sys->current = a;
+    sys->current_msg = NULL;
+    a->flags |= ACTOR_IN_HANDLER;
+    return prev;
+}
+
+static void
+leave(acto_actor *a, running prev)
+{
+    a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
+    a->sys->current = prev.actor;
+    a->sys->current_msg = prev.msg;
 }
 
 /* run_start runs the start hook as the actor. Returns its result. */
 static int
 run_start(acto_actor *a)
 {
-    if (a->beh.start == NULL) {
+    if (a->beh->start == NULL) {
         return 0;
     }
-    acto_system *sys = a->sys;
-    acto_actor *prev = sys->current;
-    sys->current = a;
-    a->flags |= ACTOR_IN_HANDLER;
-    int rc = a->beh.start(actor_ctx(a), a->state);
-    a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
-    sys->current = prev;
+    running prev = enter(a);
+    int rc = a->beh->start(actor_ctx(a), a->state);
+    leave(a, prev);
     return rc;
 }
 
+/* drop_ext_links unhooks everything the extension ties to others. */
+static void
+drop_ext_links(acto_actor *a)
+{
+    if (a->ext == NULL) {
+        return;
+    }
+    acto__park_timer_stop(a);
+    acto__wheel_remove(&a->sys->wheel, &a->ext->recv_timer.entry);
+    acto__registry_drop_actor(a);
+}
+
 /* unspawn undoes a spawn whose start hook failed: the actor never existed,
- * so no stop hook runs and nobody is told; messages sent to it during its
- * start hook become dead letters. */
+ * so no stop hook runs; messages sent to it during its start hook become
+ * dead letters and monitors set on it learn it is gone. */
 static void
 unspawn(acto_actor *a)
 {
     acto_system *sys = a->sys;
     a->life = LIFE_DEAD;
+    a->exit_kind = ACTO_EXIT_NOACTOR;
     acto__discard_mailbox(a);
     acto__notify_down(a);
-    acto__registry_drop_actor(a);
-    acto__park_timer_stop(a);
-    acto__wheel_remove(&sys->wheel, &a->recv_timer.entry);
-    acto__error_unref(a->pending);
+    drop_ext_links(a);
     acto__slots_remove(&sys->actors, acto_ref_slot(a->self));
     free_actor(a);
 }
@@ -129,13 +241,13 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
     if (sys->closing) {
         return ACTO_ECLOSED;
     }
-    acto_actor *a = acto__malloc(sizeof(*a));
+    acto_actor *a = alloc_actor(sys);
     if (a == NULL) {
         return ACTO_ENOMEM;
     }
     init_actor(a, sys, b, state, o);
     uint32_t slot, gen;
-    int rc = copy_name(a, o->name);
+    int rc = init_ext(a, o);
     if (rc == 0) {
         rc = acto__slots_add(&sys->actors, a, &slot, &gen);
     }
@@ -162,20 +274,24 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
 /* ---- stopping --------------------------------------------------------- */
 
 void
-acto__mark_stopping(acto_actor *a, acto_exit_kind kind)
+acto__push_dying(acto_actor *a)
 {
     acto_system *sys = a->sys;
+    a->flags |= ACTOR_DYING;
+    a->next_run = sys->dying;
+    sys->dying = a;
+    acto__kick(sys);
+}
+
+void
+acto__mark_stopping(acto_actor *a, acto_exit_kind kind)
+{
     a->life = LIFE_STOPPING;
     a->exit_kind = (uint8_t)kind;
-    if (a->flags & ACTOR_QUEUED) {
-        acto__list_remove(&a->run_link);
-        a->flags &= (uint8_t)~ACTOR_QUEUED;
-    }
-    /* A running handler finishes first; run_actor then sends it here. */
-    if (!(a->flags & ACTOR_IN_HANDLER)) {
-        a->flags |= ACTOR_DYING;
-        acto__list_push_back(&sys->dying, &a->run_link);
-        acto__kick(sys);
+    /* A running handler finishes first, and a queued actor is passed to
+     * the dying list when the scheduler reaches it. */
+    if (!(a->flags & (ACTOR_IN_HANDLER | ACTOR_QUEUED))) {
+        acto__push_dying(a);
     }
 }
 
@@ -210,26 +326,44 @@ acto_kill(acto_system *sys, acto_ref ref)
 
 /* ---- failure ---------------------------------------------------------- */
 
+/* take_pending returns the error acto_fail recorded for a with this code,
+ * or a plain one made from the code. */
+static acto__error_box *
+take_pending(acto_actor *a, int code)
+{
+    acto_system *sys = a->sys;
+    acto__error_box *b = sys->pending;
+    sys->pending = NULL;
+    if (b != NULL &&
+        (b->e.code != code || !acto_ref_eq(b->e.origin, a->self))) {
+        acto__error_unref(b);
+        b = NULL;
+    }
+    if (b == NULL) {
+        b = acto__error_new(code, acto_err_name(code), acto_strerror(code),
+                            a->self);
+    }
+    return b;
+}
+
 void
 acto__fail(acto_actor *a, int code, acto_msg *m)
 {
     acto_system *sys = a->sys;
-    acto__error_box *b = a->pending;
-    a->pending = NULL;
-    if (b == NULL || b->e.code != code) {
-        acto__error_unref(b);
-        b = acto__error_new(code, acto_err_name(code), acto_strerror(code),
-                            a->self);
-    }
-    if (b != NULL) {
+    acto__error_box *b = take_pending(a, code);
+    acto__actor_ext *x = acto__ext(a);
+    if (b != NULL && x != NULL) {
         b->msg = m; /* quarantined: kept aside, not handled again */
         b->e.msg = m;
-    } else if (m != NULL) {
-        acto__msg_release(m); /* out of memory: the failure stays known
-                                 through the exit kind alone */
+        acto__error_unref(x->error);
+        x->error = b;
+    } else {
+        /* Out of memory: the failure stays known through the exit kind. */
+        acto__error_unref(b);
+        if (m != NULL) {
+            acto__msg_release(m);
+        }
     }
-    acto__error_unref(a->error);
-    a->error = b;
     sys->stats.failures++;
     if (a->life < LIFE_STOPPING) {
         acto__mark_stopping(a, ACTO_EXIT_FAILED);
@@ -242,6 +376,7 @@ int
 acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
 {
     acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
     if (code >= 0) {
         code = ACTO_EFAILED;
     }
@@ -250,10 +385,16 @@ acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt != NULL ? fmt : "", ap);
     va_end(ap);
-    acto__error_unref(a->pending);
-    a->pending = acto__error_new(
+    acto__error_unref(sys->pending);
+    sys->pending = acto__error_new(
         code, type != NULL ? type : acto_err_name(code), text, a->self);
     return code;
+}
+
+static acto__error_box *
+error_of(const acto_actor *a)
+{
+    return a->ext != NULL ? a->ext->error : NULL;
 }
 
 /* ---- monitors --------------------------------------------------------- */
@@ -286,17 +427,20 @@ free_monitor(acto__monitor *mon)
 void
 acto__notify_down(acto_actor *a)
 {
-    acto_system *sys = a->sys;
+    acto__actor_ext *x = a->ext;
+    if (x == NULL) {
+        return;
+    }
     acto__link *l;
-    while ((l = acto__list_first(&a->watchers)) != NULL) {
+    while ((l = acto__list_first(&x->watchers)) != NULL) {
         acto__monitor *mon = acto__container_of(l, acto__monitor, by_target);
         /* Out of memory loses this notice; the watcher can still find the
          * target dead with acto_alive. */
-        (void)send_down(sys, mon->watcher, a->self, mon->id,
-                        (acto_exit_kind)a->exit_kind, a->error);
+        (void)send_down(a->sys, mon->watcher, a->self, mon->id,
+                        (acto_exit_kind)a->exit_kind, x->error);
         free_monitor(mon);
     }
-    while ((l = acto__list_first(&a->watching)) != NULL) {
+    while ((l = acto__list_first(&x->watching)) != NULL) {
         free_monitor(acto__container_of(l, acto__monitor, by_watcher));
     }
 }
@@ -310,30 +454,36 @@ acto_monitor(acto_ctx *ctx, acto_ref target, uint64_t *id)
     acto_actor *w = ctx_actor(ctx);
     acto_system *sys = w->sys;
     acto_actor *t = acto__lookup(sys, target);
-    uint64_t mid = ++sys->next_monitor_id;
     if (t == NULL || t->life == LIFE_DEAD) {
+        uint64_t mid = sys->next_monitor_id + 1;
         int rc = send_down(sys, w->self, target, mid, ACTO_EXIT_NOACTOR, NULL);
         if (rc == 0) {
+            sys->next_monitor_id = mid;
             *id = mid;
         }
         return rc;
     }
     acto__monitor *mon = acto__malloc(sizeof(*mon));
-    if (mon == NULL) {
+    if (mon == NULL || acto__ext(w) == NULL || acto__ext(t) == NULL) {
+        acto__free(mon, sizeof(*mon));
         return ACTO_ENOMEM;
     }
-    *mon = (acto__monitor){.id = mid, .watcher = w->self, .target = target};
-    acto__list_push_back(&t->watchers, &mon->by_target);
-    acto__list_push_back(&w->watching, &mon->by_watcher);
-    *id = mid;
+    *mon = (acto__monitor){
+        .id = ++sys->next_monitor_id, .watcher = w->self, .target = target};
+    acto__list_push_back(&t->ext->watchers, &mon->by_target);
+    acto__list_push_back(&w->ext->watching, &mon->by_watcher);
+    *id = mon->id;
     return 0;
 }
 
 int
 acto_demonitor(acto_ctx *ctx, uint64_t id)
 {
-    acto_actor *w = ctx_actor(ctx);
-    for (acto__link *l = w->watching.next; l != &w->watching; l = l->next) {
+    acto__actor_ext *x = ctx_actor(ctx)->ext;
+    if (x == NULL) {
+        return ACTO_ENOTFOUND;
+    }
+    for (acto__link *l = x->watching.next; l != &x->watching; l = l->next) {
         acto__monitor *mon = acto__container_of(l, acto__monitor, by_watcher);
         if (mon->id == id) {
             free_monitor(mon);
@@ -348,18 +498,25 @@ acto_demonitor(acto_ctx *ctx, uint64_t id)
 static void
 run_stop_hook(acto_actor *a)
 {
-    if (a->beh.stop == NULL) {
+    if (a->beh->stop == NULL) {
         return;
     }
-    acto_system *sys = a->sys;
+    acto__error_box *err = error_of(a);
     acto_exit_reason reason = {(acto_exit_kind)a->exit_kind,
-                               a->error != NULL ? &a->error->e : NULL};
-    acto_actor *prev = sys->current;
-    sys->current = a;
-    a->flags |= ACTOR_IN_HANDLER;
-    a->beh.stop(actor_ctx(a), a->state, &reason);
-    a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
-    sys->current = prev;
+                               err != NULL ? &err->e : NULL};
+    running prev = enter(a);
+    a->beh->stop(actor_ctx(a), a->state, &reason);
+    leave(a, prev);
+}
+
+/* The error reported when a failure's own error could not be allocated. */
+static void
+report_bare_failure(acto_actor *a)
+{
+    acto_error e = {ACTO_ENOMEM, "OutOfMemory",
+                    "an actor failed and its error could not be recorded",
+                    a->self, NULL};
+    acto__report_exception(a->sys, &e);
 }
 
 /* tell_parent delivers a failure to the parent's system lane, or to the
@@ -368,7 +525,12 @@ static void
 tell_parent(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    if (a->exit_kind != ACTO_EXIT_FAILED || a->error == NULL) {
+    if (a->exit_kind != ACTO_EXIT_FAILED) {
+        return;
+    }
+    acto__error_box *err = error_of(a);
+    if (err == NULL) {
+        report_bare_failure(a);
         return;
     }
     if (acto_alive(sys, a->parent)) {
@@ -376,29 +538,29 @@ tell_parent(acto_actor *a)
         if (m != NULL) {
             m->type = ACTO_MSG_CHILD_FAILED;
             m->sender = a->self;
-            acto__error_ref(a->error);
-            m->u.error = a->error;
+            acto__error_ref(err);
+            m->u.error = err;
             acto__deliver(sys, NULL, a->parent, m, SEND_LANE);
             return;
         }
     }
-    acto__report_exception(sys, &a->error->e);
+    acto__report_exception(sys, &err->e);
 }
 
 void
 acto__finalize(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    acto__park_timer_stop(a);
-    acto__wheel_remove(&sys->wheel, &a->recv_timer.entry);
+    if (a->ext != NULL) {
+        acto__park_timer_stop(a);
+        acto__wheel_remove(&sys->wheel, &a->ext->recv_timer.entry);
+    }
     run_stop_hook(a);
     a->life = LIFE_DEAD;
     acto__discard_mailbox(a);
     acto__notify_down(a);
     tell_parent(a);
-    acto__registry_drop_actor(a);
-    acto__error_unref(a->error);
-    acto__error_unref(a->pending);
+    drop_ext_links(a);
     acto__slots_remove(&sys->actors, acto_ref_slot(a->self));
     sys->stats.stopped++;
     sys->stats.live--;
@@ -416,7 +578,8 @@ acto_self(const acto_ctx *ctx)
 acto_ref
 acto_sender(const acto_ctx *ctx)
 {
-    const acto_msg *m = ctx_actor(ctx)->current;
+    const acto_actor *a = ctx_actor(ctx);
+    const acto_msg *m = a->sys->current == a ? a->sys->current_msg : NULL;
     return m != NULL ? m->sender : ACTO_REF_NONE;
 }
 

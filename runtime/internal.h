@@ -107,36 +107,49 @@ typedef struct acto__hook {
     uint8_t kind; /* enum hook_kind */
 } acto__hook;
 
+/* The parts of an actor most never need, allocated on first use: a park
+ * list (bounded mailboxes), timers, monitors, names, a label, a failure. An
+ * idle actor without them costs its 112-byte core and a slot. */
+typedef struct acto__actor_ext {
+    struct acto_actor *owner;
+    acto__mq parked;        /* others' messages waiting for room here */
+    acto__error_box *error; /* the failure, when it failed */
+    acto__hook park_timer;
+    acto__hook recv_timer;
+    uint64_t recv_timeout_ms;
+    uint32_t send_timeout_ms;
+    acto__link watchers; /* monitors on me */
+    acto__link watching; /* my monitors */
+    acto__link names;    /* my registry entries */
+    char *label;
+    size_t label_size;
+} acto__actor_ext;
+
 typedef struct acto_actor {
-    acto__link run_link; /* run queue or dying list */
+    struct acto_actor *next_run; /* run queue or dying list */
     acto_system *sys;
-    acto_behaviour beh;
+    const acto_behaviour *beh;
     void *state;
     acto_ref self;
     acto_ref parent;
+    acto_msg *mb_head; /* the mailbox */
+    acto_msg *mb_tail;
+    acto_msg *lane_head; /* the system lane */
+    acto_msg *lane_tail;
+    uint32_t mb_count;
+    uint32_t capacity;  /* 0: unbounded */
+    uint32_t my_parked; /* my sends waiting on full mailboxes */
+    uint16_t batch;
     uint8_t life;
     uint8_t flags;
     uint8_t overflow;
     uint8_t exit_kind;
-    uint32_t batch;
-    uint32_t capacity;
-    uint32_t send_timeout_ms;
-    uint32_t my_parked; /* my sends waiting on full mailboxes */
-    acto__mq mailbox;
-    acto__mq lane;   /* system messages */
-    acto__mq parked; /* others' messages waiting for room here */
-    const acto_msg *current;
-    acto__error_box *error;   /* the failure, when it failed */
-    acto__error_box *pending; /* recorded by acto_fail */
-    acto__hook park_timer;
-    acto__hook recv_timer;
-    uint64_t recv_timeout_ms;
-    acto__link watchers; /* monitors on me */
-    acto__link watching; /* my monitors */
-    acto__link names;    /* my registry entries */
-    char *name;
-    size_t name_size;
+    acto__actor_ext *ext;
 } acto_actor;
+
+/* acto__ext returns a's extension, allocating it on first use; NULL when
+ * out of memory. */
+acto__actor_ext *acto__ext(acto_actor *a);
 
 /* A monitor: linked on its target's watchers and its watcher's watching. */
 typedef struct acto__monitor {
@@ -186,10 +199,15 @@ struct acto_system {
     bool keep_alive;
     acto__slots actors;
     acto__slots timers;
-    acto__link runq;
-    acto__link dying;
-    acto__link completions; /* decided acto__wait records */
-    acto_actor *current;    /* the actor whose code is running */
+    acto_actor *runq_head; /* actors with work, FIFO */
+    acto_actor *runq_tail;
+    acto_actor *dying;           /* actors marked as stopping, LIFO */
+    acto_actor *free_actors;     /* the actor slab's free list */
+    void *slabs;                 /* the actor slabs, chained */
+    acto__link completions;      /* decided acto__wait records */
+    acto_actor *current;         /* the actor whose code is running */
+    const acto_msg *current_msg; /* the message it is handling */
+    acto__error_box *pending;    /* recorded by acto_fail for current */
     acto__wheel wheel;
     acto__mpsc inbox;
     atomic_uint inflight;
@@ -325,6 +343,8 @@ void acto__schedule(acto_actor *a);
 void acto__run_queue(acto_system *sys);
 
 /* actor.c */
+void acto__slabs_fini(acto_system *sys);
+void acto__push_dying(acto_actor *a);
 void acto__finalize(acto_actor *a);
 void acto__fail(acto_actor *a, int code, acto_msg *m);
 void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);

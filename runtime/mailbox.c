@@ -18,31 +18,102 @@
 /* Flags that make a message's arrival matter to someone waiting. */
 #define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK)
 
+/* Message FIFOs are a head and a tail pointer; the mailbox keeps its own
+ * count beside them. */
+static inline void
+fifo_push(acto_msg **head, acto_msg **tail, acto_msg *m)
+{
+    m->next = NULL;
+    if (*tail != NULL) {
+        (*tail)->next = m;
+    } else {
+        *head = m;
+    }
+    *tail = m;
+}
+
+static inline acto_msg *
+fifo_pop(acto_msg **head, acto_msg **tail)
+{
+    acto_msg *m = *head;
+    if (m != NULL) {
+        *head = m->next;
+        if (*head == NULL) {
+            *tail = NULL;
+        }
+    }
+    return m;
+}
+
 static inline void
 mq_push(acto__mq *q, acto_msg *m)
 {
-    m->next = NULL;
-    if (q->tail != NULL) {
-        q->tail->next = m;
-    } else {
-        q->head = m;
-    }
-    q->tail = m;
+    fifo_push(&q->head, &q->tail, m);
     q->count++;
 }
 
 static inline acto_msg *
 mq_pop(acto__mq *q)
 {
-    acto_msg *m = q->head;
+    acto_msg *m = fifo_pop(&q->head, &q->tail);
     if (m != NULL) {
-        q->head = m->next;
-        if (q->head == NULL) {
-            q->tail = NULL;
-        }
         q->count--;
     }
     return m;
+}
+
+static inline void
+mailbox_push(acto_actor *a, acto_msg *m)
+{
+    fifo_push(&a->mb_head, &a->mb_tail, m);
+    a->mb_count++;
+}
+
+static inline acto_msg *
+mailbox_pop(acto_actor *a)
+{
+    acto_msg *m = fifo_pop(&a->mb_head, &a->mb_tail);
+    if (m != NULL) {
+        a->mb_count--;
+    }
+    return m;
+}
+
+static inline void
+lane_push(acto_actor *a, acto_msg *m)
+{
+    fifo_push(&a->lane_head, &a->lane_tail, m);
+}
+
+static inline uint32_t
+parked_count(const acto_actor *a)
+{
+    return a->ext != NULL ? a->ext->parked.count : 0;
+}
+
+static inline void
+runq_push(acto_system *sys, acto_actor *a)
+{
+    a->next_run = NULL;
+    if (sys->runq_tail != NULL) {
+        sys->runq_tail->next_run = a;
+    } else {
+        sys->runq_head = a;
+    }
+    sys->runq_tail = a;
+}
+
+static inline acto_actor *
+runq_pop(acto_system *sys)
+{
+    acto_actor *a = sys->runq_head;
+    if (a != NULL) {
+        sys->runq_head = a->next_run;
+        if (sys->runq_head == NULL) {
+            sys->runq_tail = NULL;
+        }
+    }
+    return a;
 }
 
 static inline void
@@ -52,11 +123,11 @@ schedule(acto_actor *a)
         a->life != LIFE_RUNNING) {
         return;
     }
-    if (a->mailbox.count == 0 && a->lane.count == 0) {
+    if (a->mb_count == 0 && a->lane_head == NULL) {
         return;
     }
     a->flags |= ACTOR_QUEUED;
-    acto__list_push_back(&a->sys->runq, &a->run_link);
+    runq_push(a->sys, a);
     acto__kick(a->sys);
 }
 
@@ -141,7 +212,7 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
 static inline void
 enqueue(acto_actor *r, acto_msg *m)
 {
-    mq_push(&r->mailbox, m);
+    mailbox_push(r, m);
     r->sys->stats.sent++;
     schedule(r);
 }
@@ -151,7 +222,7 @@ static void
 park(acto_actor *r, acto_actor *from, acto_msg *m)
 {
     acto_system *sys = r->sys;
-    mq_push(&r->parked, m);
+    mq_push(&r->ext->parked, m); /* bounded mailboxes have their ext */
     sys->stats.sent++;
     sys->stats.parks++;
     if (from != NULL && from->life <= LIFE_RUNNING) {
@@ -174,7 +245,7 @@ full_mailbox(acto_actor *r, acto_actor *from, acto_msg *m, enum send_mode mode)
         drop(sys, m);
         return 0;
     case ACTO_OVERFLOW_DROP_OLDEST:
-        drop(sys, mq_pop(&r->mailbox));
+        drop(sys, mailbox_pop(r));
         enqueue(r, m);
         maybe_landed(sys, m, 0);
         return 0;
@@ -205,14 +276,14 @@ deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
         return 0;
     }
     if (mode == SEND_LANE) {
-        mq_push(&r->lane, m);
+        lane_push(r, m);
         sys->stats.sent++;
         schedule(r);
         return 0;
     }
     /* A self-send never waits on itself: a parked actor could never drain
      * the mailbox it waits for. */
-    if (r->capacity == 0 || r->mailbox.count < r->capacity || r == from) {
+    if (r->capacity == 0 || r->mb_count < r->capacity || r == from) {
         enqueue(r, m);
         maybe_landed(sys, m, 0);
         return 0;
@@ -230,7 +301,7 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
     m->id = ++sys->next_msg_id;
     acto_actor *r = acto__lookup(sys, to);
     if (likely(r != NULL && r->life == LIFE_RUNNING && mode != SEND_LANE &&
-               (r->capacity == 0 || r->mailbox.count < r->capacity) &&
+               (r->capacity == 0 || r->mb_count < r->capacity) &&
                !(m->flags & MSG_WAITED) && m->wait == NULL)) {
         enqueue(r, m);
         return 0;
@@ -250,24 +321,23 @@ acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
 static inline acto_msg *
 take(acto_actor *a)
 {
-    acto_msg *m;
-    if (unlikely(a->lane.count > 0)) {
-        return mq_pop(&a->lane);
+    if (unlikely(a->lane_head != NULL)) {
+        return fifo_pop(&a->lane_head, &a->lane_tail);
     }
-    m = mq_pop(&a->mailbox);
-    if (unlikely(a->parked.count > 0) && m != NULL) {
-        acto_msg *p = mq_pop(&a->parked);
-        mq_push(&a->mailbox, p);
+    acto_msg *m = mailbox_pop(a);
+    if (unlikely(parked_count(a) > 0) && m != NULL) {
+        acto_msg *p = mq_pop(&a->ext->parked);
+        mailbox_push(a, p);
         landed(a->sys, p, 0);
     }
     return m;
 }
 
 static void
-dead_letter_all(acto_system *sys, acto__mq *q)
+dead_letter_fifo(acto_system *sys, acto_msg **head, acto_msg **tail)
 {
     acto_msg *m;
-    while ((m = mq_pop(q)) != NULL) {
+    while ((m = fifo_pop(head, tail)) != NULL) {
         acto__dead_letter(sys, m);
     }
 }
@@ -275,9 +345,14 @@ dead_letter_all(acto_system *sys, acto__mq *q)
 void
 acto__discard_mailbox(acto_actor *a)
 {
-    dead_letter_all(a->sys, &a->lane);
-    dead_letter_all(a->sys, &a->mailbox);
-    dead_letter_all(a->sys, &a->parked);
+    dead_letter_fifo(a->sys, &a->lane_head, &a->lane_tail);
+    dead_letter_fifo(a->sys, &a->mb_head, &a->mb_tail);
+    a->mb_count = 0;
+    if (a->ext != NULL) {
+        acto__mq *p = &a->ext->parked;
+        dead_letter_fifo(a->sys, &p->head, &p->tail);
+        p->count = 0;
+    }
 }
 
 /* ---- an actor's turn -------------------------------------------------- */
@@ -288,6 +363,7 @@ run_actor(acto_actor *a)
     acto_system *sys = a->sys;
     a->flags = (uint8_t)((a->flags & ~ACTOR_QUEUED) | ACTOR_IN_HANDLER);
     sys->current = a;
+    const acto_behaviour *beh = a->beh;
     for (uint32_t n = 0; n < a->batch; n++) {
         if (unlikely(a->life != LIFE_RUNNING || (a->flags & ACTOR_PARKED))) {
             break;
@@ -297,24 +373,22 @@ run_actor(acto_actor *a)
             break;
         }
         sys->stats.handled++;
-        a->current = m;
-        int rc = a->beh.receive(actor_ctx(a), a->state, m);
-        a->current = NULL;
+        sys->current_msg = m;
+        int rc = beh->receive(actor_ctx(a), a->state, m);
+        sys->current_msg = NULL;
         if (unlikely(rc != 0)) {
             acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);
             break;
         }
         acto__msg_release(m);
-        if (unlikely(a->recv_timeout_ms > 0)) {
+        if (unlikely(a->ext != NULL && a->ext->recv_timeout_ms > 0)) {
             acto__receive_rearm(a);
         }
     }
     sys->current = NULL;
     a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
     if (unlikely(a->life == LIFE_STOPPING)) {
-        a->flags |= ACTOR_DYING;
-        acto__list_push_back(&sys->dying, &a->run_link);
-        acto__kick(sys);
+        acto__push_dying(a);
     } else {
         schedule(a);
     }
@@ -328,10 +402,9 @@ acto__run_queue(acto_system *sys)
 {
     uint64_t start = uv_hrtime();
     unsigned turns = 0;
-    acto__link *l;
-    while ((l = acto__list_first(&sys->runq)) != NULL) {
-        acto__list_remove(l);
-        run_actor(acto__container_of(l, acto_actor, run_link));
+    acto_actor *a;
+    while ((a = runq_pop(sys)) != NULL) {
+        run_actor(a);
         if (unlikely(++turns % TURNS_PER_CLOCK_CHECK == 0) &&
             uv_hrtime() - start > sys->slice_ns) {
             break;
@@ -352,7 +425,7 @@ send_from(acto_actor *a, acto_ref to, acto_msg *m)
         return ACTO_ECLOSED;
     }
     m->sender = a->self;
-    m->cause = a->current != NULL ? a->current->id : 0;
+    m->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
     return deliver(sys, a, to, m, SEND_FROM_ACTOR);
 }
 
@@ -415,7 +488,7 @@ acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len)
         return ACTO_EINVAL;
     }
     acto_actor *a = ctx_actor(ctx);
-    const acto_msg *req = a->current;
+    const acto_msg *req = a->sys->current == a ? a->sys->current_msg : NULL;
     if (req == NULL || acto_ref_is_none(req->sender)) {
         return ACTO_ENOACTOR;
     }

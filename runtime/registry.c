@@ -84,7 +84,8 @@ acto_register(acto_system *sys, const char *name, acto_ref ref)
     }
     size_t size = sizeof(acto__name) + len + 1;
     acto__name *e = acto__malloc(size);
-    if (e == NULL) {
+    if (e == NULL || acto__ext(a) == NULL) {
+        acto__free(e, size);
         return ACTO_ENOMEM;
     }
     if (sys->n_names >= sys->n_buckets && grow(sys) != 0) {
@@ -95,7 +96,7 @@ acto_register(acto_system *sys, const char *name, acto_ref ref)
     e->size = size;
     memcpy(e->name, name, len + 1);
     acto__list_push_back(bucket_of(sys, name), &e->in_bucket);
-    acto__list_push_back(&a->names, &e->by_actor);
+    acto__list_push_back(&a->ext->names, &e->by_actor);
     sys->n_names++;
     return 0;
 }
@@ -137,7 +138,10 @@ void
 acto__registry_drop_actor(acto_actor *a)
 {
     acto__link *l;
-    while ((l = acto__list_first(&a->names)) != NULL) {
+    if (a->ext == NULL) {
+        return;
+    }
+    while ((l = acto__list_first(&a->ext->names)) != NULL) {
         drop(a->sys, acto__container_of(l, acto__name, by_actor));
     }
 }

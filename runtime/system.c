@@ -73,10 +73,10 @@ run_completions(acto_system *sys)
 static void
 reap(acto_system *sys)
 {
-    acto__link *l;
-    while ((l = acto__list_first(&sys->dying)) != NULL) {
-        acto__list_remove(l);
-        acto__finalize(acto__container_of(l, acto_actor, run_link));
+    acto_actor *a;
+    while ((a = sys->dying) != NULL) {
+        sys->dying = a->next_run;
+        acto__finalize(a);
     }
 }
 
@@ -89,7 +89,7 @@ acto__on_idle(uv_idle_t *idle)
     run_completions(sys);
     acto__run_queue(sys);
     reap(sys);
-    if (acto__list_empty(&sys->runq) && acto__list_empty(&sys->dying) &&
+    if (sys->runq_head == NULL && sys->dying == NULL &&
         acto__list_empty(&sys->completions)) {
         uv_idle_stop(&sys->idle);
         sys->idle_on = false;
@@ -211,8 +211,6 @@ init_fields(acto_system *sys, const acto_system_opts *o)
     sys->loop_thread = uv_thread_self();
     acto__slots_init(&sys->actors, 0xFFFFFFu);
     acto__slots_init(&sys->timers, 0xFFFFFFFFu);
-    acto__list_init(&sys->runq);
-    acto__list_init(&sys->dying);
     acto__list_init(&sys->completions);
     acto__mpsc_init(&sys->inbox);
     atomic_init(&sys->inflight, 0);
@@ -250,6 +248,7 @@ free_system(acto_system *sys)
     acto_system_close_cb cb = sys->close_cb;
     void *user = sys->close_user;
     acto__pool_fini(sys);
+    acto__slabs_fini(sys);
     acto__slots_fini(&sys->actors);
     acto__slots_fini(&sys->timers);
     acto__registry_fini(sys);
@@ -359,9 +358,15 @@ acto_system_stats(const acto_system *sys, acto_stats *out)
     out->queued = 0;
     for (uint32_t i = 0; i < sys->actors.cap; i++) {
         const acto_actor *a = sys->actors.v[i].ptr;
-        if (a != NULL) {
-            out->queued +=
-                (uint64_t)a->mailbox.count + a->lane.count + a->parked.count;
+        if (a == NULL) {
+            continue;
+        }
+        out->queued += a->mb_count;
+        for (const acto_msg *m = a->lane_head; m != NULL; m = m->next) {
+            out->queued++;
+        }
+        if (a->ext != NULL) {
+            out->queued += a->ext->parked.count;
         }
     }
 }

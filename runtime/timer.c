@@ -56,9 +56,10 @@ fire_send_timeout(acto_actor *a)
     if (a->life != LIFE_RUNNING || a->my_parked == 0) {
         return;
     }
-    acto__error_unref(a->pending);
-    a->pending = acto__error_new(ACTO_ETIMEDOUT, "SendTimeout",
-                                 "a send waited too long for room", a->self);
+    acto_system *sys = a->sys;
+    acto__error_unref(sys->pending);
+    sys->pending = acto__error_new(ACTO_ETIMEDOUT, "SendTimeout",
+                                   "a send waited too long for room", a->self);
     acto__fail(a, ACTO_ETIMEDOUT, NULL);
 }
 
@@ -72,10 +73,12 @@ on_expire(acto__wheel_entry *e, void *user)
         fire_timer(sys, acto__container_of(h, acto__timer, hook), e->due);
         break;
     case HOOK_RECEIVE:
-        fire_receive_timeout(acto__container_of(h, acto_actor, recv_timer));
+        fire_receive_timeout(
+            acto__container_of(h, acto__actor_ext, recv_timer)->owner);
         break;
     default:
-        fire_send_timeout(acto__container_of(h, acto_actor, park_timer));
+        fire_send_timeout(
+            acto__container_of(h, acto__actor_ext, park_timer)->owner);
         break;
     }
 }
@@ -218,8 +221,9 @@ void
 acto__receive_rearm(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    acto__wheel_add(&sys->wheel, &a->recv_timer.entry,
-                    acto__now(sys) + a->recv_timeout_ms);
+    acto__actor_ext *x = a->ext;
+    acto__wheel_add(&sys->wheel, &x->recv_timer.entry,
+                    acto__now(sys) + x->recv_timeout_ms);
     acto__timers_arm(sys);
 }
 
@@ -233,9 +237,13 @@ acto_set_receive_timeout(acto_ctx *ctx, uint64_t ms)
     if (a->sys->current != a) {
         return ACTO_EINVAL;
     }
-    a->recv_timeout_ms = ms;
+    acto__actor_ext *x = acto__ext(a);
+    if (x == NULL) {
+        return ACTO_ENOMEM;
+    }
+    x->recv_timeout_ms = ms;
     if (ms == 0) {
-        acto__wheel_remove(&a->sys->wheel, &a->recv_timer.entry);
+        acto__wheel_remove(&a->sys->wheel, &x->recv_timer.entry);
         acto__timers_arm(a->sys);
     } else {
         acto__receive_rearm(a);
@@ -246,19 +254,21 @@ acto_set_receive_timeout(acto_ctx *ctx, uint64_t ms)
 void
 acto__park_timer_start(acto_actor *a)
 {
-    if (a->send_timeout_ms == 0) {
+    acto__actor_ext *x = a->ext;
+    if (x == NULL || x->send_timeout_ms == 0) {
         return;
     }
     acto_system *sys = a->sys;
-    acto__wheel_add(&sys->wheel, &a->park_timer.entry,
-                    acto__now(sys) + a->send_timeout_ms);
+    acto__wheel_add(&sys->wheel, &x->park_timer.entry,
+                    acto__now(sys) + x->send_timeout_ms);
     acto__timers_arm(sys);
 }
 
 void
 acto__park_timer_stop(acto_actor *a)
 {
-    if (acto__wheel_entry_pending(&a->park_timer.entry)) {
-        acto__wheel_remove(&a->sys->wheel, &a->park_timer.entry);
+    acto__actor_ext *x = a->ext;
+    if (x != NULL && acto__wheel_entry_pending(&x->park_timer.entry)) {
+        acto__wheel_remove(&a->sys->wheel, &x->park_timer.entry);
     }
 }

@@ -191,7 +191,7 @@ test_actor_spawn_rejects_bad_arguments(void **state)
     char long_name[300];
     memset(long_name, 'x', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
-    acto_spawn_opts bad_name = {.name = long_name};
+    acto_spawn_opts bad_name = {.label = long_name};
     assert_acto_err(acto_spawn(sys, &no_receive, &r, NULL, &ref), ACTO_EINVAL);
     assert_acto_err(acto_spawn(sys, &recorder_b, &r, NULL, NULL), ACTO_EINVAL);
     assert_acto_err(acto_spawn(sys, &recorder_b, &r, &bad_overflow, &ref),
@@ -962,7 +962,7 @@ test_actor_spawn_and_send_fail_cleanly_at_every_allocation(void **state)
     acto_test_env *env = *state;
     acto_system *sys = make_sys(env);
     recorder r = {0};
-    acto_spawn_opts named = {.name = "worker"};
+    acto_spawn_opts named = {.label = "worker"};
     char big[200] = {0};
     int spawned = 0;
     for (long n = 1; n < 64; n++) {

@@ -99,14 +99,32 @@ run_timed(acto_system *sys)
     return t1 - t0;
 }
 
+/* behaviour_of returns a behaviour for fn that lives as long as the
+ * program: acto uses behaviours in place, so they must outlive actors. */
+static const acto_behaviour *
+behaviour_of(acto_receive_fn fn)
+{
+    static acto_behaviour table[32];
+    static size_t n;
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].receive == fn) {
+            return &table[i];
+        }
+    }
+    if (n == sizeof(table) / sizeof(table[0])) {
+        die("behaviour table", ACTO_ENOMEM);
+    }
+    table[n].receive = fn;
+    return &table[n++];
+}
+
 static acto_ref
 spawn_batch(acto_system *sys, acto_receive_fn fn, void *state,
             uint32_t capacity, uint32_t batch)
 {
-    const acto_behaviour b = {.receive = fn};
     const acto_spawn_opts o = {.capacity = capacity, .batch = batch};
     acto_ref ref;
-    int rc = acto_spawn(sys, &b, state, &o, &ref);
+    int rc = acto_spawn(sys, behaviour_of(fn), state, &o, &ref);
     if (rc != 0) {
         die("acto_spawn", rc);
     }
@@ -687,7 +705,7 @@ static int
 spawn_burst(acto_ctx *ctx, spawner *s)
 {
     acto_system *sys = acto_ctx_system(ctx);
-    const acto_behaviour b = {.receive = work_once};
+    static const acto_behaviour b = {.receive = work_once};
     for (int k = 0; k < BURST && s->spawned < s->n; k++) {
         acto_ref w;
         int rc = acto_spawn(sys, &b, NULL, NULL, &w);

@@ -64,7 +64,8 @@ typedef enum acto_overflow {
 } acto_overflow;
 
 typedef struct acto_spawn_opts {
-    const char *name;         /* a label for debugging and traces; copied */
+    const char *label;        /* for debugging and traces (not a registered
+                                 name); copied; at most 255 bytes */
     uint32_t capacity;        /* mailbox bound; 0: unbounded */
     acto_overflow overflow;   /* what a full mailbox does */
     uint32_t send_timeout_ms; /* this actor's longest park; 0: no limit */
@@ -75,7 +76,8 @@ typedef struct acto_spawn_opts {
 
 /* acto_spawn creates an actor running b with state and runs its start hook
  * before returning. Called from inside a handler or hook, the running
- * actor becomes the new one's parent.
+ * actor becomes the new one's parent. b is used in place, not copied: it
+ * must outlive the actor (a static const behaviour is the usual way).
  * Returns 0 and sets *out; ACTO_EINVAL (no receive function, NULL out);
  * ACTO_ENOMEM; ACTO_ECLOSED; or the start hook's error.
  * Ownership: state stays the caller's; the stop hook is where to free it.
