@@ -357,6 +357,28 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
+/* Debug mode warns about handlers slower than this (asyncio's
+ * slow_callback_duration). */
+#define SLOW_HANDLER_NS (100u * 1000u * 1000u)
+
+static __attribute__((noinline)) int
+receive_timed(acto_actor *a, const acto_msg *m)
+{
+    uint64_t t0 = uv_hrtime();
+    int rc = a->beh->receive(actor_ctx(a), a->state, m);
+    uint64_t ns = uv_hrtime() - t0;
+    if (ns > SLOW_HANDLER_NS) {
+        const char *label = a->ext != NULL ? a->ext->label : NULL;
+        fprintf(stderr,
+                "acto: slow handler: actor %u.%u%s%s took %.1f ms on a "
+                "message of type 0x%x\n",
+                acto_ref_slot(a->self), acto_ref_generation(a->self),
+                label != NULL ? " " : "", label != NULL ? label : "",
+                (double)ns / 1e6, m->type);
+    }
+    return rc;
+}
+
 static inline void
 run_actor(acto_actor *a)
 {
@@ -374,7 +396,8 @@ run_actor(acto_actor *a)
         }
         sys->stats.handled++;
         sys->current_msg = m;
-        int rc = beh->receive(actor_ctx(a), a->state, m);
+        int rc = unlikely(sys->debug) ? receive_timed(a, m)
+                                      : beh->receive(actor_ctx(a), a->state, m);
         sys->current_msg = NULL;
         if (unlikely(rc != 0)) {
             acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);

@@ -24,8 +24,8 @@ acto__slots_fini(acto__slots *t)
     acto__slots_init(t, t->gen_mask);
 }
 
-/* grow doubles the table, threading the new slots onto the free list in
- * ascending order. */
+/* grow doubles the table. The new half is left untouched (never-used slots
+ * are initialised when handed out), so its pages stay unmapped. */
 static int
 grow(acto__slots *t)
 {
@@ -37,14 +37,9 @@ grow(acto__slots *t)
     if (nv == NULL) {
         return ACTO_ENOMEM;
     }
-    if (t->cap > 0) {
-        memcpy(nv, t->v, (size_t)t->cap * sizeof(acto__slot));
+    if (t->fresh > 0) {
+        memcpy(nv, t->v, (size_t)t->fresh * sizeof(acto__slot));
     }
-    for (uint32_t i = t->cap; i < ncap; i++) {
-        /* Generation 1 first, so slot 0 never yields a zero id. */
-        nv[i] = (acto__slot){NULL, 1, i + 1 < ncap ? i + 1 : NO_SLOT};
-    }
-    t->free_head = t->cap;
     acto__free(t->v, (size_t)t->cap * sizeof(acto__slot));
     t->v = nv;
     t->cap = ncap;
@@ -54,14 +49,21 @@ grow(acto__slots *t)
 int
 acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
 {
-    if (t->free_head == NO_SLOT) {
-        int rc = grow(t);
-        if (rc != 0) {
-            return rc;
+    uint32_t i;
+    if (t->free_head != NO_SLOT) {
+        i = t->free_head;
+        t->free_head = t->v[i].next_free;
+    } else {
+        if (t->fresh == t->cap) {
+            int rc = grow(t);
+            if (rc != 0) {
+                return rc;
+            }
         }
+        i = t->fresh++;
+        /* Generation 1 first, so slot 0 never yields a zero id. */
+        t->v[i] = (acto__slot){NULL, 1, NO_SLOT};
     }
-    uint32_t i = t->free_head;
-    t->free_head = t->v[i].next_free;
     t->v[i].ptr = ptr;
     t->used++;
     *slot = i;

@@ -2,7 +2,9 @@
  *
  * Refs and timer ids are slot numbers with a generation: freeing a slot
  * bumps its generation, so an old id never finds the slot's next owner.
- * Free slots are kept on a LIFO list so a busy table stays compact.
+ * Free slots are kept on a LIFO list so a busy table stays compact, and
+ * slots past the high-water mark are never touched, so a large table costs
+ * resident memory only for the slots in use.
  */
 #ifndef ACTO__SLOTS_H
 #define ACTO__SLOTS_H
@@ -20,6 +22,7 @@ typedef struct acto__slots {
     acto__slot *v;
     uint32_t cap;
     uint32_t used;
+    uint32_t fresh;     /* slots from here up were never handed out */
     uint32_t free_head; /* UINT32_MAX: none */
     uint32_t gen_mask;  /* generations wrap within this mask, skipping 0 */
 } acto__slots;
@@ -39,7 +42,7 @@ int acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen);
 static inline void *
 acto__slots_get(const acto__slots *t, uint32_t slot, uint32_t gen)
 {
-    if (slot >= t->cap || t->v[slot].gen != gen) {
+    if (slot >= t->fresh || t->v[slot].gen != gen) {
         return NULL;
     }
     return t->v[slot].ptr;

@@ -356,7 +356,7 @@ acto_system_stats(const acto_system *sys, acto_stats *out)
      * handled + dead letters + dropped + queued checks the other counters
      * instead of restating them. */
     out->queued = 0;
-    for (uint32_t i = 0; i < sys->actors.cap; i++) {
+    for (uint32_t i = 0; i < sys->actors.fresh; i++) {
         const acto_actor *a = sys->actors.v[i].ptr;
         if (a == NULL) {
             continue;
@@ -392,7 +392,7 @@ acto_system_advance(acto_system *sys, uint64_t ms)
 static void
 stop_all(acto_system *sys)
 {
-    for (uint32_t i = 0; i < sys->actors.cap; i++) {
+    for (uint32_t i = 0; i < sys->actors.fresh; i++) {
         acto_actor *a = sys->actors.v[i].ptr;
         if (a != NULL && a->life == LIFE_RUNNING) {
             acto__mark_stopping(a, ACTO_EXIT_SHUTDOWN);

@@ -207,7 +207,7 @@ acto_timer_cancel(acto_system *sys, uint64_t id)
 void
 acto__timers_fini(acto_system *sys)
 {
-    for (uint32_t i = 0; i < sys->timers.cap; i++) {
+    for (uint32_t i = 0; i < sys->timers.fresh; i++) {
         acto__timer *t = sys->timers.v[i].ptr;
         if (t != NULL) {
             free_timer(sys, t);

@@ -996,6 +996,73 @@ test_actor_spawn_and_send_fail_cleanly_at_every_allocation(void **state)
     close_sys(env, sys);
 }
 
+typedef struct oom_probe {
+    acto_ref target;
+    int results[64];
+    int n;
+} oom_probe;
+
+/* Each message tries a monitor and a tell with the Nth allocation failing,
+ * as armed by the test before sending it. */
+static int
+oom_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    oom_probe *p = state;
+    acto_test_alloc_fail_nth(msg_num(m));
+    uint64_t id;
+    int rc = acto_monitor(ctx, p->target, &id);
+    if (rc == 0) {
+        rc = acto_tell(ctx, p->target, T_NUM,
+                       "0123456789012345678901234567"
+                       "890123456789",
+                       40);
+    }
+    acto_test_alloc_fail_nth(0);
+    p->results[p->n++] = rc;
+    return 0;
+}
+
+static void
+test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out(
+    void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = make_sys(env);
+    recorder r = {0};
+    oom_probe p = {0};
+    static const acto_behaviour ob = {oom_receive, NULL, NULL};
+    acto_ref pref;
+    assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &p.target));
+    assert_acto_ok(acto_spawn(sys, &ob, &p, NULL, &pref));
+    for (int n = 1; n <= 6; n++) {
+        assert_acto_ok(send_num(sys, pref, T_NUM, n));
+        settle(env);
+    }
+    bool some_failed = false, some_passed = false;
+    for (int i = 0; i < p.n; i++) {
+        if (p.results[i] == 0) {
+            some_passed = true;
+        } else {
+            assert_acto_err(p.results[i], ACTO_ENOMEM);
+            some_failed = true;
+        }
+    }
+    assert_true(some_failed && some_passed);
+    /* send_wait: its wait record is the first allocation. */
+    acto_msg *m;
+    waits w = {0};
+    assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, NULL, 0, &m));
+    acto_test_alloc_fail_nth(1);
+    assert_acto_err(acto_system_send_wait(sys, p.target, m, on_sent, &w),
+                    ACTO_ENOMEM);
+    acto_test_alloc_fail_nth(0);
+    assert_acto_ok(acto_system_send_wait(sys, p.target, m, on_sent, &w));
+    settle(env);
+    assert_int_equal(w.n, 1);
+    assert_stats_balance(sys);
+    close_sys(env, sys);
+}
+
 int
 main(void)
 {
@@ -1038,6 +1105,8 @@ main(void)
         acto_unit_test(test_actor_calls_after_close_fail_with_eclosed),
         acto_unit_test(
             test_actor_spawn_and_send_fail_cleanly_at_every_allocation),
+        acto_unit_test(
+            test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,7 +118,8 @@ int acto_system_advance(acto_system *sys, uint64_t ms);
 void acto_system_stats(const acto_system *sys, acto_stats *out);
 
 /* acto_system_debug tells whether debug mode is on (opts.debug or
- * ACTO_DEBUG=1): dead letters and failures are then reported on stderr. */
+ * ACTO_DEBUG=1): dead letters and handlers slower than 100 ms are then
+ * reported on stderr. */
 bool acto_system_debug(const acto_system *sys);
 
 /* acto_system_set_keep_alive keeps the loop running while the system is
