@@ -467,6 +467,10 @@ static inline void
 copy_small(unsigned char *dst, const void *src, size_t len)
 {
     const unsigned char *s = src;
+    if (likely(len == 8)) { /* a pointer or a 64-bit value */
+        memcpy(dst, s, 8);
+        return;
+    }
     for (; len >= 8; len -= 8, dst += 8, s += 8) {
         memcpy(dst, s, 8);
     }
