@@ -185,7 +185,9 @@ acto__dead_letter(acto_system *sys, acto_msg *m)
                 (unsigned long long)m->id, m->type, acto_ref_slot(m->to),
                 acto_ref_generation(m->to));
     }
-    maybe_landed(sys, m, ACTO_ENOACTOR);
+    /* A waiting sender learns why: the receiver died, or the system is
+     * closing under both of them. */
+    maybe_landed(sys, m, sys->closing ? ACTO_ECANCELED : ACTO_ENOACTOR);
     acto__msg_release(m);
 }
 

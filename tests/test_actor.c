@@ -1063,6 +1063,25 @@ test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out(
     close_sys(env, sys);
 }
 
+static void
+test_actor_send_wait_pending_at_close_reports_ecanceled(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = make_sys(env);
+    recorder r = {0};
+    acto_ref ref;
+    acto_spawn_opts cap1 = {.capacity = 1};
+    assert_acto_ok(acto_spawn(sys, &recorder_b, &r, &cap1, &ref));
+    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
+    waits w = {0};
+    acto_msg *m;
+    assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, NULL, 0, &m));
+    assert_acto_ok(acto_system_send_wait(sys, ref, m, on_sent, &w));
+    close_sys(env, sys);
+    assert_int_equal(w.n, 1);
+    assert_acto_err(w.status[0], ACTO_ECANCELED);
+}
+
 int
 main(void)
 {
@@ -1094,6 +1113,7 @@ main(void)
             test_actor_send_wait_calls_back_in_order_once_there_is_room),
         acto_unit_test(
             test_actor_send_wait_to_actor_that_dies_reports_enoactor),
+        acto_unit_test(test_actor_send_wait_pending_at_close_reports_ecanceled),
         acto_unit_test(test_actor_drop_policies_drop_and_count),
         acto_unit_test(test_actor_fail_policy_mailbox_refuses_actor_senders),
         acto_unit_test(
