@@ -7,78 +7,6 @@
 
 enum { T_NUM = 1, T_PING, T_PONG, T_STOP_SELF, T_KILL_SELF, T_FAIL, T_GO };
 
-/* ---- fixture helpers -------------------------------------------------- */
-
-static bool
-flag_set(void *arg)
-{
-    return *(bool *)arg;
-}
-
-static void
-on_sys_closed(acto_system *sys, void *user)
-{
-    (void)sys;
-    *(bool *)user = true;
-}
-
-static acto_system *
-make_sys(acto_test_env *env)
-{
-    acto_system_opts o = {.loop = &env->loop};
-    acto_system *sys = NULL;
-    assert_acto_ok(acto_system_alloc(&o, &sys));
-    return sys;
-}
-
-static void
-close_sys(acto_test_env *env, acto_system *sys)
-{
-    bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 2000));
-}
-
-/* Runs the loop until nothing is runnable (the system's handles are
- * unreferenced while idle, so the loop then stops by itself). */
-static void
-settle(acto_test_env *env)
-{
-    assert_true(acto_test_quiesce(&env->loop, 5000));
-}
-
-static int
-send_num(acto_system *sys, acto_ref to, uint32_t type, int n)
-{
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(sys, type, &n, sizeof(n), &m);
-    if (rc == 0 && (rc = acto_system_send(sys, to, m)) != 0) {
-        acto_msg_free(m);
-    }
-    return rc;
-}
-
-static int
-msg_num(const acto_msg *m)
-{
-    size_t len;
-    const void *d = acto_msg_data(m, &len);
-    int n = 0;
-    if (d != NULL && len == sizeof(n)) {
-        memcpy(&n, d, sizeof(n));
-    }
-    return n;
-}
-
-static void
-assert_stats_balance(acto_system *sys)
-{
-    acto_stats st;
-    acto_system_stats(sys, &st);
-    assert_int_equal(st.sent,
-                     st.handled + st.dead_letters + st.dropped + st.queued);
-}
-
 /* ---- a recording actor ------------------------------------------------ */
 
 #define LOG_MAX 4096
@@ -118,7 +46,7 @@ rec_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     recorder *r = state;
     if (r->n < LOG_MAX) {
-        r->nums[r->n] = msg_num(m);
+        r->nums[r->n] = acto_test_msg_int(m);
         r->types[r->n] = acto_msg_type(m);
         r->senders[r->n] = acto_msg_sender(m);
         r->n++;
@@ -134,7 +62,7 @@ rec_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         break;
     case T_FAIL:
         return acto_fail(ctx, ACTO_EINVAL, "ParseError", "bad item %d",
-                         msg_num(m));
+                         acto_test_msg_int(m));
     default:
         break;
     }
@@ -156,7 +84,7 @@ static void
 test_actor_spawn_runs_start_hook_and_handles_messages(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
@@ -164,17 +92,17 @@ test_actor_spawn_runs_start_hook_and_handles_messages(void **state)
     assert_true(acto_ref_eq(r.self, ref));
     assert_true(acto_alive(sys, ref));
     for (int i = 1; i <= 3; i++) {
-        assert_acto_ok(send_num(sys, ref, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, i));
     }
     assert_int_equal(r.n, 0); /* handled from the loop, not inside send */
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(r.nums[i], i + 1);
         assert_true(acto_ref_is_none(r.senders[i]));
     }
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
     assert_int_equal(r.stopped, 1);
     assert_int_equal(r.exit_kind, ACTO_EXIT_SHUTDOWN);
 }
@@ -183,7 +111,7 @@ static void
 test_actor_spawn_rejects_bad_arguments(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     acto_behaviour no_receive = {NULL, NULL, NULL};
@@ -199,7 +127,7 @@ test_actor_spawn_rejects_bad_arguments(void **state)
     assert_acto_err(acto_spawn(sys, &recorder_b, &r, &bad_name, &ref),
                     ACTO_EINVAL);
     assert_int_equal(r.started, 0);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static int
@@ -222,7 +150,7 @@ static void
 test_actor_spawn_with_failing_start_hook_leaves_nothing_behind(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     int calls = 0;
     acto_behaviour b = {rec_receive, failing_start, count_stop};
     acto_ref ref = ACTO_REF_NONE;
@@ -233,7 +161,7 @@ test_actor_spawn_with_failing_start_hook_leaves_nothing_behind(void **state)
     acto_system_stats(sys, &st);
     assert_int_equal(st.live, 0);
     assert_int_equal(st.spawned, 0);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- ordering --------------------------------------------------------- */
@@ -264,7 +192,7 @@ static void
 test_actor_messages_from_one_sender_arrive_in_order(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder *r = calloc(1, sizeof(*r));
     acto_ref rref;
     acto_spawn_opts small = {.capacity = 16};
@@ -275,9 +203,9 @@ test_actor_messages_from_one_sender_arrive_in_order(void **state)
         s[i] = (sender){rref, i + 1, 0};
         acto_ref sref;
         assert_acto_ok(acto_spawn(sys, &sb, &s[i], NULL, &sref));
-        assert_acto_ok(send_num(sys, sref, T_GO, 0));
+        assert_acto_ok(acto_test_send_int(sys, sref, T_GO, 0));
     }
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r->n, 3000);
     int next[4] = {0};
     bool interleaved = false;
@@ -289,8 +217,8 @@ test_actor_messages_from_one_sender_arrive_in_order(void **state)
         }
     }
     assert_true(interleaved);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
     free(r);
 }
 
@@ -301,25 +229,25 @@ test_actor_stop_from_own_handler_finishes_message_and_dead_letters_rest(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
-    assert_acto_ok(send_num(sys, ref, T_STOP_SELF, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_STOP_SELF, 1));
     for (int i = 2; i <= 5; i++) {
-        assert_acto_ok(send_num(sys, ref, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, i));
     }
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.stopped, 1);
     assert_int_equal(r.exit_kind, ACTO_EXIT_NORMAL);
     assert_false(acto_alive(sys, ref));
     assert_int_equal(acto_dead_letters(sys), 4);
     /* A send to the dead ref is safe and counted. */
-    assert_acto_ok(send_num(sys, ref, T_NUM, 6));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 6));
     assert_int_equal(acto_dead_letters(sys), 5);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
     assert_int_equal(r.stopped, 1);
 }
 
@@ -327,43 +255,43 @@ static void
 test_actor_stop_twice_is_ealready_then_enoactor(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
     assert_acto_ok(acto_stop(sys, ref));
     assert_false(acto_alive(sys, ref));
     assert_acto_err(acto_stop(sys, ref), ACTO_EALREADY);
-    settle(env);
+    acto_test_settle(env);
     assert_acto_err(acto_stop(sys, ref), ACTO_ENOACTOR);
     assert_acto_err(acto_kill(sys, ref), ACTO_ENOACTOR);
     assert_acto_err(acto_stop(sys, ACTO_REF_NONE), ACTO_ENOACTOR);
     assert_int_equal(r.stopped, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_kill_during_handling_stops_with_reason_killed(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
-    assert_acto_ok(send_num(sys, ref, T_KILL_SELF, 1));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 2));
-    settle(env);
+    assert_acto_ok(acto_test_send_int(sys, ref, T_KILL_SELF, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 2));
+    acto_test_settle(env);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.exit_kind, ACTO_EXIT_KILLED);
     assert_int_equal(acto_dead_letters(sys), 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_sends_to_bad_refs_become_dead_letters(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref live;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &live));
@@ -376,14 +304,14 @@ test_actor_sends_to_bad_refs_become_dead_letters(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_false(acto_alive(sys, bad[i]));
-        assert_acto_ok(send_num(sys, bad[i], T_NUM, (int)i));
+        assert_acto_ok(acto_test_send_int(sys, bad[i], T_NUM, (int)i));
         assert_acto_err(acto_stop(sys, bad[i]), ACTO_ENOACTOR);
     }
     assert_int_equal(acto_dead_letters(sys), sizeof(bad) / sizeof(bad[0]));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 0);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -397,7 +325,7 @@ static void
 test_actor_pointer_payload_is_freed_once_when_handled_or_dead(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
@@ -408,10 +336,10 @@ test_actor_pointer_payload_is_freed_once_when_handled_or_dead(void **state)
     assert_ptr_equal(acto_msg_ptr(m), &freed_handled);
     assert_int_equal(acto_msg_kind(m), ACTO_PAYLOAD_PTR);
     assert_acto_ok(acto_system_send(sys, ref, m));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(freed_handled, 1);
     assert_acto_ok(acto_stop(sys, ref));
-    settle(env);
+    acto_test_settle(env);
     assert_acto_ok(
         acto_msg_new_ptr(sys, T_NUM, &freed_dead, free_counter, NULL, &m));
     assert_acto_ok(acto_system_send(sys, ref, m));
@@ -420,14 +348,14 @@ test_actor_pointer_payload_is_freed_once_when_handled_or_dead(void **state)
         acto_msg_new_ptr(sys, T_NUM, &freed_unsent, free_counter, NULL, &m));
     acto_msg_free(m);
     assert_int_equal(freed_unsent, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_payloads_keep_their_bytes_inline_heap_and_msgpack(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     char big[1000];
     for (size_t i = 0; i < sizeof(big); i++) {
         big[i] = (char)i;
@@ -451,7 +379,7 @@ test_actor_payloads_keep_their_bytes_inline_heap_and_msgpack(void **state)
     assert_acto_err(acto_msg_new_bytes(sys, T_NUM, NULL, 3, &m), ACTO_EINVAL);
     assert_acto_err(acto_msg_new_bytes(sys, ACTO_MSG_DOWN, NULL, 0, &m),
                     ACTO_EINVAL);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- failure ---------------------------------------------------------- */
@@ -491,7 +419,7 @@ parent_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         p->origin = e->origin;
         p->sender = acto_msg_sender(m);
         p->quarantined_type = e->msg != NULL ? acto_msg_type(e->msg) : 0;
-        p->quarantined_num = e->msg != NULL ? msg_num(e->msg) : 0;
+        p->quarantined_num = e->msg != NULL ? acto_test_msg_int(e->msg) : 0;
     }
     return 0;
 }
@@ -501,16 +429,16 @@ test_actor_failure_reaches_parent_with_error_and_quarantined_message(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     parent p = {0};
     acto_behaviour pb = {parent_receive, parent_start, NULL};
     acto_ref pref;
     assert_acto_ok(acto_spawn(sys, &pb, &p, NULL, &pref));
     assert_true(acto_alive(sys, p.child));
-    assert_acto_ok(send_num(sys, p.child, T_NUM, 1));
-    assert_acto_ok(send_num(sys, p.child, T_FAIL, 42));
-    assert_acto_ok(send_num(sys, p.child, T_NUM, 3));
-    settle(env);
+    assert_acto_ok(acto_test_send_int(sys, p.child, T_NUM, 1));
+    assert_acto_ok(acto_test_send_int(sys, p.child, T_FAIL, 42));
+    assert_acto_ok(acto_test_send_int(sys, p.child, T_NUM, 3));
+    acto_test_settle(env);
     assert_int_equal(p.failures, 1);
     assert_acto_err(p.code, ACTO_EINVAL);
     assert_string_equal(p.type, "ParseError");
@@ -526,8 +454,8 @@ test_actor_failure_reaches_parent_with_error_and_quarantined_message(
     acto_stats st;
     acto_system_stats(sys, &st);
     assert_int_equal(st.failures, 1);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 typedef struct caught {
@@ -559,18 +487,18 @@ static void
 test_actor_failure_without_parent_goes_to_exception_handler(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     caught c = {0};
     acto_system_set_exception_handler(sys, catch_exception, &c);
     acto_behaviour b = {plain_failing_receive, NULL, NULL};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &b, NULL, NULL, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
-    settle(env);
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 1));
+    acto_test_settle(env);
     assert_int_equal(c.n, 1);
     assert_acto_err(c.code, ACTO_ETIMEDOUT);
     assert_true(acto_ref_eq(c.origin, ref));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- backpressure ----------------------------------------------------- */
@@ -602,7 +530,7 @@ static void
 test_actor_sender_to_full_mailbox_parks_until_its_sends_land(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder *c = calloc(1, sizeof(*c));
     acto_ref cref, pref;
     acto_spawn_opts cap2 = {.capacity = 2};
@@ -610,9 +538,9 @@ test_actor_sender_to_full_mailbox_parks_until_its_sends_land(void **state)
     producer p = {.to = cref, .to_send = 10, .consumer = c};
     acto_behaviour pb = {producer_receive, NULL, NULL};
     assert_acto_ok(acto_spawn(sys, &pb, &p, NULL, &pref));
-    assert_acto_ok(send_num(sys, pref, T_GO, 0));
-    assert_acto_ok(send_num(sys, pref, T_PING, 0));
-    settle(env);
+    assert_acto_ok(acto_test_send_int(sys, pref, T_GO, 0));
+    assert_acto_ok(acto_test_send_int(sys, pref, T_PING, 0));
+    acto_test_settle(env);
     assert_int_equal(c->n, 10);
     for (int i = 0; i < 10; i++) {
         assert_int_equal(c->nums[i], i + 1);
@@ -625,8 +553,8 @@ test_actor_sender_to_full_mailbox_parks_until_its_sends_land(void **state)
     acto_stats st;
     acto_system_stats(sys, &st);
     assert_true(st.parks >= 8);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
     free(c);
 }
 
@@ -634,19 +562,19 @@ static void
 test_actor_outside_send_to_full_mailbox_fails_with_equeuefull(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     acto_spawn_opts cap1 = {.capacity = 1};
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, &cap1, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 1));
     acto_msg *m;
     assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, NULL, 0, &m));
     assert_acto_err(acto_system_send(sys, ref, m), ACTO_EQUEUEFULL);
     acto_msg_free(m); /* still ours */
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 typedef struct waits {
@@ -666,7 +594,7 @@ static void
 test_actor_send_wait_calls_back_in_order_once_there_is_room(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     acto_spawn_opts cap1 = {.capacity = 1};
@@ -678,44 +606,44 @@ test_actor_send_wait_calls_back_in_order_once_there_is_room(void **state)
         assert_acto_ok(acto_system_send_wait(sys, ref, m, on_sent, &w));
     }
     assert_int_equal(w.n, 0); /* never inside the call */
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.n, 4);
     assert_int_equal(r.n, 4);
     for (int i = 0; i < 4; i++) {
         assert_acto_ok(w.status[i]);
         assert_int_equal(r.nums[i], i + 1);
     }
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_send_wait_to_actor_that_dies_reports_enoactor(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     acto_spawn_opts cap1 = {.capacity = 1};
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, &cap1, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 1));
     waits w = {0};
     acto_msg *m;
     assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, NULL, 0, &m));
     assert_acto_ok(acto_system_send_wait(sys, ref, m, on_sent, &w));
     assert_acto_ok(acto_kill(sys, ref));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.n, 1);
     assert_acto_err(w.status[0], ACTO_ENOACTOR);
     assert_int_equal(acto_dead_letters(sys), 2);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_drop_policies_drop_and_count(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder oldest = {0}, newest = {0};
     acto_ref o_ref, n_ref;
     acto_spawn_opts drop_old = {.capacity = 2,
@@ -725,10 +653,10 @@ test_actor_drop_policies_drop_and_count(void **state)
     assert_acto_ok(acto_spawn(sys, &recorder_b, &oldest, &drop_old, &o_ref));
     assert_acto_ok(acto_spawn(sys, &recorder_b, &newest, &drop_new, &n_ref));
     for (int i = 1; i <= 5; i++) {
-        assert_acto_ok(send_num(sys, o_ref, T_NUM, i));
-        assert_acto_ok(send_num(sys, n_ref, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, o_ref, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, n_ref, T_NUM, i));
     }
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(oldest.n, 2);
     assert_int_equal(oldest.nums[0], 4);
     assert_int_equal(oldest.nums[1], 5);
@@ -738,8 +666,8 @@ test_actor_drop_policies_drop_and_count(void **state)
     acto_stats st;
     acto_system_stats(sys, &st);
     assert_int_equal(st.dropped, 6);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static int
@@ -757,7 +685,7 @@ static void
 test_actor_fail_policy_mailbox_refuses_actor_senders(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref, sref;
     acto_spawn_opts fail1 = {.capacity = 1, .overflow = ACTO_OVERFLOW_FAIL};
@@ -766,11 +694,11 @@ test_actor_fail_policy_mailbox_refuses_actor_senders(void **state)
     int result = 0;
     acto_behaviour sb = {fail_policy_sender, NULL, NULL};
     assert_acto_ok(acto_spawn(sys, &sb, &result, NULL, &sref));
-    assert_acto_ok(send_num(sys, sref, T_GO, 0));
-    settle(env);
+    assert_acto_ok(acto_test_send_int(sys, sref, T_GO, 0));
+    acto_test_settle(env);
     assert_acto_err(result, ACTO_EQUEUEFULL);
     assert_int_equal(r.n, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- fairness --------------------------------------------------------- */
@@ -810,7 +738,7 @@ static void
 test_actor_timer_fires_on_time_while_two_actors_ping_pong(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     bool stop = false;
     player a = {.stop = &stop}, b = {.stop = &stop};
     acto_behaviour pb = {player_receive, NULL, NULL};
@@ -825,16 +753,17 @@ test_actor_timer_fires_on_time_while_two_actors_ping_pong(void **state)
     t.data = &probe;
     uint64_t start = uv_hrtime();
     uv_timer_start(&t, on_probe, 20, 0);
-    assert_acto_ok(send_num(sys, ar, T_PING, 0));
-    assert_true(acto_test_run_until(&env->loop, flag_set, &probe.fired, 5000));
+    assert_acto_ok(acto_test_send_int(sys, ar, T_PING, 0));
+    assert_true(
+        acto_test_run_until(&env->loop, acto_test_flag, &probe.fired, 5000));
     uint64_t late_ms = (probe.fired_at - start) / 1000000u;
     assert_true(late_ms >= 19);
     assert_true(late_ms < 200); /* a band, not an exact value */
     assert_true(a.hits > 1000); /* they really ran flat out meanwhile */
     stop = true;
     uv_close((uv_handle_t *)&t, NULL);
-    settle(env);
-    close_sys(env, sys);
+    acto_test_settle(env);
+    acto_test_close_system(env, sys);
 }
 
 typedef struct batch_log {
@@ -861,7 +790,7 @@ static void
 test_actor_turns_are_bounded_by_the_batch_budget(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     batch_log log = {0};
     batcher x = {'x', &log}, y = {'y', &log};
     acto_behaviour bb = {batcher_receive, NULL, NULL};
@@ -870,16 +799,16 @@ test_actor_turns_are_bounded_by_the_batch_budget(void **state)
     assert_acto_ok(acto_spawn(sys, &bb, &x, &o, &xr));
     assert_acto_ok(acto_spawn(sys, &bb, &y, &o, &yr));
     for (int i = 0; i < 30; i++) {
-        assert_acto_ok(send_num(sys, xr, T_NUM, i));
-        assert_acto_ok(send_num(sys, yr, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, xr, T_NUM, i));
+        assert_acto_ok(acto_test_send_int(sys, yr, T_NUM, i));
     }
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(log.n, 60);
     /* Runs of exactly ten: x y x y x y. */
     for (int i = 0; i < 60; i++) {
         assert_int_equal(log.who[i], (i / 10) % 2 == 0 ? 'x' : 'y');
     }
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- loops ------------------------------------------------------------ */
@@ -894,7 +823,7 @@ test_actor_system_with_its_own_loop_runs_and_frees(void **state)
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 7));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 7));
     assert_acto_ok(acto_system_run(sys)); /* returns once idle */
     assert_int_equal(r.n, 1);
     assert_acto_err(acto_system_close(sys, NULL, NULL), ACTO_EINVAL);
@@ -918,31 +847,31 @@ test_actor_system_on_a_borrowed_loop_leaves_user_handles_alone(void **state)
     uv_timer_t t;
     uv_timer_init(&env->loop, &t);
     t.data = &ticks;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     assert_acto_err(acto_system_free(sys), ACTO_EINVAL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 1));
     assert_true(acto_test_run_until(&env->loop, recorder_has, &r, 2000));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
     uv_timer_start(&t, user_timer_cb, 1, 0);
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(ticks, 1);
     uv_close((uv_handle_t *)&t, NULL);
-    settle(env); /* t lives on this stack: finish closing it here */
+    acto_test_settle(env); /* t lives on this stack: finish closing it here */
 }
 
 static void
 test_actor_calls_after_close_fail_with_eclosed(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
     bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
+    assert_acto_ok(acto_system_close(sys, acto_test_on_system_closed, &closed));
     assert_int_equal(r.stopped, 1);
     assert_acto_err(acto_system_close(sys, NULL, NULL), ACTO_ECLOSED);
     assert_acto_err(acto_spawn(sys, &recorder_b, &r, NULL, &ref), ACTO_ECLOSED);
@@ -951,7 +880,7 @@ test_actor_calls_after_close_fail_with_eclosed(void **state)
     assert_acto_err(acto_system_send(sys, ref, m), ACTO_ECLOSED);
     acto_msg_free(m);
     assert_false(closed);
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 2000));
+    assert_true(acto_test_run_until(&env->loop, acto_test_flag, &closed, 2000));
 }
 
 /* ---- allocation failure ----------------------------------------------- */
@@ -960,7 +889,7 @@ static void
 test_actor_spawn_and_send_fail_cleanly_at_every_allocation(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_spawn_opts named = {.label = "worker"};
     char big[200] = {0};
@@ -991,9 +920,9 @@ test_actor_spawn_and_send_fail_cleanly_at_every_allocation(void **state)
         break;
     }
     assert_int_equal(spawned, 1);
-    settle(env);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_settle(env);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 typedef struct oom_probe {
@@ -1008,7 +937,7 @@ static int
 oom_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     oom_probe *p = state;
-    acto_test_alloc_fail_nth(msg_num(m));
+    acto_test_alloc_fail_nth(acto_test_msg_int(m));
     uint64_t id;
     int rc = acto_monitor(ctx, p->target, &id);
     if (rc == 0) {
@@ -1027,7 +956,7 @@ test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     oom_probe p = {0};
     static const acto_behaviour ob = {oom_receive, NULL, NULL};
@@ -1035,8 +964,8 @@ test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out(
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &p.target));
     assert_acto_ok(acto_spawn(sys, &ob, &p, NULL, &pref));
     for (int n = 1; n <= 6; n++) {
-        assert_acto_ok(send_num(sys, pref, T_NUM, n));
-        settle(env);
+        assert_acto_ok(acto_test_send_int(sys, pref, T_NUM, n));
+        acto_test_settle(env);
     }
     bool some_failed = false, some_passed = false;
     for (int i = 0; i < p.n; i++) {
@@ -1057,27 +986,27 @@ test_actor_monitor_send_and_send_wait_fail_cleanly_when_memory_runs_out(
                     ACTO_ENOMEM);
     acto_test_alloc_fail_nth(0);
     assert_acto_ok(acto_system_send_wait(sys, p.target, m, on_sent, &w));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.n, 1);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_actor_send_wait_pending_at_close_reports_ecanceled(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = acto_test_system(env, NULL);
     recorder r = {0};
     acto_ref ref;
     acto_spawn_opts cap1 = {.capacity = 1};
     assert_acto_ok(acto_spawn(sys, &recorder_b, &r, &cap1, &ref));
-    assert_acto_ok(send_num(sys, ref, T_NUM, 1));
+    assert_acto_ok(acto_test_send_int(sys, ref, T_NUM, 1));
     waits w = {0};
     acto_msg *m;
     assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, NULL, 0, &m));
     assert_acto_ok(acto_system_send_wait(sys, ref, m, on_sent, &w));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
     assert_int_equal(w.n, 1);
     assert_acto_err(w.status[0], ACTO_ECANCELED);
 }

@@ -12,17 +12,10 @@ enum { T_NUM = 1, T_WATCH, T_UNWATCH, T_FAIL, T_STOP_SELF };
 
 /* ---- fixture helpers -------------------------------------------------- */
 
-static bool
-flag_set(void *arg)
+static acto_system *
+virtual_system(acto_test_env *env)
 {
-    return *(bool *)arg;
-}
-
-static void
-on_sys_closed(acto_system *sys, void *user)
-{
-    (void)sys;
-    *(bool *)user = true;
+    return acto_test_system(env, &(acto_system_opts){.virtual_time = true});
 }
 
 static void
@@ -31,50 +24,6 @@ count_exception(acto_system *sys, const acto_error *err, void *user)
     (void)sys;
     (void)err;
     (*(int *)user)++;
-}
-
-static acto_system *
-make_sys(acto_test_env *env)
-{
-    acto_system_opts o = {.loop = &env->loop, .virtual_time = true};
-    acto_system *sys = NULL;
-    assert_acto_ok(acto_system_alloc(&o, &sys));
-    return sys;
-}
-
-static void
-close_sys(acto_test_env *env, acto_system *sys)
-{
-    bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 5000));
-}
-
-static void
-settle(acto_test_env *env)
-{
-    assert_true(acto_test_quiesce(&env->loop, 5000));
-}
-
-static int
-send_bytes(acto_system *sys, acto_ref to, uint32_t type, const void *data,
-           size_t len)
-{
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(sys, type, data, len, &m);
-    if (rc == 0 && (rc = acto_system_send(sys, to, m)) != 0) {
-        acto_msg_free(m);
-    }
-    return rc;
-}
-
-static void
-assert_stats_balance(acto_system *sys)
-{
-    acto_stats st;
-    acto_system_stats(sys, &st);
-    assert_int_equal(st.sent,
-                     st.handled + st.dead_letters + st.dropped + st.queued);
 }
 
 /* ---- a target: fails or stops itself on request ----------------------- */
@@ -109,7 +58,7 @@ static void
 test_registry_register_whereis_and_unregister_a_name(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     acto_ref a = spawn_target(sys);
     acto_ref b = spawn_target(sys);
     assert_true(acto_ref_is_none(acto_whereis(sys, "a")));
@@ -127,20 +76,20 @@ test_registry_register_whereis_and_unregister_a_name(void **state)
     /* A dropped name can be taken again, by another actor. */
     assert_acto_ok(acto_register(sys, "a", b));
     assert_true(acto_ref_eq(acto_whereis(sys, "a"), b));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_registry_register_rejects_taken_names_dead_refs_and_bad_names(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     acto_ref a = spawn_target(sys);
     acto_ref b = spawn_target(sys);
     acto_ref dead = spawn_target(sys);
     acto_ref stopping = spawn_target(sys);
     assert_acto_ok(acto_stop(sys, dead));
-    settle(env);
+    acto_test_settle(env);
     assert_acto_ok(acto_stop(sys, stopping)); /* marked, not yet reaped */
     assert_acto_ok(acto_register(sys, "taken", a));
     assert_acto_err(acto_register(sys, "taken", b), ACTO_EEXIST);
@@ -165,15 +114,15 @@ test_registry_register_rejects_taken_names_dead_refs_and_bad_names(void **state)
     assert_acto_ok(acto_register(sys, name, b));
     assert_true(acto_ref_eq(acto_whereis(sys, name), b));
     assert_acto_err(acto_unregister(sys, NULL), ACTO_EINVAL);
-    settle(env);
-    close_sys(env, sys);
+    acto_test_settle(env);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_registry_name_is_dropped_when_its_actor_stops(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     int exceptions = 0;
     acto_system_set_exception_handler(sys, count_exception, &exceptions);
     acto_ref stopped = spawn_target(sys);
@@ -189,9 +138,10 @@ test_registry_name_is_dropped_when_its_actor_stops(void **state)
     assert_acto_ok(acto_register(sys, "keeper", keeper));
     assert_acto_ok(acto_stop(sys, stopped));
     assert_acto_ok(acto_kill(sys, killed));
-    assert_acto_ok(send_bytes(sys, failed, T_FAIL, NULL, 0));
-    assert_acto_ok(send_bytes(sys, self_stopped, T_STOP_SELF, NULL, 0));
-    settle(env);
+    assert_acto_ok(acto_test_send_bytes(sys, failed, T_FAIL, NULL, 0));
+    assert_acto_ok(
+        acto_test_send_bytes(sys, self_stopped, T_STOP_SELF, NULL, 0));
+    acto_test_settle(env);
     assert_int_equal(exceptions, 1);
     assert_true(acto_ref_is_none(acto_whereis(sys, "stopped")));
     assert_true(acto_ref_is_none(acto_whereis(sys, "stopped-2")));
@@ -204,7 +154,7 @@ test_registry_name_is_dropped_when_its_actor_stops(void **state)
     acto_ref next = spawn_target(sys);
     assert_acto_ok(acto_register(sys, "stopped", next));
     assert_true(acto_ref_eq(acto_whereis(sys, "stopped"), next));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -212,7 +162,7 @@ test_registry_10000_names_grow_the_buckets_and_all_resolve(void **state)
 {
     acto_test_env *env = *state;
     enum { ACTORS = 100, NAMES = 10000 };
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     acto_ref refs[ACTORS];
     for (int i = 0; i < ACTORS; i++) {
         refs[i] = spawn_target(sys);
@@ -243,7 +193,7 @@ test_registry_10000_names_grow_the_buckets_and_all_resolve(void **state)
     for (int i = 0; i < ACTORS; i += 2) {
         assert_acto_ok(acto_stop(sys, refs[i]));
     }
-    settle(env);
+    acto_test_settle(env);
     for (int i = 1; i < NAMES; i += 2) {
         snprintf(name, sizeof(name), "worker-%d", i);
         acto_ref got = acto_whereis(sys, name);
@@ -253,7 +203,7 @@ test_registry_10000_names_grow_the_buckets_and_all_resolve(void **state)
             assert_true(acto_ref_eq(got, refs[i % ACTORS]));
         }
     }
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* register_until_ok fails each allocation of one acto_register in turn,
@@ -295,7 +245,7 @@ test_registry_register_out_of_memory_at_every_allocation_changes_nothing(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     acto_ref a = spawn_target(sys);
     char name[32];
     /* The first name makes the buckets, the 65th doubles them, the others
@@ -305,9 +255,9 @@ test_registry_register_out_of_memory_at_every_allocation_changes_nothing(
         register_until_ok(sys, name, a, i);
     }
     assert_acto_ok(acto_stop(sys, a));
-    settle(env);
+    acto_test_settle(env);
     assert_true(acto_ref_is_none(acto_whereis(sys, "n0")));
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- monitors --------------------------------------------------------- */
@@ -394,15 +344,16 @@ spawn_watcher(acto_system *sys, watcher *w)
 static void
 watch(acto_test_env *env, acto_system *sys, acto_ref w, acto_ref target)
 {
-    assert_acto_ok(send_bytes(sys, w, T_WATCH, &target, sizeof(target)));
-    settle(env);
+    assert_acto_ok(
+        acto_test_send_bytes(sys, w, T_WATCH, &target, sizeof(target)));
+    acto_test_settle(env);
 }
 
 static void
 test_monitor_down_reports_normal_after_stop(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref t = spawn_target(sys);
@@ -411,33 +362,33 @@ test_monitor_down_reports_normal_after_stop(void **state)
     assert_int_equal(w.n_ids, 1);
     assert_int_equal(w.downs, 0);
     assert_acto_ok(acto_stop(sys, t));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.downs, 1);
     assert_true(acto_ref_eq(w.down[0].actor, t));
     assert_true(acto_ref_eq(w.down[0].sender, t));
     assert_int_equal(w.down[0].monitor, w.ids[0]);
     assert_int_equal(w.down[0].kind, ACTO_EXIT_NORMAL);
     assert_false(w.down[0].has_error);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_down_reports_killed_after_kill(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref t = spawn_target(sys);
     watch(env, sys, wref, t);
     assert_acto_ok(acto_kill(sys, t));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.downs, 1);
     assert_true(acto_ref_eq(w.down[0].actor, t));
     assert_int_equal(w.down[0].kind, ACTO_EXIT_KILLED);
     assert_false(w.down[0].has_error);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -445,7 +396,7 @@ test_monitor_down_reports_failed_with_the_error_after_a_failing_handler(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     int exceptions = 0;
     acto_system_set_exception_handler(sys, count_exception, &exceptions);
     watcher w1 = {0}, w2 = {0};
@@ -455,8 +406,8 @@ test_monitor_down_reports_failed_with_the_error_after_a_failing_handler(
     watch(env, sys, w1ref, t);
     watch(env, sys, w2ref, t);
     watch(env, sys, w2ref, t); /* a second monitor, a second notice */
-    assert_acto_ok(send_bytes(sys, t, T_FAIL, NULL, 0));
-    settle(env);
+    assert_acto_ok(acto_test_send_bytes(sys, t, T_FAIL, NULL, 0));
+    acto_test_settle(env);
     assert_int_equal(exceptions, 1); /* no parent: the handler got it */
     assert_int_equal(w1.downs, 1);
     assert_int_equal(w2.downs, 2);
@@ -470,20 +421,20 @@ test_monitor_down_reports_failed_with_the_error_after_a_failing_handler(
         assert_string_equal(all[i]->type, "ParseError");
         assert_string_equal(all[i]->text, "bad line 7");
     }
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_of_a_dead_ref_delivers_down_at_once_with_noactor(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref t = spawn_target(sys);
     assert_acto_ok(acto_stop(sys, t));
-    settle(env);
+    acto_test_settle(env);
     watch(env, sys, wref, t);
     watch(env, sys, wref, ACTO_REF_NONE);
     assert_acto_ok(w.monitor_rc);
@@ -496,35 +447,35 @@ test_monitor_of_a_dead_ref_delivers_down_at_once_with_noactor(void **state)
     assert_int_equal(w.down[1].monitor, w.ids[1]);
     assert_int_equal(w.down[1].kind, ACTO_EXIT_NOACTOR);
     assert_int_not_equal(w.ids[0], w.ids[1]);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_demonitor_prevents_the_down_message(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref t = spawn_target(sys);
     watch(env, sys, wref, t);
-    assert_acto_ok(send_bytes(sys, wref, T_UNWATCH, NULL, 0));
-    settle(env);
+    assert_acto_ok(acto_test_send_bytes(sys, wref, T_UNWATCH, NULL, 0));
+    acto_test_settle(env);
     assert_int_equal(w.n_demonitor, 1);
     assert_acto_ok(w.demonitor_rc[0]);
     assert_acto_err(w.demonitor_rc[1], ACTO_ENOTFOUND);
     assert_acto_ok(acto_stop(sys, t));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.downs, 0);
     assert_int_equal(acto_dead_letters(sys), 0);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_watcher_that_dies_first_leaves_no_dangling_monitor(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0}, other = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref oref = spawn_watcher(sys, &other);
@@ -533,41 +484,41 @@ test_monitor_watcher_that_dies_first_leaves_no_dangling_monitor(void **state)
     watch(env, sys, wref, t);
     watch(env, sys, oref, t);
     assert_acto_ok(acto_stop(sys, wref));
-    settle(env);
+    acto_test_settle(env);
     long live = acto_test_alloc_live();
     assert_acto_ok(acto_stop(sys, t));
-    settle(env);
+    acto_test_settle(env);
     /* Only the live watcher hears of it; nothing is sent to the dead one. */
     assert_int_equal(w.downs, 0);
     assert_int_equal(other.downs, 1);
     assert_int_equal(acto_dead_letters(sys), 0);
     assert_true(acto_test_alloc_live() < live);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_watcher_and_target_stopping_together_is_safe(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w = {0};
     acto_ref wref = spawn_watcher(sys, &w);
     acto_ref t = spawn_target(sys);
     watch(env, sys, wref, t);
     assert_acto_ok(acto_stop(sys, t));
     assert_acto_ok(acto_stop(sys, wref));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(w.downs, 0);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_monitor_still_watching_at_close_leaks_nothing(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env);
+    acto_system *sys = virtual_system(env);
     watcher w1 = {0}, w2 = {0};
     acto_ref w1ref = spawn_watcher(sys, &w1);
     acto_ref w2ref = spawn_watcher(sys, &w2);
@@ -575,7 +526,7 @@ test_monitor_still_watching_at_close_leaks_nothing(void **state)
     watch(env, sys, w1ref, t);
     watch(env, sys, w1ref, w2ref);
     watch(env, sys, w2ref, w1ref);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
     /* The teardown proves the monitors and their notices were freed. */
 }
 

@@ -16,41 +16,13 @@ enum { T_SEQ = 1, T_BIG };
 
 /* ---- fixture helpers -------------------------------------------------- */
 
-static bool
-flag_set(void *arg)
-{
-    return *(bool *)arg;
-}
-
-static void
-on_sys_closed(acto_system *sys, void *user)
-{
-    (void)sys;
-    *(bool *)user = true;
-}
-
+/* A system on env's loop with at most capacity messages from other threads
+ * in flight. */
 static acto_system *
-make_sys(acto_test_env *env, uint32_t ts_capacity)
+capped_system(acto_test_env *env, uint32_t capacity)
 {
-    acto_system_opts o = {.loop = &env->loop,
-                          .threadsafe_capacity = ts_capacity};
-    acto_system *sys = NULL;
-    assert_acto_ok(acto_system_alloc(&o, &sys));
-    return sys;
-}
-
-static void
-close_sys(acto_test_env *env, acto_system *sys)
-{
-    bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 5000));
-}
-
-static void
-settle(acto_test_env *env)
-{
-    assert_true(acto_test_quiesce(&env->loop, 5000));
+    return acto_test_system(
+        env, &(acto_system_opts){.threadsafe_capacity = capacity});
 }
 
 /* The system's async handle is unreferenced, as the runtime wants it while
@@ -67,15 +39,6 @@ static void
 keepalive_close(uv_async_t *h)
 {
     uv_close((uv_handle_t *)h, NULL);
-}
-
-static void
-assert_stats_balance(acto_system *sys)
-{
-    acto_stats st;
-    acto_system_stats(sys, &st);
-    assert_int_equal(st.sent,
-                     st.handled + st.dead_letters + st.dropped + st.queued);
 }
 
 /* ---- the counter: checks each producer's order ------------------------ */
@@ -164,7 +127,7 @@ produce(void *arg)
 static void
 run_producers(acto_test_env *env, uint32_t ts_capacity, uint32_t mailbox)
 {
-    acto_system *sys = make_sys(env, ts_capacity);
+    acto_system *sys = capped_system(env, ts_capacity);
     counter c = {.want = PRODUCERS * (long)PER_PRODUCER};
     acto_ref to;
     acto_spawn_opts o = {.capacity = mailbox};
@@ -187,7 +150,7 @@ run_producers(acto_test_env *env, uint32_t ts_capacity, uint32_t mailbox)
     }
     keepalive_close(&keep);
     assert_true(all);
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(c.bad, 0);
     assert_int_equal(c.out_of_order, 0);
     assert_int_equal(c.total, PRODUCERS * PER_PRODUCER);
@@ -198,8 +161,8 @@ run_producers(acto_test_env *env, uint32_t ts_capacity, uint32_t mailbox)
     acto_system_stats(sys, &st);
     assert_int_equal(st.handled, PRODUCERS * PER_PRODUCER);
     assert_int_equal(st.dead_letters, 0);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -234,11 +197,11 @@ test_threadsafe_capacity_fills_with_equeuefull_and_frees_once_delivered(
 {
     acto_test_env *env = *state;
     enum { CAP = 8 };
-    acto_system *sys = make_sys(env, CAP);
+    acto_system *sys = capped_system(env, CAP);
     counter c = {0};
     acto_ref to;
     assert_acto_ok(acto_spawn(sys, &counter_beh, &c, NULL, &to));
-    settle(env);
+    acto_test_settle(env);
     for (uint32_t round = 0; round < 3; round++) {
         for (uint32_t i = 0; i < CAP; i++) {
             seq_payload pl = {0, round * CAP + i};
@@ -254,12 +217,12 @@ test_threadsafe_capacity_fills_with_equeuefull_and_frees_once_delivered(
         keepalive_open(env, &keep);
         assert_true(acto_test_run_until(&env->loop, counter_reached, &c, 2000));
         keepalive_close(&keep);
-        settle(env);
+        acto_test_settle(env);
         assert_int_equal(c.total, (round + 1) * CAP);
     }
     assert_int_equal(c.next[0], 3 * CAP);
     assert_int_equal(c.out_of_order, 0);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -267,24 +230,24 @@ test_threadsafe_send_from_loop_thread_arrives_without_other_handles(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, 0);
+    acto_system *sys = acto_test_system(env, NULL);
     counter c = {.want = 1};
     acto_ref to;
     assert_acto_ok(acto_spawn(sys, &counter_beh, &c, NULL, &to));
-    settle(env);
+    acto_test_settle(env);
     seq_payload pl = {0, 0};
     assert_acto_ok(acto_send_threadsafe(sys, to, T_SEQ, &pl, sizeof(pl)));
     /* The message is in flight: the loop has work and must run it. */
     assert_true(acto_test_run_until(&env->loop, counter_reached, &c, 2000));
     assert_int_equal(c.total, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_threadsafe_rejects_bad_arguments_with_einval(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, 0);
+    acto_system *sys = acto_test_system(env, NULL);
     counter c = {0};
     acto_ref to;
     assert_acto_ok(acto_spawn(sys, &counter_beh, &c, NULL, &to));
@@ -301,7 +264,7 @@ test_threadsafe_rejects_bad_arguments_with_einval(void **state)
     assert_acto_err(
         acto_send_threadsafe(sys, to, T_SEQ, &byte, (size_t)UINT32_MAX + 1),
         ACTO_EINVAL);
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(c.total, 0);
     /* Empty and heap-sized payloads are fine. */
     static char big[1000];
@@ -313,9 +276,9 @@ test_threadsafe_rejects_bad_arguments_with_einval(void **state)
     c.want = 2;
     assert_true(acto_test_run_until(&env->loop, counter_reached, &c, 2000));
     keepalive_close(&keep);
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(c.big, 2);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static bool
@@ -342,12 +305,12 @@ static void
 test_threadsafe_sends_to_a_dead_actor_become_dead_letters(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, 4);
+    acto_system *sys = capped_system(env, 4);
     counter c = {0};
     acto_ref to;
     assert_acto_ok(acto_spawn(sys, &counter_beh, &c, NULL, &to));
     assert_acto_ok(acto_stop(sys, to));
-    settle(env);
+    acto_test_settle(env);
     uv_async_t keep;
     keepalive_open(env, &keep);
     producer p = {.sys = sys, .to = to};
@@ -360,15 +323,15 @@ test_threadsafe_sends_to_a_dead_actor_become_dead_letters(void **state)
     keepalive_close(&keep);
     assert_true(ok);
     assert_acto_ok(atomic_load(&p.first_err));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(acto_dead_letters(sys), 3);
     assert_int_equal(c.total, 0);
     /* The dead letters gave their in-flight places back. */
     for (int i = 0; i < 4; i++) {
         assert_acto_ok(acto_send_threadsafe(sys, to, T_SEQ, &i, sizeof(i)));
     }
-    assert_stats_balance(sys);
-    close_sys(env, sys); /* the four still in flight go at close */
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys); /* the four still in flight go at close */
 }
 
 static void
@@ -376,7 +339,7 @@ test_threadsafe_send_after_close_starts_is_eclosed_and_in_flight_are_freed(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, 0);
+    acto_system *sys = acto_test_system(env, NULL);
     counter c = {0};
     acto_ref to;
     assert_acto_ok(acto_spawn(sys, &counter_beh, &c, NULL, &to));
@@ -385,12 +348,12 @@ test_threadsafe_send_after_close_starts_is_eclosed_and_in_flight_are_freed(
     assert_acto_ok(acto_send_threadsafe(sys, to, T_SEQ, &pl, sizeof(pl)));
     assert_acto_ok(acto_send_threadsafe(sys, to, T_BIG, big, sizeof(big)));
     bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
+    assert_acto_ok(acto_system_close(sys, acto_test_on_system_closed, &closed));
     assert_acto_err(acto_send_threadsafe(sys, to, T_SEQ, &pl, sizeof(pl)),
                     ACTO_ECLOSED);
     assert_acto_err(acto_send_threadsafe(sys, to, T_SEQ, NULL, 0),
                     ACTO_ECLOSED);
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 5000));
+    assert_true(acto_test_run_until(&env->loop, acto_test_flag, &closed, 5000));
     assert_int_equal(c.total, 0); /* they became dead letters, then freed */
 }
 

@@ -4,7 +4,6 @@
 #include "acto_test.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 enum { T_NUM = 1, T_OFF, T_KICK, T_PING };
 
@@ -12,42 +11,12 @@ enum { T_NUM = 1, T_OFF, T_KICK, T_PING };
 
 /* ---- fixture helpers -------------------------------------------------- */
 
-static bool
-flag_set(void *arg)
-{
-    return *(bool *)arg;
-}
-
-static void
-on_sys_closed(acto_system *sys, void *user)
-{
-    (void)sys;
-    *(bool *)user = true;
-}
-
+/* With virtual time no libuv timer is armed, so acto_test_settle stops once
+ * nothing is runnable. */
 static acto_system *
-make_sys(acto_test_env *env, bool virtual_time)
+virtual_system(acto_test_env *env)
 {
-    acto_system_opts o = {.loop = &env->loop, .virtual_time = virtual_time};
-    acto_system *sys = NULL;
-    assert_acto_ok(acto_system_alloc(&o, &sys));
-    return sys;
-}
-
-static void
-close_sys(acto_test_env *env, acto_system *sys)
-{
-    bool closed = false;
-    assert_acto_ok(acto_system_close(sys, on_sys_closed, &closed));
-    assert_true(acto_test_run_until(&env->loop, flag_set, &closed, 5000));
-}
-
-/* Runs the loop until nothing is runnable. With virtual time no libuv
- * timer is armed, so the loop then stops by itself. */
-static void
-settle(acto_test_env *env)
-{
-    assert_true(acto_test_quiesce(&env->loop, 5000));
+    return acto_test_system(env, &(acto_system_opts){.virtual_time = true});
 }
 
 /* advance moves virtual time and handles what it delivered. */
@@ -55,7 +24,7 @@ static void
 advance(acto_test_env *env, acto_system *sys, uint64_t ms)
 {
     assert_acto_ok(acto_system_advance(sys, ms));
-    settle(env);
+    acto_test_settle(env);
 }
 
 static acto_msg *
@@ -64,38 +33,6 @@ num_msg(acto_system *sys, int n)
     acto_msg *m = NULL;
     assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, &n, sizeof(n), &m));
     return m;
-}
-
-static int
-msg_num(const acto_msg *m)
-{
-    size_t len;
-    const void *d = acto_msg_data(m, &len);
-    int n = -1;
-    if (d != NULL && len == sizeof(n)) {
-        memcpy(&n, d, sizeof(n));
-    }
-    return n;
-}
-
-static int
-send_type(acto_system *sys, acto_ref to, uint32_t type)
-{
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(sys, type, NULL, 0, &m);
-    if (rc == 0 && (rc = acto_system_send(sys, to, m)) != 0) {
-        acto_msg_free(m);
-    }
-    return rc;
-}
-
-static void
-assert_stats_balance(acto_system *sys)
-{
-    acto_stats st;
-    acto_system_stats(sys, &st);
-    assert_int_equal(st.sent,
-                     st.handled + st.dead_letters + st.dropped + st.queued);
 }
 
 static void
@@ -137,7 +74,7 @@ rec_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     switch (acto_msg_type(m)) {
     case T_NUM:
         if (r->n < REC_MAX) {
-            r->values[r->n] = msg_num(m);
+            r->values[r->n] = acto_test_msg_int(m);
             r->at[r->n] = now;
             r->n++;
         }
@@ -174,7 +111,7 @@ static void
 test_timer_send_after_delivers_once_at_exactly_the_due_time(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     uint64_t id = 0;
@@ -188,31 +125,31 @@ test_timer_send_after_delivers_once_at_exactly_the_due_time(void **state)
     assert_int_equal(r.at[0], 100);
     advance(env, sys, 1000);
     assert_int_equal(r.n, 1);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_send_after_with_zero_delay_fires_on_the_next_advance(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     assert_acto_ok(acto_send_after(sys, 0, to, num_msg(sys, 1), NULL));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 0); /* a timer only fires when time is driven */
     advance(env, sys, 0);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.at[0], 0);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_timers_fire_in_due_order_and_ties_in_the_order_set(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     /* value = due * 10 + the order among its ties */
@@ -229,19 +166,19 @@ test_timer_timers_fire_in_due_order_and_ties_in_the_order_set(void **state)
     for (int i = 0; i < 8; i++) {
         assert_int_equal(r.values[i], want[i]);
     }
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_send_after_to_a_dead_actor_becomes_a_dead_letter(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r1 = {0}, r2 = {0};
     acto_ref dead = spawn_rec(sys, &r1);
     acto_ref dies_later = spawn_rec(sys, &r2);
     assert_acto_ok(acto_stop(sys, dead));
-    settle(env);
+    acto_test_settle(env);
     assert_false(acto_alive(sys, dead));
     assert_int_equal(acto_dead_letters(sys), 0);
     assert_acto_ok(acto_send_after(sys, 10, dead, num_msg(sys, 1), NULL));
@@ -249,7 +186,7 @@ test_timer_send_after_to_a_dead_actor_becomes_a_dead_letter(void **state)
     advance(env, sys, 10);
     assert_int_equal(acto_dead_letters(sys), 1);
     assert_acto_ok(acto_stop(sys, dies_later));
-    settle(env);
+    acto_test_settle(env);
     advance(env, sys, 10);
     assert_int_equal(acto_dead_letters(sys), 2);
     acto_stats st;
@@ -257,8 +194,8 @@ test_timer_send_after_to_a_dead_actor_becomes_a_dead_letter(void **state)
     assert_int_equal(st.dead_letters, 2);
     assert_int_equal(st.handled, 0);
     assert_int_equal(r1.n + r2.n, 0);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- send-every ------------------------------------------------------- */
@@ -267,7 +204,7 @@ static void
 test_timer_send_every_delivers_once_per_interval_until_cancelled(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     uint64_t id;
@@ -284,15 +221,15 @@ test_timer_send_every_delivers_once_per_interval_until_cancelled(void **state)
     assert_acto_err(acto_timer_cancel(sys, id), ACTO_ENOTFOUND);
     advance(env, sys, 100);
     assert_int_equal(r.n, 5);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_send_every_fires_for_every_interval_of_one_long_advance(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     assert_acto_ok(acto_send_every(sys, 10, to, num_msg(sys, 4), NULL));
@@ -302,14 +239,14 @@ test_timer_send_every_fires_for_every_interval_of_one_long_advance(void **state)
     assert_int_equal(r.n, 5);
     advance(env, sys, 50);
     assert_int_equal(r.n, 10);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_send_every_stops_and_is_freed_when_its_receiver_dies(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     uint64_t id;
@@ -317,7 +254,7 @@ test_timer_send_every_stops_and_is_freed_when_its_receiver_dies(void **state)
     advance(env, sys, 10);
     assert_int_equal(r.n, 1);
     assert_acto_ok(acto_stop(sys, to));
-    settle(env);
+    acto_test_settle(env);
     long live_stopped = acto_test_alloc_live();
     advance(env, sys, 10);
     advance(env, sys, 100);
@@ -326,8 +263,8 @@ test_timer_send_every_stops_and_is_freed_when_its_receiver_dies(void **state)
     assert_int_equal(r.n, 1);
     assert_acto_err(acto_timer_cancel(sys, id), ACTO_ENOTFOUND);
     assert_true(acto_test_alloc_live() < live_stopped);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
@@ -335,7 +272,7 @@ test_timer_send_every_rejects_pointers_and_zero_intervals_leaving_message(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     int freed = 0;
@@ -352,21 +289,21 @@ test_timer_send_every_rejects_pointers_and_zero_intervals_leaving_message(
     assert_acto_err(acto_send_after(NULL, 10, to, bm, NULL), ACTO_EINVAL);
     /* Both messages are still the caller's and still usable. */
     assert_acto_ok(acto_system_send(sys, to, bm));
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.values[0], 8);
     acto_msg_free(pm);
     assert_int_equal(freed, 1);
     advance(env, sys, 100);
     assert_int_equal(r.n, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_send_every_accepts_msgpack_payloads(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     static const unsigned char mp[] = {0x92, 0x01, 0x02}; /* [1, 2] */
@@ -376,7 +313,7 @@ test_timer_send_every_accepts_msgpack_payloads(void **state)
     advance(env, sys, 7);
     advance(env, sys, 7);
     assert_int_equal(r.others, 2);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- cancel ----------------------------------------------------------- */
@@ -386,7 +323,7 @@ test_timer_cancel_frees_pending_message_and_fails_for_fired_or_unknown(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     int freed = 0;
@@ -411,14 +348,14 @@ test_timer_cancel_frees_pending_message_and_fails_for_fired_or_unknown(
     advance(env, sys, 100);
     assert_int_equal(r.others, 0);
     assert_int_equal(freed, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_cancelled_id_does_not_cancel_the_timer_reusing_its_slot(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     uint64_t old_id, new_id;
@@ -430,7 +367,7 @@ test_timer_cancelled_id_does_not_cancel_the_timer_reusing_its_slot(void **state)
     advance(env, sys, 10);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.values[0], 2);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- receive timeouts ------------------------------------------------- */
@@ -439,54 +376,54 @@ static void
 test_timer_receive_timeout_fires_after_exactly_n_ms_of_silence(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {.start_timeout = 100};
     spawn_rec(sys, &r);
-    settle(env);
+    acto_test_settle(env);
     advance(env, sys, 99);
     assert_int_equal(r.timeouts, 0);
     advance(env, sys, 1);
     assert_int_equal(r.timeouts, 1);
     assert_int_equal(r.timeout_at[0], 100);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_receive_timeout_is_pushed_back_by_each_message(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {.start_timeout = 100};
     acto_ref to = spawn_rec(sys, &r);
     advance(env, sys, 60);
     assert_acto_ok(acto_system_send(sys, to, num_msg(sys, 1)));
-    settle(env); /* handled at 60: the timeout moves to 160 */
+    acto_test_settle(env); /* handled at 60: the timeout moves to 160 */
     advance(env, sys, 90);
     assert_acto_ok(acto_system_send(sys, to, num_msg(sys, 2)));
-    settle(env); /* handled at 150: the timeout moves to 250 */
+    acto_test_settle(env); /* handled at 150: the timeout moves to 250 */
     advance(env, sys, 99);
     assert_int_equal(r.timeouts, 0);
     assert_int_equal(r.n, 2);
     advance(env, sys, 1);
     assert_int_equal(r.timeouts, 1);
     assert_int_equal(r.timeout_at[0], 250);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 static void
 test_timer_receive_timeout_of_zero_turns_it_off(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {.start_timeout = 100};
     acto_ref to = spawn_rec(sys, &r);
     advance(env, sys, 50);
-    assert_acto_ok(send_type(sys, to, T_OFF));
-    settle(env);
+    assert_acto_ok(acto_test_send_bytes(sys, to, T_OFF, NULL, 0));
+    acto_test_settle(env);
     advance(env, sys, 1000);
     assert_int_equal(r.timeouts, 0);
     assert_acto_err(acto_set_receive_timeout(NULL, 10), ACTO_EINVAL);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- send timeouts ---------------------------------------------------- */
@@ -565,7 +502,7 @@ test_timer_send_timeout_fails_parked_sender_and_tells_parent_etimedout(
     void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     pinger c = {0}, r = {0};
     parent p = {.child_state = &c};
     static const acto_behaviour parent_beh = {parent_receive, parent_start,
@@ -585,7 +522,7 @@ test_timer_send_timeout_fails_parked_sender_and_tells_parent_etimedout(
     send_wait_kick(sys, p.child, &done);
     send_wait_kick(sys, rref, &done);
     send_wait_kick(sys, rref, &done);
-    settle(env);
+    acto_test_settle(env);
     assert_int_equal(c.kicks, 1);
     assert_int_equal(r.kicks, 1);
     assert_true(acto_alive(sys, p.child));
@@ -605,8 +542,8 @@ test_timer_send_timeout_fails_parked_sender_and_tells_parent_etimedout(
     assert_int_equal(r.kicks, 2);
     assert_int_equal(r.pings, 1);
     assert_int_equal(done, 4);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- close and scale -------------------------------------------------- */
@@ -615,7 +552,7 @@ static void
 test_timer_pending_timers_are_freed_at_close(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     int freed = 0;
@@ -630,7 +567,7 @@ test_timer_pending_timers_are_freed_at_close(void **state)
     assert_acto_ok(acto_send_after(sys, 1u << 30, to, num_msg(sys, 2), NULL));
     advance(env, sys, 5);
     assert_int_equal(r.n, 1);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
     assert_int_equal(freed, 10);
     /* The teardown proves nothing else is left. */
 }
@@ -651,10 +588,10 @@ test_timer_100000_pending_timers_use_no_handles_and_fire_in_one_advance(
 {
     acto_test_env *env = *state;
     enum { N = 100000 };
-    acto_system *sys = make_sys(env, true);
+    acto_system *sys = virtual_system(env);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
-    settle(env);
+    acto_test_settle(env);
     int before[2] = {0}, after[2] = {0};
     uv_walk(&env->loop, count_handle, before);
     for (int i = 0; i < N; i++) {
@@ -668,8 +605,8 @@ test_timer_100000_pending_timers_use_no_handles_and_fire_in_one_advance(
     assert_int_equal(r.total, N - N / 1000);
     advance(env, sys, 1);
     assert_int_equal(r.total, N);
-    assert_stats_balance(sys);
-    close_sys(env, sys);
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
 }
 
 /* ---- real time -------------------------------------------------------- */
@@ -684,7 +621,7 @@ static void
 test_timer_real_time_send_after_fires_within_a_band(void **state)
 {
     acto_test_env *env = *state;
-    acto_system *sys = make_sys(env, false);
+    acto_system *sys = acto_test_system(env, NULL);
     rec r = {0};
     acto_ref to = spawn_rec(sys, &r);
     assert_acto_err(acto_system_advance(sys, 1), ACTO_EINVAL);
@@ -697,7 +634,7 @@ test_timer_real_time_send_after_fires_within_a_band(void **state)
     assert_true(r.at[0] - t0 >= 20);
     assert_true(r.at[0] - t0 < 500);
     assert_true(elapsed_ms < 500);
-    close_sys(env, sys);
+    acto_test_close_system(env, sys);
 }
 
 int

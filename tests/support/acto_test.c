@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- the counting allocator ------------------------------------------- */
 
@@ -217,4 +218,85 @@ acto_test_teardown(void **state)
                  leaked_bytes);
     }
     return 0;
+}
+
+/* ---- systems and messages -------------------------------------------- */
+
+bool
+acto_test_flag(void *arg)
+{
+    return *(bool *)arg;
+}
+
+void
+acto_test_on_system_closed(acto_system *sys, void *user)
+{
+    (void)sys;
+    *(bool *)user = true;
+}
+
+acto_system *
+acto_test_system(acto_test_env *env, const acto_system_opts *opts)
+{
+    acto_system_opts o = {0};
+    if (opts != NULL) {
+        o = *opts;
+    }
+    o.loop = &env->loop;
+    acto_system *sys = NULL;
+    assert_acto_ok(acto_system_alloc(&o, &sys));
+    return sys;
+}
+
+void
+acto_test_close_system(acto_test_env *env, acto_system *sys)
+{
+    bool closed = false;
+    assert_acto_ok(acto_system_close(sys, acto_test_on_system_closed, &closed));
+    assert_true(acto_test_run_until(&env->loop, acto_test_flag, &closed, 5000));
+}
+
+void
+acto_test_settle(acto_test_env *env)
+{
+    assert_true(acto_test_quiesce(&env->loop, 5000));
+}
+
+int
+acto_test_send_bytes(acto_system *sys, acto_ref to, uint32_t type,
+                     const void *data, size_t len)
+{
+    acto_msg *m;
+    int rc = acto_msg_new_bytes(sys, type, data, len, &m);
+    if (rc == 0 && (rc = acto_system_send(sys, to, m)) != 0) {
+        acto_msg_free(m);
+    }
+    return rc;
+}
+
+int
+acto_test_send_int(acto_system *sys, acto_ref to, uint32_t type, int n)
+{
+    return acto_test_send_bytes(sys, to, type, &n, sizeof(n));
+}
+
+int
+acto_test_msg_int(const acto_msg *m)
+{
+    size_t len;
+    const void *d = acto_msg_data(m, &len);
+    int n = -1;
+    if (d != NULL && len == sizeof(n)) {
+        memcpy(&n, d, sizeof(n));
+    }
+    return n;
+}
+
+void
+acto_test_assert_stats_balance(acto_system *sys)
+{
+    acto_stats st;
+    acto_system_stats(sys, &st);
+    assert_int_equal(st.sent,
+                     st.handled + st.dead_letters + st.dropped + st.queued);
 }

@@ -92,4 +92,42 @@ int acto_test_teardown(void **state);
 #define acto_unit_test(f)                                                      \
     cmocka_unit_test_setup_teardown(f, acto_test_setup, acto_test_teardown)
 
+/* ---- systems and messages -------------------------------------------- */
+
+/* An acto_test_pred: whether the bool at arg is set. */
+bool acto_test_flag(void *arg);
+
+/* An acto_system_close_cb: sets the bool at user. */
+void acto_test_on_system_closed(acto_system *sys, void *user);
+
+/* Makes a system on env's loop with opts (NULL: the defaults); opts->loop is
+ * replaced by &env->loop. Fails the test unless that succeeds. */
+acto_system *acto_test_system(acto_test_env *env, const acto_system_opts *opts);
+
+/* Closes sys and runs the loop until its close callback has run; fails the
+ * test if the close fails or the callback has not run within 5 s. */
+void acto_test_close_system(acto_test_env *env, acto_system *sys);
+
+/* Runs env's loop until nothing is runnable (a system's handles are
+ * unreferenced while idle, and with virtual time no libuv timer is armed,
+ * so the loop then stops by itself); fails the test if it is not quiet
+ * within 5 s. */
+void acto_test_settle(acto_test_env *env);
+
+/* Sends a bytes message of len bytes copied from data (NULL when len is 0)
+ * from outside any actor. Returns acto's error; on failure the message is
+ * freed. */
+int acto_test_send_bytes(acto_system *sys, acto_ref to, uint32_t type,
+                         const void *data, size_t len);
+
+/* Sends a bytes message carrying n, as acto_test_send_bytes. */
+int acto_test_send_int(acto_system *sys, acto_ref to, uint32_t type, int n);
+
+/* The int a message carries, or -1 when its payload is not an int. */
+int acto_test_msg_int(const acto_msg *m);
+
+/* Fails the test unless sys's counters balance: sent = handled +
+ * dead_letters + dropped + queued. */
+void acto_test_assert_stats_balance(acto_system *sys);
+
 #endif /* ACTO_TEST_H */
