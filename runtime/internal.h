@@ -9,6 +9,7 @@
 #define ACTO__INTERNAL_H
 
 #include <acto/acto.h>
+#include <acto/future.h>
 
 #include "alloc.h"
 #include "list.h"
@@ -27,8 +28,13 @@ enum msg_flag {
     MSG_HEAP_DATA = 1u << 0,  /* u.data points to an allocated copy */
     MSG_THREADSAFE = 1u << 1, /* counted in the system's inflight */
     MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
-    MSG_ACTOR_PARK = 1u << 3  /* parked by an actor sender */
+    MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
+    MSG_ASK = 1u << 4         /* a request whose correlation names an ask */
 };
+
+/* A continuation step of acto_future_then, run in place of the receive
+ * function (see future.c). */
+#define ACTO__MSG_THEN (ACTO_MSG_SYSTEM_BASE + 0x100u)
 
 /* An error with its strings and a reference count, so one failure can be
  * carried by several messages (down notices, child-failed) at once. */
@@ -100,7 +106,7 @@ enum actor_flag {
 };
 
 /* What a wheel entry belongs to. */
-enum hook_kind { HOOK_TIMER = 1, HOOK_RECEIVE, HOOK_PARK };
+enum hook_kind { HOOK_TIMER = 1, HOOK_RECEIVE, HOOK_PARK, HOOK_ASK };
 
 typedef struct acto__hook {
     acto__wheel_entry entry;
@@ -178,6 +184,50 @@ typedef struct acto__name {
     char name[];
 } acto__name;
 
+/* ---- futures ---------------------------------------------------------- */
+
+/* A done callback; drop (may be NULL) frees user if it never runs. */
+typedef struct acto__cb {
+    struct acto__cb *next;
+    acto_future_cb cb;
+    void *user;
+    void (*drop)(void *user);
+} acto__cb;
+
+enum future_flag {
+    FUT_RETRIEVED = 1u << 0, /* the error was read */
+    FUT_ASK = 1u << 1,       /* registered in the system's ask table */
+    FUT_QUEUED = 1u << 2,    /* on the system's ready list */
+    FUT_CB_REF = 1u << 3     /* holds a reference for pending callbacks */
+};
+
+struct acto_future {
+    acto__link ready; /* the system's futures with callbacks due */
+    acto_system *sys;
+    uint32_t refs;
+    uint8_t state; /* acto_future_state */
+    uint8_t flags; /* enum future_flag */
+    union {
+        struct {
+            void *value;
+            acto_free_fn free_fn;
+            void *user;
+        } ok;
+        acto__error_box *err;
+        struct {
+            char *msg;
+            size_t size;
+        } cancel;
+    } u;
+    acto__cb *cbs; /* callbacks, FIFO */
+    acto__cb *cbs_tail;
+    acto__hook timer; /* an ask's timeout */
+    uint32_t ask_slot;
+    uint64_t deadline; /* an ask's, UINT64_MAX: none */
+    const char *file;  /* where it was created (debug mode) */
+    int line;
+};
+
 /* ---- the system ------------------------------------------------------- */
 
 struct acto_system {
@@ -205,6 +255,10 @@ struct acto_system {
     acto_actor *free_actors;     /* the actor slab's free list */
     void *slabs;                 /* the actor slabs, chained */
     acto__link completions;      /* decided acto__wait records */
+    acto__link ready_futures;    /* futures whose callbacks are due */
+    acto__link watched;          /* pending futures with callbacks */
+    acto__slots asks;            /* pending asks by correlation id */
+    acto_ref ask_ref;            /* where replies to asks are sent */
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
     acto__error_box *pending;    /* recorded by acto_fail for current */
@@ -358,6 +412,15 @@ void acto__timers_fini(acto_system *sys);
 void acto__receive_rearm(acto_actor *a);
 void acto__park_timer_start(acto_actor *a);
 void acto__park_timer_stop(acto_actor *a);
+
+/* future.c */
+void acto__futures_run(acto_system *sys);
+int acto__ask_reply(acto_system *sys, acto_msg *m);
+void acto__ask_lost(acto_system *sys, const acto_msg *req);
+void acto__ask_timeout(acto__hook *h);
+void acto__asks_cancel_all(acto_system *sys);
+void acto__watched_cancel_all(acto_system *sys);
+void acto__run_then(acto_actor *a, acto_msg *m);
 
 /* registry.c */
 void acto__registry_drop_actor(acto_actor *a);

@@ -178,6 +178,9 @@ void
 acto__dead_letter(acto_system *sys, acto_msg *m)
 {
     sys->stats.dead_letters++;
+    if (unlikely(m->flags & MSG_ASK)) {
+        acto__ask_lost(sys, m); /* the caller need not wait for a timeout */
+    }
     if (sys->debug) {
         fprintf(stderr,
                 "acto: dead letter: message %llu of type 0x%x to actor "
@@ -273,6 +276,9 @@ static __attribute__((noinline)) int
 deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
              enum send_mode mode)
 {
+    if (r == NULL && m->to.id == sys->ask_ref.id) {
+        return acto__ask_reply(sys, m);
+    }
     if (r == NULL || r->life >= LIFE_STOPPING) {
         deliver_dead(sys, m);
         return 0;
@@ -398,8 +404,15 @@ run_actor(acto_actor *a)
         }
         sys->stats.handled++;
         sys->current_msg = m;
-        int rc = unlikely(sys->debug) ? receive_timed(a, m)
-                                      : beh->receive(actor_ctx(a), a->state, m);
+        int rc;
+        if (unlikely(m->type == ACTO__MSG_THEN)) {
+            acto__run_then(a, m);
+            rc = 0;
+        } else if (unlikely(sys->debug)) {
+            rc = receive_timed(a, m);
+        } else {
+            rc = beh->receive(actor_ctx(a), a->state, m);
+        }
         sys->current_msg = NULL;
         if (unlikely(rc != 0)) {
             acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);

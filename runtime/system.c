@@ -87,10 +87,12 @@ acto__on_idle(uv_idle_t *idle)
 {
     acto_system *sys = idle->data;
     run_completions(sys);
+    acto__futures_run(sys);
     acto__run_queue(sys);
     reap(sys);
     if (sys->runq_head == NULL && sys->dying == NULL &&
-        acto__list_empty(&sys->completions)) {
+        acto__list_empty(&sys->completions) &&
+        acto__list_empty(&sys->ready_futures)) {
         uv_idle_stop(&sys->idle);
         sys->idle_on = false;
         if (sys->closing) {
@@ -212,6 +214,11 @@ init_fields(acto_system *sys, const acto_system_opts *o)
     acto__slots_init(&sys->actors, 0xFFFFFFu);
     acto__slots_init(&sys->timers, 0xFFFFFFFFu);
     acto__list_init(&sys->completions);
+    acto__list_init(&sys->ready_futures);
+    acto__list_init(&sys->watched);
+    acto__slots_init(&sys->asks, 0xFFFFFFFFu);
+    /* Slot UINT32_MAX with generation 0 never names an actor. */
+    sys->ask_ref = (acto_ref){((uint64_t)o->shard << 56) | UINT32_MAX};
     acto__mpsc_init(&sys->inbox);
     atomic_init(&sys->inflight, 0);
     atomic_init(&sys->ts_closed, false);
@@ -251,6 +258,7 @@ free_system(acto_system *sys)
     acto__slabs_fini(sys);
     acto__slots_fini(&sys->actors);
     acto__slots_fini(&sys->timers);
+    acto__slots_fini(&sys->asks);
     acto__registry_fini(sys);
     if (cb != NULL) {
         cb(sys, user);
@@ -427,6 +435,8 @@ begin_close(acto_system *sys, acto_system_close_cb cb, void *user)
     atomic_store(&sys->ts_closed, true);
     deliver_inbox(sys); /* they become dead letters or queue up, then go */
     stop_all(sys);
+    acto__asks_cancel_all(sys);
+    acto__watched_cancel_all(sys);
     acto__timers_fini(sys);
     uv_timer_stop(&sys->timer);
     sys->armed_due = UINT64_MAX;

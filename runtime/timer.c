@@ -72,6 +72,9 @@ on_expire(acto__wheel_entry *e, void *user)
     case HOOK_TIMER:
         fire_timer(sys, acto__container_of(h, acto__timer, hook), e->due);
         break;
+    case HOOK_ASK:
+        acto__ask_timeout(h);
+        break;
     case HOOK_RECEIVE:
         fire_receive_timeout(
             acto__container_of(h, acto__actor_ext, recv_timer)->owner);

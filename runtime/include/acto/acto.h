@@ -5,6 +5,7 @@
 #include <acto/actor.h>
 #include <acto/alloc.h>
 #include <acto/error.h>
+#include <acto/future.h>
 #include <acto/msg.h>
 #include <acto/queue.h>
 #include <acto/ref.h>

@@ -24,7 +24,9 @@
     XX(EEXIST, -20011, "name already registered")                              \
     XX(EALREADY, -20012, "actor is already stopping")                          \
     XX(ENOTFOUND, -20013, "not found")                                         \
-    XX(EFAILED, -20014, "handler failed")
+    XX(EFAILED, -20014, "handler failed")                                      \
+    XX(EPENDING, -20015, "future is not done yet")                             \
+    XX(EDONE, -20016, "future is already done")
 
 typedef enum acto_errno {
 #define ACTO__ERR_ENUM(name, value, msg) ACTO_##name = (value),

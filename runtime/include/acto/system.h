@@ -63,6 +63,8 @@ typedef struct acto_stats {
     uint64_t queued;       /* in mailboxes or parked, not yet handled */
     uint64_t failures;     /* handlers that failed */
     uint64_t parks;        /* sends that had to wait for room */
+    uint64_t late_replies; /* replies to asks that had timed out or were
+                              cancelled (counted in dropped too) */
 } acto_stats;
 
 /* acto_system_alloc creates a system. opts may be NULL (own loop, real

@@ -1,0 +1,791 @@
+/* Futures: completion, done callbacks, continuations in actors, and asks.
+ *
+ * Completing a future never runs its callbacks: it puts the future on the
+ * system's ready list, and the scheduler's futures phase runs them, so no
+ * callback runs inside the call that added it or completed the future and
+ * none is ever re-entered. A future with callbacks pending holds a
+ * reference for them, so a caller may let go of a future it only watches.
+ *
+ * An ask registers its future in the system's ask table; the slot and its
+ * generation are the request's correlation id, and the request's sender is
+ * the system's ask ref, which no actor owns: the reply (acto_reply) is
+ * caught on its way there and completes the future, without a lookup
+ * table or a message to a broker actor.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- lifetime --------------------------------------------------------- */
+
+int
+acto_future_new(acto_system *sys, acto_future **out)
+{
+    if (sys == NULL || out == NULL) {
+        return ACTO_EINVAL;
+    }
+    if (sys->closing) {
+        return ACTO_ECLOSED;
+    }
+    acto_future *f = acto__calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return ACTO_ENOMEM;
+    }
+    f->sys = sys;
+    f->refs = 1;
+    f->deadline = UINT64_MAX;
+    f->timer.kind = HOOK_ASK;
+    acto__wheel_entry_init(&f->timer.entry);
+    acto__list_init(&f->ready);
+    *out = f;
+    return 0;
+}
+
+void
+acto_future_retain(acto_future *f)
+{
+    f->refs++;
+}
+
+static void
+unregister_ask(acto_future *f)
+{
+    if (!(f->flags & FUT_ASK)) {
+        return;
+    }
+    f->flags &= (uint8_t)~FUT_ASK;
+    acto__slots_remove(&f->sys->asks, f->ask_slot);
+    acto__wheel_remove(&f->sys->wheel, &f->timer.entry);
+}
+
+static void
+report_never_retrieved(acto_future *f)
+{
+    const acto_error *e = &f->u.err->e;
+    char text[320];
+    if (f->file != NULL) {
+        snprintf(text, sizeof(text),
+                 "exception was never retrieved (future created at %s:%d): "
+                 "%s",
+                 f->file, f->line, e->text);
+    } else {
+        snprintf(text, sizeof(text), "exception was never retrieved: %s",
+                 e->text);
+    }
+    acto_error r = {e->code, e->type, text, e->origin, e->msg};
+    acto__report_exception(f->sys, &r);
+}
+
+static void
+free_outcome(acto_future *f)
+{
+    switch (f->state) {
+    case ACTO_FUTURE_DONE:
+        if (f->u.ok.free_fn != NULL) {
+            f->u.ok.free_fn(f->u.ok.value, f->u.ok.user);
+        }
+        break;
+    case ACTO_FUTURE_FAILED:
+        acto__error_unref(f->u.err);
+        break;
+    case ACTO_FUTURE_CANCELLED:
+        acto__free(f->u.cancel.msg, f->u.cancel.size);
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+drop_callbacks(acto_future *f)
+{
+    while (f->cbs != NULL) {
+        acto__cb *c = f->cbs;
+        f->cbs = c->next;
+        if (c->drop != NULL) {
+            c->drop(c->user);
+        }
+        acto__free(c, sizeof(*c));
+    }
+    f->cbs_tail = NULL;
+}
+
+void
+acto_future_release(acto_future *f)
+{
+    if (f == NULL || --f->refs > 0) {
+        return;
+    }
+    if (f->state == ACTO_FUTURE_FAILED && !(f->flags & FUT_RETRIEVED)) {
+        report_never_retrieved(f);
+    }
+    unregister_ask(f);
+    drop_callbacks(f);
+    free_outcome(f);
+    acto__free(f, sizeof(*f));
+}
+
+/* ---- completing ------------------------------------------------------- */
+
+/* queue_callbacks puts a done future with callbacks on the ready list. */
+static void
+queue_callbacks(acto_future *f)
+{
+    if (f->cbs == NULL || (f->flags & FUT_QUEUED)) {
+        return;
+    }
+    f->flags |= FUT_QUEUED;
+    f->refs++; /* the ready list's, dropped after the callbacks ran */
+    acto__list_push_back(&f->sys->ready_futures, &f->ready);
+    acto__kick(f->sys);
+}
+
+static void
+settle(acto_future *f, acto_future_state state)
+{
+    f->state = (uint8_t)state;
+    unregister_ask(f);
+    if (f->flags & FUT_CB_REF) {
+        acto__list_remove(&f->ready); /* off the watched list */
+    }
+    queue_callbacks(f);
+}
+
+int
+acto_future_set_result(acto_future *f, void *value, acto_free_fn free_fn,
+                       void *user)
+{
+    if (f->state != ACTO_FUTURE_PENDING) {
+        return ACTO_EDONE;
+    }
+    f->u.ok.value = value;
+    f->u.ok.free_fn = free_fn;
+    f->u.ok.user = user;
+    settle(f, ACTO_FUTURE_DONE);
+    return 0;
+}
+
+static int
+fail_with(acto_future *f, acto__error_box *b)
+{
+    if (b == NULL) {
+        return ACTO_ENOMEM;
+    }
+    f->u.err = b;
+    settle(f, ACTO_FUTURE_FAILED);
+    return 0;
+}
+
+int
+acto_future_set_error(acto_future *f, int code, const char *type,
+                      const char *fmt, ...)
+{
+    if (f->state != ACTO_FUTURE_PENDING) {
+        return ACTO_EDONE;
+    }
+    if (code >= 0) {
+        code = ACTO_EFAILED;
+    }
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt != NULL ? fmt : "", ap);
+    va_end(ap);
+    acto_actor *cur = f->sys->current;
+    return fail_with(
+        f, acto__error_new(code, type != NULL ? type : acto_err_name(code),
+                           text, cur != NULL ? cur->self : ACTO_REF_NONE));
+}
+
+int
+acto_future_set_exception(acto_future *f, const acto_error *e)
+{
+    if (f->state != ACTO_FUTURE_PENDING) {
+        return ACTO_EDONE;
+    }
+    if (e == NULL) {
+        return ACTO_EINVAL;
+    }
+    return fail_with(f, acto__error_new(e->code < 0 ? e->code : ACTO_EFAILED,
+                                        e->type, e->text, e->origin));
+}
+
+int
+acto_future_cancel(acto_future *f, const char *msg)
+{
+    if (f->state != ACTO_FUTURE_PENDING) {
+        return ACTO_EDONE;
+    }
+    f->u.cancel.msg = NULL;
+    f->u.cancel.size = 0;
+    if (msg != NULL) {
+        size_t n = strlen(msg) + 1;
+        /* Out of memory keeps the cancellation and loses only its text. */
+        if ((f->u.cancel.msg = acto__malloc(n)) != NULL) {
+            memcpy(f->u.cancel.msg, msg, n);
+            f->u.cancel.size = n;
+        }
+    }
+    settle(f, ACTO_FUTURE_CANCELLED);
+    return 0;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+acto_future_state
+acto_future_state_of(const acto_future *f)
+{
+    return (acto_future_state)f->state;
+}
+
+bool
+acto_future_done(const acto_future *f)
+{
+    return f->state != ACTO_FUTURE_PENDING;
+}
+
+bool
+acto_future_cancelled(const acto_future *f)
+{
+    return f->state == ACTO_FUTURE_CANCELLED;
+}
+
+acto_system *
+acto_future_system(const acto_future *f)
+{
+    return f->sys;
+}
+
+int
+acto_future_result(acto_future *f, void **value)
+{
+    switch (f->state) {
+    case ACTO_FUTURE_DONE:
+        if (value != NULL) {
+            *value = f->u.ok.value;
+        }
+        return 0;
+    case ACTO_FUTURE_FAILED:
+        f->flags |= FUT_RETRIEVED;
+        return f->u.err->e.code;
+    case ACTO_FUTURE_CANCELLED:
+        return ACTO_ECANCELED;
+    default:
+        return ACTO_EPENDING;
+    }
+}
+
+void *
+acto_future_take_result(acto_future *f)
+{
+    if (f->state != ACTO_FUTURE_DONE) {
+        return NULL;
+    }
+    void *v = f->u.ok.value;
+    f->u.ok.value = NULL;
+    f->u.ok.free_fn = NULL;
+    return v;
+}
+
+const acto_error *
+acto_future_exception(acto_future *f)
+{
+    if (f->state != ACTO_FUTURE_FAILED) {
+        return NULL;
+    }
+    f->flags |= FUT_RETRIEVED;
+    return &f->u.err->e;
+}
+
+const char *
+acto_future_cancel_message(const acto_future *f)
+{
+    return f->state == ACTO_FUTURE_CANCELLED ? f->u.cancel.msg : NULL;
+}
+
+/* ---- callbacks -------------------------------------------------------- */
+
+static int
+add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
+{
+    acto__cb *c = acto__malloc(sizeof(*c));
+    if (c == NULL) {
+        return ACTO_ENOMEM;
+    }
+    *c = (acto__cb){NULL, cb, user, drop};
+    if (f->cbs_tail != NULL) {
+        f->cbs_tail->next = c;
+    } else {
+        f->cbs = c;
+    }
+    f->cbs_tail = c;
+    if (f->state != ACTO_FUTURE_PENDING) {
+        queue_callbacks(f);
+    } else if (!(f->flags & FUT_CB_REF)) {
+        /* Kept alive until the callbacks ran, and watched so closing the
+         * system can cancel it rather than leak it. */
+        f->flags |= FUT_CB_REF;
+        f->refs++;
+        acto__list_push_back(&f->sys->watched, &f->ready);
+    }
+    return 0;
+}
+
+int
+acto_future_add_done_cb(acto_future *f, acto_future_cb cb, void *user)
+{
+    if (f == NULL || cb == NULL) {
+        return ACTO_EINVAL;
+    }
+    return add_cb(f, cb, user, NULL);
+}
+
+int
+acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
+{
+    int removed = 0;
+    acto__cb **p = &f->cbs;
+    f->cbs_tail = NULL;
+    while (*p != NULL) {
+        acto__cb *c = *p;
+        if (c->cb == cb && c->user == user) {
+            *p = c->next;
+            acto__free(c, sizeof(*c));
+            removed++;
+        } else {
+            f->cbs_tail = c;
+            p = &c->next;
+        }
+    }
+    return removed;
+}
+
+/* run_callbacks runs every callback of a done future, in order; callbacks
+ * added meanwhile run in the same pass, after the others. */
+static void
+run_callbacks(acto_future *f)
+{
+    acto__cb *c;
+    while ((c = f->cbs) != NULL) {
+        f->cbs = c->next;
+        if (f->cbs == NULL) {
+            f->cbs_tail = NULL;
+        }
+        acto_future_cb cb = c->cb;
+        void *user = c->user;
+        acto__free(c, sizeof(*c));
+        cb(f, user);
+    }
+}
+
+void
+acto__futures_run(acto_system *sys)
+{
+    acto__link *l;
+    while ((l = acto__list_first(&sys->ready_futures)) != NULL) {
+        acto_future *f = acto__container_of(l, acto_future, ready);
+        acto__list_remove(l);
+        f->flags &= (uint8_t)~FUT_QUEUED;
+        run_callbacks(f);
+        if (f->flags & FUT_CB_REF) {
+            f->flags &= (uint8_t)~FUT_CB_REF;
+            acto_future_release(f);
+        }
+        acto_future_release(f); /* the ready list's */
+    }
+}
+
+/* ---- futures and actors ----------------------------------------------- */
+
+static void
+release_thunk(void *ptr, void *user)
+{
+    (void)user;
+    acto_future_release(ptr);
+}
+
+acto_future *
+acto_msg_future(const acto_msg *m)
+{
+    if (m->kind == ACTO_PAYLOAD_PTR && m->u.ptr.free_fn == release_thunk) {
+        return m->u.ptr.ptr;
+    }
+    return NULL;
+}
+
+/* future_msg builds the message that carries f (and a reference to it). */
+static acto_msg *
+future_msg(acto_system *sys, acto_future *f, uint32_t type)
+{
+    acto_msg *m = acto__msg_alloc(sys);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->type = type;
+    m->kind = ACTO_PAYLOAD_PTR;
+    m->u.ptr.ptr = f;
+    m->u.ptr.free_fn = release_thunk;
+    m->u.ptr.user = NULL;
+    acto_future_retain(f);
+    return m;
+}
+
+static void
+deliver_on_done(acto_future *f, void *user)
+{
+    (void)f;
+    acto_msg *m = user;
+    acto__deliver(m->sys, NULL, m->to, m, SEND_LANE);
+}
+
+static void
+drop_msg(void *user)
+{
+    acto__msg_release(user);
+}
+
+/* send_when_done delivers a prebuilt message once f is done: built now, so
+ * the notification itself can never fail for lack of memory later. */
+static int
+send_when_done(acto_future *f, acto_ref to, uint32_t type, acto_ref sender)
+{
+    acto_msg *m = future_msg(f->sys, f, type);
+    if (m == NULL) {
+        return ACTO_ENOMEM;
+    }
+    m->to = to;
+    m->sender = sender;
+    int rc = add_cb(f, deliver_on_done, m, drop_msg);
+    if (rc != 0) {
+        acto__msg_release(m);
+    }
+    return rc;
+}
+
+int
+acto_future_notify(acto_ctx *ctx, acto_future *f, uint32_t type)
+{
+    if (ctx == NULL || f == NULL || type >= ACTO_MSG_SYSTEM_BASE) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    if (a->sys->current != a) {
+        return ACTO_EINVAL;
+    }
+    return send_when_done(f, a->self, type, a->self);
+}
+
+int
+acto_future_pipe_to(acto_future *f, acto_ref to, uint32_t type)
+{
+    if (f == NULL || type >= ACTO_MSG_SYSTEM_BASE) {
+        return ACTO_EINVAL;
+    }
+    return send_when_done(f, to, type, ACTO_REF_NONE);
+}
+
+/* ---- then ------------------------------------------------------------- */
+
+typedef struct then_step {
+    acto_then_fn fn;
+    void *user;
+    acto_future *prev; /* the future the step waits for */
+    acto_future *out;  /* the chain's future */
+    acto_future *next; /* the step in flight, once fn returned one */
+} then_step;
+
+static void
+free_step(void *ptr, void *user)
+{
+    (void)user;
+    then_step *s = ptr;
+    acto_future_release(s->prev);
+    acto_future_release(s->out);
+    acto_future_release(s->next);
+    acto__free(s, sizeof(*s));
+}
+
+static void
+release_owner(void *value, void *owner)
+{
+    (void)value;
+    acto_future_release(owner);
+}
+
+/* copy_outcome completes out as from completed. A result is shared, not
+ * moved (others may still read from): out holds a reference to from for as
+ * long as it lives. */
+static void
+copy_outcome(acto_future *out, acto_future *from)
+{
+    switch (from->state) {
+    case ACTO_FUTURE_DONE:
+        acto_future_retain(from);
+        acto_future_set_result(out, from->u.ok.value, release_owner, from);
+        break;
+    case ACTO_FUTURE_FAILED:
+        from->flags |= FUT_RETRIEVED;
+        if (acto_future_set_exception(out, &from->u.err->e) == ACTO_ENOMEM) {
+            acto_future_cancel(out, "out of memory copying an error");
+        }
+        break;
+    default:
+        acto_future_cancel(out, acto_future_cancel_message(from));
+        break;
+    }
+}
+
+static void
+on_next_done(acto_future *next, void *user)
+{
+    copy_outcome(user, next);
+}
+
+static void
+on_out_done(acto_future *out, void *user)
+{
+    acto_future *next = user;
+    if (acto_future_cancelled(out)) {
+        acto_future_cancel(next, acto_future_cancel_message(out));
+    }
+}
+
+void
+acto__run_then(acto_actor *a, acto_msg *m)
+{
+    then_step *s = m->u.ptr.ptr;
+    if (acto_future_done(s->out)) {
+        return; /* the chain was cancelled before this step could run */
+    }
+    acto_future *next = s->fn(actor_ctx(a), a->state, s->prev, s->user);
+    if (next == NULL) {
+        copy_outcome(s->out, s->prev);
+        return;
+    }
+    s->next = next;
+    /* The step's result completes the chain; cancelling the chain cancels
+     * the step in flight. */
+    if (add_cb(next, on_next_done, s->out, NULL) != 0 ||
+        add_cb(s->out, on_out_done, next, NULL) != 0) {
+        acto_future_cancel(next, "out of memory chaining a step");
+        acto_future_cancel(s->out, "out of memory chaining a step");
+    }
+}
+
+int
+acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
+                 acto_future **out)
+{
+    if (ctx == NULL || f == NULL || fn == NULL || out == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
+    if (sys->current != a) {
+        return ACTO_EINVAL;
+    }
+    acto_future *o;
+    int rc = acto_future_new(sys, &o);
+    if (rc != 0) {
+        return rc;
+    }
+    then_step *s = acto__malloc(sizeof(*s));
+    acto_msg *m = s != NULL ? acto__msg_alloc(sys) : NULL;
+    if (m == NULL) {
+        acto__free(s, sizeof(*s));
+        acto_future_release(o);
+        return ACTO_ENOMEM;
+    }
+    acto_future_retain(f);
+    acto_future_retain(o);
+    *s = (then_step){fn, user, f, o, NULL};
+    m->type = ACTO__MSG_THEN;
+    m->kind = ACTO_PAYLOAD_PTR;
+    m->u.ptr.ptr = s;
+    m->u.ptr.free_fn = free_step; /* releases prev and the chain's ref */
+    m->u.ptr.user = NULL;
+    m->to = a->self;
+    m->sender = a->self;
+    rc = add_cb(f, deliver_on_done, m, drop_msg);
+    if (rc != 0) {
+        acto__msg_release(m);
+        acto_future_release(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+/* ---- asks ------------------------------------------------------------- */
+
+static uint64_t
+correlation_of(uint32_t slot, uint32_t gen)
+{
+    return ((uint64_t)gen << 32) | slot;
+}
+
+static acto_future *
+ask_of(const acto_system *sys, uint64_t correlation)
+{
+    return acto__slots_get(&sys->asks, (uint32_t)correlation,
+                           (uint32_t)(correlation >> 32));
+}
+
+/* The ask behind the message being handled, if it is one and still
+ * pending. */
+static acto_future *
+current_ask(const acto_ctx *ctx, bool *is_ask)
+{
+    const acto_actor *a = ctx_actor(ctx);
+    const acto_msg *m = a->sys->current == a ? a->sys->current_msg : NULL;
+    *is_ask = m != NULL && (m->flags & MSG_ASK);
+    return *is_ask ? ask_of(a->sys, m->correlation) : NULL;
+}
+
+bool
+acto_request_cancelled(const acto_ctx *ctx)
+{
+    bool is_ask;
+    acto_future *f = current_ask(ctx, &is_ask);
+    return is_ask && (f == NULL || f->state != ACTO_FUTURE_PENDING);
+}
+
+uint64_t
+acto_request_deadline(const acto_ctx *ctx)
+{
+    bool is_ask;
+    acto_future *f = current_ask(ctx, &is_ask);
+    if (!is_ask) {
+        return UINT64_MAX;
+    }
+    /* An ask already gone has no time left. */
+    return f != NULL ? f->deadline : acto__now(ctx_actor(ctx)->sys);
+}
+
+/* inherited_deadline is the deadline of the ask being handled, if any. */
+static uint64_t
+inherited_deadline(acto_system *sys)
+{
+    if (sys->current == NULL) {
+        return UINT64_MAX;
+    }
+    return acto_request_deadline(actor_ctx(sys->current));
+}
+
+static int
+register_ask(acto_system *sys, acto_future *f, uint64_t timeout_ms,
+             uint64_t *correlation)
+{
+    uint32_t slot, gen;
+    int rc = acto__slots_add(&sys->asks, f, &slot, &gen);
+    if (rc != 0) {
+        return rc;
+    }
+    f->flags |= FUT_ASK;
+    f->ask_slot = slot;
+    uint64_t now = acto__now(sys);
+    uint64_t deadline = timeout_ms > 0 && timeout_ms < UINT64_MAX - now
+                            ? now + timeout_ms
+                            : UINT64_MAX;
+    uint64_t inherited = inherited_deadline(sys);
+    f->deadline = inherited < deadline ? inherited : deadline;
+    if (f->deadline != UINT64_MAX) {
+        acto__wheel_add(&sys->wheel, &f->timer.entry, f->deadline);
+        acto__timers_arm(sys);
+    }
+    *correlation = correlation_of(slot, gen);
+    return 0;
+}
+
+int
+acto_ask(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
+         acto_future **out)
+{
+    if (sys == NULL || req == NULL || out == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_future *f;
+    int rc = acto_future_new(sys, &f);
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t correlation;
+    if ((rc = register_ask(sys, f, timeout_ms, &correlation)) != 0) {
+        acto_future_release(f);
+        return rc;
+    }
+    req->correlation = correlation;
+    req->flags |= MSG_ASK;
+    req->sender = sys->ask_ref;
+    req->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+    /* An ask never parks its caller: the request waits on a full mailbox
+     * like an outside send, bounded by the ask's deadline. */
+    acto__deliver(sys, NULL, to, req, SEND_OUTSIDE_WAIT);
+    *out = f;
+    return 0;
+}
+
+static void
+free_reply(void *ptr, void *user)
+{
+    (void)user;
+    acto__msg_release(ptr);
+}
+
+int
+acto__ask_reply(acto_system *sys, acto_msg *m)
+{
+    sys->stats.sent++;
+    acto_future *f = ask_of(sys, m->correlation);
+    if (f == NULL || f->state != ACTO_FUTURE_PENDING) {
+        sys->stats.late_replies++;
+        sys->stats.dropped++;
+        acto__msg_release(m);
+        return 0;
+    }
+    sys->stats.handled++; /* its handler is the future */
+    m->flags &= (uint8_t)~MSG_ASK;
+    acto_future_set_result(f, m, free_reply, NULL);
+    return 0;
+}
+
+void
+acto__ask_lost(acto_system *sys, const acto_msg *req)
+{
+    acto_future *f = ask_of(sys, req->correlation);
+    if (f != NULL && f->state == ACTO_FUTURE_PENDING) {
+        acto_future_set_error(f, ACTO_ENOACTOR, "NoActor",
+                              "the actor asked stopped or never existed");
+    }
+}
+
+void
+acto__ask_timeout(acto__hook *h)
+{
+    acto_future *f = acto__container_of(h, acto_future, timer);
+    acto_future_set_error(f, ACTO_ETIMEDOUT, "TimeoutError",
+                          "no reply before the ask's deadline");
+}
+
+void
+acto__watched_cancel_all(acto_system *sys)
+{
+    acto__link *l;
+    while ((l = acto__list_first(&sys->watched)) != NULL) {
+        acto_future_cancel(acto__container_of(l, acto_future, ready),
+                           "the system closed");
+    }
+}
+
+void
+acto__asks_cancel_all(acto_system *sys)
+{
+    for (uint32_t i = 0; i < sys->asks.fresh; i++) {
+        acto_future *f = sys->asks.v[i].ptr;
+        if (f != NULL) {
+            acto_future_cancel(f, "the system closed");
+        }
+    }
+}
