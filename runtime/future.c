@@ -21,7 +21,8 @@
 /* ---- lifetime --------------------------------------------------------- */
 
 int
-acto_future_new(acto_system *sys, acto_future **out)
+acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
+                   int line)
 {
     if (sys == NULL || out == NULL) {
         return ACTO_EINVAL;
@@ -35,6 +36,10 @@ acto_future_new(acto_system *sys, acto_future **out)
     }
     f->sys = sys;
     f->refs = 1;
+    if (sys->debug) {
+        f->file = file;
+        f->line = line;
+    }
     f->deadline = UINT64_MAX;
     f->timer.kind = HOOK_ASK;
     acto__wheel_entry_init(&f->timer.entry);
@@ -700,14 +705,14 @@ register_ask(acto_system *sys, acto_future *f, uint64_t timeout_ms,
 }
 
 int
-acto_ask(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
-         acto_future **out)
+acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
+            acto_future **out, const char *file, int line)
 {
     if (sys == NULL || req == NULL || out == NULL) {
         return ACTO_EINVAL;
     }
     acto_future *f;
-    int rc = acto_future_new(sys, &f);
+    int rc = acto_future_new_at(sys, &f, file, line);
     if (rc != 0) {
         return rc;
     }

@@ -239,6 +239,8 @@ struct acto_system {
     uint8_t shard;
     uint8_t handles_open;
     uint64_t slice_ns;
+    uint64_t slow_handler_ns;
+    uint32_t high_water;
     uint64_t vnow;
     uint64_t armed_due; /* when the uv timer fires; UINT64_MAX: stopped */
     bool idle_on;       /* the scheduler's idle handle is started */

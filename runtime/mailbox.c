@@ -214,11 +214,25 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
     schedule(s);
 }
 
+/* high_water warns, in debug mode, when a mailbox grows past the mark. */
+static __attribute__((noinline)) void
+high_water(const acto_actor *r)
+{
+    const char *label = r->ext != NULL ? r->ext->label : NULL;
+    fprintf(stderr, "acto: mailbox of actor %u.%u%s%s passed %u messages\n",
+            acto_ref_slot(r->self), acto_ref_generation(r->self),
+            label != NULL ? " " : "", label != NULL ? label : "",
+            r->sys->high_water);
+}
+
 static inline void
 enqueue(acto_actor *r, acto_msg *m)
 {
     mailbox_push(r, m);
     r->sys->stats.sent++;
+    if (unlikely(r->sys->debug) && r->mb_count == r->sys->high_water + 1) {
+        high_water(r);
+    }
     schedule(r);
 }
 
@@ -365,17 +379,14 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
-/* Debug mode warns about handlers slower than this (asyncio's
- * slow_callback_duration). */
-#define SLOW_HANDLER_NS (100u * 1000u * 1000u)
-
 static __attribute__((noinline)) int
 receive_timed(acto_actor *a, const acto_msg *m)
 {
     uint64_t t0 = uv_hrtime();
     int rc = a->beh->receive(actor_ctx(a), a->state, m);
     uint64_t ns = uv_hrtime() - t0;
-    if (ns > SLOW_HANDLER_NS) {
+    /* asyncio's slow_callback_duration */
+    if (ns > a->sys->slow_handler_ns) {
         const char *label = a->ext != NULL ? a->ext->label : NULL;
         fprintf(stderr,
                 "acto: slow handler: actor %u.%u%s%s took %.1f ms on a "

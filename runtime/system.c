@@ -204,6 +204,9 @@ init_fields(acto_system *sys, const acto_system_opts *o)
     sys->shard = o->shard;
     sys->virtual_time = o->virtual_time;
     sys->debug = o->debug || env_debug();
+    sys->slow_handler_ns =
+        (uint64_t)(o->slow_handler_ms ? o->slow_handler_ms : 100) * 1000000u;
+    sys->high_water = o->mailbox_high_water ? o->mailbox_high_water : 10000;
     sys->slice_ns =
         (uint64_t)(o->slice_us ? o->slice_us : DEFAULT_SLICE_US) * 1000u;
     sys->ts_capacity =
@@ -354,6 +357,12 @@ bool
 acto_system_debug(const acto_system *sys)
 {
     return sys->debug;
+}
+
+void
+acto_system_set_debug(acto_system *sys, bool on)
+{
+    sys->debug = on;
 }
 
 void

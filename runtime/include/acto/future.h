@@ -41,8 +41,13 @@ typedef void (*acto_future_cb)(acto_future *f, void *user);
 /* ---- lifetime --------------------------------------------------------- */
 
 /* acto_future_new makes a pending future. Returns 0 and sets *out (one
- * reference, the caller's); ACTO_EINVAL; ACTO_ENOMEM; ACTO_ECLOSED. */
-int acto_future_new(acto_system *sys, acto_future **out);
+ * reference, the caller's); ACTO_EINVAL; ACTO_ENOMEM; ACTO_ECLOSED. In
+ * debug mode the future remembers where it was created (the macro passes
+ * the caller's file and line), for the never-retrieved report. */
+int acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
+                       int line);
+#define acto_future_new(sys, out)                                              \
+    acto_future_new_at((sys), (out), __FILE__, __LINE__)
 
 /* acto_future_retain adds a reference. */
 void acto_future_retain(acto_future *f);
@@ -159,8 +164,11 @@ int acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
  * request being handled shortens it. On timeout or cancel a late reply is
  * dropped and counted (acto_stats.late_replies). Returns 0; ACTO_EINVAL;
  * ACTO_ENOMEM; ACTO_ECLOSED. Ownership: req is taken on 0. */
-int acto_ask(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
-             acto_future **out);
+int acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req,
+                uint64_t timeout_ms, acto_future **out, const char *file,
+                int line);
+#define acto_ask(sys, to, req, timeout_ms, out)                                \
+    acto_ask_at((sys), (to), (req), (timeout_ms), (out), __FILE__, __LINE__)
 
 /* acto_request_cancelled tells a callee whether the ask behind the message
  * it is handling was cancelled or timed out (false for plain sends), so

@@ -38,6 +38,9 @@ typedef struct acto_system_opts {
     bool virtual_time;            /* the clock moves only by
                                      acto_system_advance */
     bool debug;                   /* debug mode (also ACTO_DEBUG=1) */
+    uint32_t slow_handler_ms;     /* debug: warn above this; 0: 100 */
+    uint32_t mailbox_high_water;  /* debug: warn when a mailbox grows past
+                                     this many messages; 0: 10000 */
     uint32_t threadsafe_capacity; /* messages from other threads in flight
                                      at once; 0: 65536 */
 } acto_system_opts;
@@ -119,10 +122,16 @@ int acto_system_advance(acto_system *sys, uint64_t ms);
 /* acto_system_stats copies the counters. Thread: loop thread. */
 void acto_system_stats(const acto_system *sys, acto_stats *out);
 
-/* acto_system_debug tells whether debug mode is on (opts.debug or
- * ACTO_DEBUG=1): dead letters and handlers slower than 100 ms are then
- * reported on stderr. */
+/* acto_system_debug tells whether debug mode is on (opts.debug,
+ * ACTO_DEBUG=1 or acto_system_set_debug): dead letters, handlers slower
+ * than opts.slow_handler_ms, mailboxes growing past
+ * opts.mailbox_high_water and never-retrieved future errors (with where
+ * the future was created) are then reported on stderr or to the exception
+ * handler. */
 bool acto_system_debug(const acto_system *sys);
+
+/* acto_system_set_debug turns debug mode on or off at run time. */
+void acto_system_set_debug(acto_system *sys, bool on);
 
 /* acto_system_set_keep_alive keeps the loop running while the system is
  * idle (on) or lets it end when nothing is left to do (off, the default).
