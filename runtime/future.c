@@ -147,15 +147,24 @@ queue_callbacks(acto_future *f)
     acto__kick(f->sys);
 }
 
+/* settle records the outcome, then hands the callbacks to the ready list;
+ * when they were all removed meanwhile, the reference kept for them goes
+ * (which may free f: callers touch f no more). */
 static void
 settle(acto_future *f, acto_future_state state)
 {
     f->state = (uint8_t)state;
     unregister_ask(f);
-    if (f->flags & FUT_CB_REF) {
+    bool cb_ref = f->flags & FUT_CB_REF;
+    if (cb_ref) {
         acto__list_remove(&f->ready); /* off the watched list */
     }
-    queue_callbacks(f);
+    if (f->cbs != NULL) {
+        queue_callbacks(f);
+    } else if (cb_ref) {
+        f->flags &= (uint8_t)~FUT_CB_REF;
+        acto_future_release(f);
+    }
 }
 
 int
@@ -542,10 +551,19 @@ copy_outcome(acto_future *out, acto_future *from)
     }
 }
 
+/* The chain's callbacks each hold a reference to the other future they
+ * touch, dropped when they run or are dropped. */
+static void
+release_user(void *user)
+{
+    acto_future_release(user);
+}
+
 static void
 on_next_done(acto_future *next, void *user)
 {
     copy_outcome(user, next);
+    acto_future_release(user);
 }
 
 static void
@@ -555,6 +573,7 @@ on_out_done(acto_future *out, void *user)
     if (acto_future_cancelled(out)) {
         acto_future_cancel(next, acto_future_cancel_message(out));
     }
+    acto_future_release(next);
 }
 
 void
@@ -572,10 +591,18 @@ acto__run_then(acto_actor *a, acto_msg *m)
     s->next = next;
     /* The step's result completes the chain; cancelling the chain cancels
      * the step in flight. */
-    if (add_cb(next, on_next_done, s->out, NULL) != 0 ||
-        add_cb(s->out, on_out_done, next, NULL) != 0) {
+    acto_future_retain(s->out);
+    if (add_cb(next, on_next_done, s->out, release_user) != 0) {
+        acto_future_release(s->out);
         acto_future_cancel(next, "out of memory chaining a step");
         acto_future_cancel(s->out, "out of memory chaining a step");
+        return;
+    }
+    acto_future_retain(next);
+    if (add_cb(s->out, on_out_done, next, release_user) != 0) {
+        acto_future_release(next);
+        /* The chain still completes with the step; only cancelling the
+         * chain would not reach the step. */
     }
 }
 

@@ -591,6 +591,81 @@ test_future_then_chains_steps_inside_the_actor(void **state)
     acto_test_close_system(env, sys);
 }
 
+typedef struct canceller {
+    acto_ref server;
+    acto_future *step;  /* the step in flight */
+    acto_future *chain; /* the chain's future */
+} canceller;
+
+static acto_future *
+slow_step(acto_ctx *ctx, void *state, acto_future *prev, void *user)
+{
+    (void)prev;
+    (void)user;
+    canceller *c = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    assert_acto_ok(
+        acto_ask(sys, c->server, int_msg(sys, T_SLOW, 0), 0, &c->step));
+    acto_future_retain(c->step); /* one for the test, one for the chain */
+    return c->step;
+}
+
+static int
+canceller_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)m;
+    canceller *c = state;
+    acto_future *first;
+    assert_acto_ok(acto_future_new(acto_ctx_system(ctx), &first));
+    assert_acto_ok(acto_future_then(ctx, first, slow_step, NULL, &c->chain));
+    assert_acto_ok(acto_future_set_result(first, NULL, NULL, NULL));
+    acto_future_release(first);
+    return 0;
+}
+
+static const acto_behaviour canceller_b = {canceller_receive, NULL, NULL};
+
+static void
+test_future_cancelling_a_chain_cancels_the_step_in_flight(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = virtual_system(env);
+    server s = {0};
+    canceller c = {0};
+    acto_ref sref, cref;
+    assert_acto_ok(acto_spawn(sys, &server_b, &s, NULL, &sref));
+    c.server = sref;
+    assert_acto_ok(acto_spawn(sys, &canceller_b, &c, NULL, &cref));
+    assert_acto_ok(acto_test_send_int(sys, cref, T_GO, 0));
+    acto_test_settle(env);
+    assert_non_null(c.step);
+    assert_false(acto_future_done(c.step));
+    assert_acto_ok(acto_future_cancel(c.chain, "caller left"));
+    acto_test_settle(env);
+    assert_true(acto_future_cancelled(c.step));
+    assert_string_equal(acto_future_cancel_message(c.step), "caller left");
+    acto_future_release(c.step);
+    acto_future_release(c.chain);
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_future_with_all_callbacks_removed_is_freed_normally(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_future *f;
+    calls a = {0};
+    assert_acto_ok(acto_future_new(sys, &f));
+    assert_acto_ok(acto_future_add_done_cb(f, record_done, &a));
+    assert_int_equal(acto_future_remove_done_cb(f, record_done, &a), 1);
+    assert_acto_ok(acto_future_set_result(f, NULL, NULL, NULL));
+    acto_future_release(f);
+    acto_test_settle(env);
+    assert_int_equal(a.n, 0);
+    acto_test_close_system(env, sys); /* teardown finds no leak */
+}
+
 static void
 test_future_calls_outside_a_handler_are_einval(void **state)
 {
@@ -674,6 +749,10 @@ main(void)
         acto_unit_test(test_future_nested_ask_inherits_the_callers_deadline),
         acto_unit_test(test_future_pending_asks_are_cancelled_at_close),
         acto_unit_test(test_future_then_chains_steps_inside_the_actor),
+        acto_unit_test(
+            test_future_cancelling_a_chain_cancels_the_step_in_flight),
+        acto_unit_test(
+            test_future_with_all_callbacks_removed_is_freed_normally),
         acto_unit_test(test_future_calls_outside_a_handler_are_einval),
         acto_unit_test(
             test_future_ask_and_notify_fail_cleanly_at_every_allocation),
