@@ -373,6 +373,14 @@ acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
             p = &c->next;
         }
     }
+    /* A pending future no one watches any more is no longer kept alive for
+     * its callbacks (this may free it: f is not touched after). */
+    if (f->cbs == NULL && (f->flags & FUT_CB_REF) &&
+        f->state == ACTO_FUTURE_PENDING) {
+        f->flags &= (uint8_t)~FUT_CB_REF;
+        acto__list_remove(&f->ready);
+        acto_future_release(f);
+    }
     return removed;
 }
 

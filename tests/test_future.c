@@ -663,6 +663,13 @@ test_future_with_all_callbacks_removed_is_freed_normally(void **state)
     acto_future_release(f);
     acto_test_settle(env);
     assert_int_equal(a.n, 0);
+    /* Pending when its last callback goes: freed by its last release. */
+    assert_acto_ok(acto_future_new(sys, &f));
+    assert_acto_ok(acto_future_add_done_cb(f, record_done, &a));
+    assert_int_equal(acto_future_remove_done_cb(f, record_done, &a), 1);
+    long live = acto_test_alloc_live();
+    acto_future_release(f);
+    assert_true(acto_test_alloc_live() < live);
     acto_test_close_system(env, sys); /* teardown finds no leak */
 }
 
