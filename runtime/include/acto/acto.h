@@ -9,6 +9,8 @@
 #include <acto/msg.h>
 #include <acto/queue.h>
 #include <acto/ref.h>
+#include <acto/sync.h>
 #include <acto/system.h>
+#include <acto/thread.h>
 
 #endif /* ACTO_ACTO_H */
