@@ -106,7 +106,13 @@ enum actor_flag {
 };
 
 /* What a wheel entry belongs to. */
-enum hook_kind { HOOK_TIMER = 1, HOOK_RECEIVE, HOOK_PARK, HOOK_ASK };
+enum hook_kind {
+    HOOK_TIMER = 1,
+    HOOK_RECEIVE,
+    HOOK_PARK,
+    HOOK_ASK,
+    HOOK_CALLOUT
+};
 
 typedef struct acto__hook {
     acto__wheel_entry entry;
@@ -396,7 +402,7 @@ void acto__discard_mailbox(acto_actor *a);
 void acto__unpark_sender(acto_system *sys, acto_ref sender);
 void acto__complete_wait(acto_system *sys, acto_msg *m, int status);
 void acto__schedule(acto_actor *a);
-void acto__run_queue(acto_system *sys);
+void acto__run_queue(acto_system *sys, uint64_t deadline);
 
 /* actor.c */
 void acto__slabs_fini(acto_system *sys);
@@ -407,6 +413,20 @@ void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);
 void acto__notify_down(acto_actor *a);
 
 /* timer.c */
+
+/* A callout: a function the wheel calls at a time, for the runtime's own
+ * timeouts (combinators), embedded in its owner: no allocation, no
+ * message. fire runs from the timer phase; it may complete futures (whose
+ * callbacks then wait for their own phase) but not expire the wheel. */
+typedef struct acto__callout {
+    acto__hook hook;
+    void (*fire)(struct acto__callout *c);
+} acto__callout;
+
+void acto__callout_init(acto__callout *c, void (*fire)(acto__callout *c));
+void acto__callout_start(acto_system *sys, acto__callout *c, uint64_t delay_ms);
+void acto__callout_stop(acto_system *sys, acto__callout *c);
+
 void acto__timers_fire(acto_system *sys);
 void acto__timers_advance(acto_system *sys, uint64_t to);
 void acto__timers_arm(acto_system *sys);

@@ -75,6 +75,11 @@ on_expire(acto__wheel_entry *e, void *user)
     case HOOK_ASK:
         acto__ask_timeout(h);
         break;
+    case HOOK_CALLOUT: {
+        acto__callout *c = acto__container_of(h, acto__callout, hook);
+        c->fire(c);
+        break;
+    }
     case HOOK_RECEIVE:
         fire_receive_timeout(
             acto__container_of(h, acto__actor_ext, recv_timer)->owner);
@@ -215,6 +220,34 @@ acto__timers_fini(acto_system *sys)
         if (t != NULL) {
             free_timer(sys, t);
         }
+    }
+}
+
+/* ---- callouts -------------------------------------------------------- */
+
+void
+acto__callout_init(acto__callout *c, void (*fire)(acto__callout *c))
+{
+    c->hook.kind = HOOK_CALLOUT;
+    acto__wheel_entry_init(&c->hook.entry);
+    c->fire = fire;
+}
+
+void
+acto__callout_start(acto_system *sys, acto__callout *c, uint64_t delay_ms)
+{
+    uint64_t now = acto__now(sys);
+    uint64_t due = delay_ms < UINT64_MAX - now ? now + delay_ms : UINT64_MAX;
+    acto__wheel_add(&sys->wheel, &c->hook.entry, due);
+    acto__timers_arm(sys);
+}
+
+void
+acto__callout_stop(acto_system *sys, acto__callout *c)
+{
+    if (acto__wheel_entry_pending(&c->hook.entry)) {
+        acto__wheel_remove(&sys->wheel, &c->hook.entry);
+        acto__timers_arm(sys);
     }
 }
 

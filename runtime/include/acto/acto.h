@@ -4,6 +4,7 @@
 
 #include <acto/actor.h>
 #include <acto/alloc.h>
+#include <acto/combinators.h>
 #include <acto/error.h>
 #include <acto/future.h>
 #include <acto/msg.h>
