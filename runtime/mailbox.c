@@ -447,15 +447,14 @@ run_actor(acto_actor *a)
 #define TURNS_PER_CLOCK_CHECK 64
 
 void
-acto__run_queue(acto_system *sys)
+acto__run_queue(acto_system *sys, uint64_t deadline)
 {
-    uint64_t start = uv_hrtime();
     unsigned turns = 0;
     acto_actor *a;
     while ((a = runq_pop(sys)) != NULL) {
         run_actor(a);
         if (unlikely(++turns % TURNS_PER_CLOCK_CHECK == 0) &&
-            uv_hrtime() - start > sys->slice_ns) {
+            uv_hrtime() >= deadline) {
             break;
         }
     }

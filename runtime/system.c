@@ -82,23 +82,36 @@ reap(acto_system *sys)
 
 static void finish_close(acto_system *sys);
 
+static bool
+has_work(const acto_system *sys)
+{
+    return sys->runq_head != NULL || sys->dying != NULL ||
+           !acto__list_empty(&sys->completions) ||
+           !acto__list_empty(&sys->ready_futures);
+}
+
 void
 acto__on_idle(uv_idle_t *idle)
 {
     acto_system *sys = idle->data;
-    run_completions(sys);
-    acto__futures_run(sys);
-    acto__run_queue(sys);
-    reap(sys);
-    if (sys->runq_head == NULL && sys->dying == NULL &&
-        acto__list_empty(&sys->completions) &&
-        acto__list_empty(&sys->ready_futures)) {
-        uv_idle_stop(&sys->idle);
-        sys->idle_on = false;
-        if (sys->closing) {
-            finish_close(sys);
+    uint64_t deadline = uv_hrtime() + sys->slice_ns;
+    /* The phases feed each other (a reply completes a future, whose
+     * callback wakes an actor), so go round until nothing is left or the
+     * slice is spent: a request/reply must not cost a loop iteration. */
+    do {
+        run_completions(sys);
+        acto__futures_run(sys);
+        acto__run_queue(sys, deadline);
+        reap(sys);
+        if (!has_work(sys)) {
+            uv_idle_stop(&sys->idle);
+            sys->idle_on = false;
+            if (sys->closing) {
+                finish_close(sys);
+            }
+            return;
         }
-    }
+    } while (uv_hrtime() < deadline);
 }
 
 /* ---- thread-safe sends ------------------------------------------------ */
