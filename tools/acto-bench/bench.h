@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <acto/acto.h>
+
 typedef struct bench_opts {
     int runs;     /* repetitions per figure; the median is reported */
     double scale; /* multiplies every workload's operation count */
@@ -96,7 +98,134 @@ bench_ring_pop(bench_ring *r, void **item)
     return true;
 }
 
-/* The workloads: bench_queue.c, and bench_actors.c for the actors'. */
+/* ---- bench_common.c: helpers shared by the workload files ------------- */
+
+/* bench_die prints what failed with rc's text and exits with 1. */
+_Noreturn void bench_die(const char *what, int rc);
+
+/* bench_check exits with a message unless a workload's result is right. */
+void bench_check(bool ok, const char *workload, const char *what, uint64_t got,
+                 uint64_t want);
+
+/* A system on its own loop, real time; freed with bench_system_free. */
+acto_system *bench_system_new(void);
+void bench_system_free(acto_system *sys);
+
+/* bench_run_timed runs sys until it is quiet and returns the nanoseconds
+ * spent. */
+uint64_t bench_run_timed(acto_system *sys);
+
+/* bench_spawn_batch spawns an actor receiving with fn (a behaviour kept for
+ * the program's life), a mailbox bound of capacity (0: none) and batch
+ * messages per turn (0: the default). */
+acto_ref bench_spawn_batch(acto_system *sys, acto_receive_fn fn, void *state,
+                           uint32_t capacity, uint32_t batch);
+acto_ref bench_spawn_actor(acto_system *sys, acto_receive_fn fn, void *state,
+                           uint32_t capacity);
+
+/* Items travel as one inline uint64_t, so no message allocates:
+ * bench_msg_u64 reads one (0 for another payload), bench_tell_u64 sends one
+ * from the running actor, bench_kick from outside the actors. */
+uint64_t bench_msg_u64(const acto_msg *m);
+int bench_tell_u64(acto_ctx *ctx, acto_ref to, uint32_t type, uint64_t v);
+void bench_kick(acto_system *sys, acto_ref to, uint32_t type, uint64_t v);
+
+/* The floor's scheduler: every "actor" is a bench_ring mailbox and a
+ * handler reached through a function pointer, and a run queue of actors
+ * with something to do, drained by a loop that pops the runnable one and
+ * runs a batch of its messages. An actor whose next mailbox is full parks
+ * on it until that one takes a message, as acto parks a sender. */
+#define BENCH_FLOOR_BATCH 64 /* messages per floor turn, as acto's default */
+
+typedef struct bench_floor_actor bench_floor_actor;
+typedef struct bench_floor bench_floor;
+typedef void (*bench_floor_fn)(bench_floor *s, bench_floor_actor *a,
+                               uintptr_t item);
+
+struct bench_floor_actor {
+    bench_ring *box;
+    bench_floor_fn handle;
+    bench_floor_actor *next;   /* where it sends; a full next parks it */
+    bench_floor_actor *waiter; /* the sender parked on this one's room */
+    void *state;
+    uintptr_t add; /* what a relay adds to each item */
+    int batch;     /* messages per turn */
+    bool queued;
+};
+
+struct bench_floor {
+    bench_ring *runq;
+};
+
+/* bench_ring_new is bench_ring_alloc for at least cap items, or exits. */
+bench_ring *bench_ring_new(size_t cap);
+
+/* Each actor is queued at most once, so a run queue of max_actors never
+ * overflows. The rings are the caller's to free with bench_ring_free. */
+void bench_floor_init(bench_floor *s, size_t max_actors);
+void bench_floor_actor_init(bench_floor_actor *a, size_t cap,
+                            bench_floor_fn handle, void *state);
+
+/* bench_floor_run runs actors until none is runnable and returns the
+ * nanoseconds spent. */
+uint64_t bench_floor_run(bench_floor *s);
+
+static inline bool
+bench_ring_full(const bench_ring *r)
+{
+    return r->tail - r->head > r->mask;
+}
+
+static inline void
+bench_floor_schedule(bench_floor *s, bench_floor_actor *a)
+{
+    if (!a->queued) {
+        a->queued = true;
+        bench_ring_push(s->runq, a);
+    }
+}
+
+/* bench_floor_send never overflows: senders check for room (through next)
+ * or the mailbox is sized for the most a flow ever queues there. */
+static inline void
+bench_floor_send(bench_floor *s, bench_floor_actor *to, uintptr_t item)
+{
+    if (!bench_ring_push(to->box, (void *)item)) {
+        bench_die("floor mailbox overflow", ACTO_EQUEUEFULL);
+    }
+    bench_floor_schedule(s, to);
+}
+
+/* A workload's measurement: ns per operation for n operations. */
+typedef double (*bench_measure_fn)(uint64_t n);
+
+/* bench_paired measures floor and acto back to back opts->runs times and
+ * reports the cost per operation and the rate, named workload and
+ * workload_rate. */
+void bench_paired(const bench_opts *opts, const char *workload,
+                  bench_measure_fn acto, bench_measure_fn floor, uint64_t n,
+                  const char *cost_unit, const char *rate_unit);
+
+/* bench_status_kb reads a "Key: N kB" line of /proc/self/status, or 0. */
+uint64_t bench_status_kb(const char *key);
+
+/* bench_rss_kb hands freed heap back to the kernel and returns the RSS in
+ * kB: what the live data holds. */
+uint64_t bench_rss_kb(void);
+
+/* bench_peak_reset does bench_rss_kb and restarts VmHWM at the current RSS
+ * (Linux's clear_refs 5), so the next peak is this measurement's own, not
+ * an earlier workload's. Returns the RSS in kB. */
+uint64_t bench_peak_reset(void);
+
+/* bench_peak_growth returns the bytes by which the peak RSS passed
+ * base_kb. */
+double bench_peak_growth(uint64_t base_kb);
+
+/* ---- the workloads ---------------------------------------------------- */
+
+/* bench_queue.c, bench_actors.c for the actors', bench_futures.c for the
+ * futures' and asks'. */
 void bench_queue(const bench_opts *opts);
 void bench_pingpong(const bench_opts *opts);
 void bench_pipeline(const bench_opts *opts);
@@ -104,5 +233,8 @@ void bench_token_ring(const bench_opts *opts); /* "ring" */
 void bench_spawn(const bench_opts *opts);
 void bench_fanout(const bench_opts *opts);
 void bench_backpressure(const bench_opts *opts);
+void bench_ask(const bench_opts *opts);
+void bench_gather(const bench_opts *opts);
+void bench_ask_memory(const bench_opts *opts);
 
 #endif /* ACTO_BENCH_H */

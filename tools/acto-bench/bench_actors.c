@@ -24,151 +24,23 @@
 #include "bench.h"
 
 #include <acto/acto.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BURST 64       /* items a producer sends per handler call */
-#define BOUND 64       /* the pipeline's and backpressure's mailboxes */
-#define FLOOR_BATCH 64 /* messages per floor turn, as acto's default */
-#define STAGES 4       /* pipeline stages between producer and sink */
+#define BURST 64 /* items a producer sends per handler call */
+#define BOUND 64 /* the pipeline's and backpressure's mailboxes */
+#define STAGES 4 /* pipeline stages between producer and sink */
 #define RING_ACTORS 1000
 #define FANOUT_WORKERS 8
 /* The spawner's "continue" lands in its own mailbox and is taken in the
  * same turn, so one turn spawns up to a batch of bursts. */
-#define TURN_ITEMS (BURST * FLOOR_BATCH)
+#define TURN_ITEMS (BURST * BENCH_FLOOR_BATCH)
 #define SPAWN_TABLE (2 * TURN_ITEMS) /* floor slots, more than ever live */
 /* The slow consumer's cost per message: 10M messages take 8 s. */
 #define SPIN_NS 800
 
 enum { MSG_ITEM = 1, MSG_CONTINUE, MSG_WORK, MSG_ACK };
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void
-die(const char *what, int rc)
-{
-    fprintf(stderr, "acto-bench: %s: %s\n", what, acto_strerror(rc));
-    exit(1);
-}
-
-/* check exits with a message unless a workload's result is right. */
-static void
-check(bool ok, const char *workload, const char *what, uint64_t got,
-      uint64_t want)
-{
-    if (!ok) {
-        fprintf(stderr, "acto-bench: %s: wrong %s: %llu, expected %llu\n",
-                workload, what, (unsigned long long)got,
-                (unsigned long long)want);
-        exit(1);
-    }
-}
-
-static acto_system *
-system_new(void)
-{
-    acto_system *sys;
-    int rc = acto_system_alloc(NULL, &sys);
-    if (rc != 0) {
-        die("acto_system_alloc", rc);
-    }
-    return sys;
-}
-
-static void
-system_free(acto_system *sys)
-{
-    int rc = acto_system_free(sys);
-    if (rc != 0) {
-        die("acto_system_free", rc);
-    }
-}
-
-/* run_timed runs sys until it is quiet and returns the nanoseconds spent. */
-static uint64_t
-run_timed(acto_system *sys)
-{
-    uint64_t t0 = bench_now_ns();
-    int rc = acto_system_run(sys);
-    uint64_t t1 = bench_now_ns();
-    if (rc != 0) {
-        die("acto_system_run", rc);
-    }
-    return t1 - t0;
-}
-
-/* behaviour_of returns a behaviour for fn that lives as long as the
- * program: acto uses behaviours in place, so they must outlive actors. */
-static const acto_behaviour *
-behaviour_of(acto_receive_fn fn)
-{
-    static acto_behaviour table[32];
-    static size_t n;
-    for (size_t i = 0; i < n; i++) {
-        if (table[i].receive == fn) {
-            return &table[i];
-        }
-    }
-    if (n == sizeof(table) / sizeof(table[0])) {
-        die("behaviour table", ACTO_ENOMEM);
-    }
-    table[n].receive = fn;
-    return &table[n++];
-}
-
-static acto_ref
-spawn_batch(acto_system *sys, acto_receive_fn fn, void *state,
-            uint32_t capacity, uint32_t batch)
-{
-    const acto_spawn_opts o = {.capacity = capacity, .batch = batch};
-    acto_ref ref;
-    int rc = acto_spawn(sys, behaviour_of(fn), state, &o, &ref);
-    if (rc != 0) {
-        die("acto_spawn", rc);
-    }
-    return ref;
-}
-
-static acto_ref
-spawn(acto_system *sys, acto_receive_fn fn, void *state, uint32_t capacity)
-{
-    return spawn_batch(sys, fn, state, capacity, 0);
-}
-
-/* Items travel as one inline uint64_t, so no message allocates. */
-static uint64_t
-msg_u64(const acto_msg *m)
-{
-    size_t len;
-    const void *data = acto_msg_data(m, &len);
-    uint64_t v = 0;
-    if (data != NULL && len == sizeof(v)) {
-        memcpy(&v, data, sizeof(v));
-    }
-    return v;
-}
-
-static int
-tell_u64(acto_ctx *ctx, acto_ref to, uint32_t type, uint64_t v)
-{
-    return acto_tell(ctx, to, type, &v, sizeof(v));
-}
-
-/* kick sends the first message of a flow from outside the actors. */
-static void
-kick(acto_system *sys, acto_ref to, uint32_t type, uint64_t v)
-{
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(sys, type, &v, sizeof(v), &m);
-    if (rc == 0 && (rc = acto_system_send(sys, to, m)) != 0) {
-        acto_msg_free(m);
-    }
-    if (rc != 0) {
-        die("acto_system_send", rc);
-    }
-}
 
 static uint64_t
 triangle(uint64_t n)
@@ -176,143 +48,10 @@ triangle(uint64_t n)
     return n * (n + 1) / 2;
 }
 
-/* ---- the floor's scheduler -------------------------------------------- */
-
-typedef struct fl_actor fl_actor;
-typedef struct fl_sched fl_sched;
-typedef void (*fl_fn)(fl_sched *s, fl_actor *a, uintptr_t item);
-
-struct fl_actor {
-    bench_ring *box;
-    fl_fn handle;
-    fl_actor *next;   /* where it sends; a full next parks it */
-    fl_actor *waiter; /* the sender parked on this one's room */
-    void *state;
-    uintptr_t add; /* what a relay adds to each item */
-    int batch;     /* messages per turn */
-    bool queued;
-};
-
-struct fl_sched {
-    bench_ring *runq;
-};
-
-static size_t
-pow2_at_least(size_t n)
-{
-    size_t p = 2;
-    while (p < n) {
-        p *= 2;
-    }
-    return p;
-}
-
-static bench_ring *
-ring_new(size_t cap)
-{
-    bench_ring *r = bench_ring_alloc(pow2_at_least(cap));
-    if (r == NULL) {
-        die("floor ring", ACTO_ENOMEM);
-    }
-    return r;
-}
-
-static bool
-ring_full(const bench_ring *r)
-{
-    return r->tail - r->head > r->mask;
-}
-
-/* Each actor is queued at most once, so a run queue of max_actors never
- * overflows. */
 static void
-fl_sched_init(fl_sched *s, size_t max_actors)
+fl_relay(bench_floor *s, bench_floor_actor *a, uintptr_t item)
 {
-    s->runq = ring_new(max_actors);
-}
-
-static void
-fl_actor_init(fl_actor *a, size_t cap, fl_fn handle, void *state)
-{
-    *a = (fl_actor){.box = ring_new(cap),
-                    .handle = handle,
-                    .state = state,
-                    .batch = FLOOR_BATCH};
-}
-
-static inline void
-fl_schedule(fl_sched *s, fl_actor *a)
-{
-    if (!a->queued) {
-        a->queued = true;
-        bench_ring_push(s->runq, a);
-    }
-}
-
-/* fl_send never overflows: senders check for room (through next) or the
- * mailbox is sized for the most a flow ever queues there. */
-static inline void
-fl_send(fl_sched *s, fl_actor *to, uintptr_t item)
-{
-    if (!bench_ring_push(to->box, (void *)item)) {
-        die("floor mailbox overflow", ACTO_EQUEUEFULL);
-    }
-    fl_schedule(s, to);
-}
-
-/* park_on makes a wait for room in r. One waiter per mailbox is enough for
- * the flows here: only the pipeline's mailboxes fill, and each has a single
- * sender; the others are sized never to fill. */
-static void
-park_on(fl_actor *r, fl_actor *a)
-{
-    if (r->waiter != NULL && r->waiter != a) {
-        die("floor: a second sender parked on one mailbox", ACTO_EQUEUEFULL);
-    }
-    r->waiter = a;
-}
-
-/* fl_turn runs up to a batch of a's messages. An actor whose next mailbox
- * is full parks on it, and the next one's first take wakes it. */
-static void
-fl_turn(fl_sched *s, fl_actor *a)
-{
-    a->queued = false;
-    for (int n = 0; n < a->batch; n++) {
-        if (a->next != NULL && ring_full(a->next->box)) {
-            park_on(a->next, a);
-            return;
-        }
-        void *item;
-        if (!bench_ring_pop(a->box, &item)) {
-            return;
-        }
-        if (a->waiter != NULL) {
-            fl_schedule(s, a->waiter);
-            a->waiter = NULL;
-        }
-        a->handle(s, a, (uintptr_t)item);
-    }
-    if (a->box->head != a->box->tail) {
-        fl_schedule(s, a);
-    }
-}
-
-static uint64_t
-fl_run(fl_sched *s)
-{
-    uint64_t t0 = bench_now_ns();
-    void *a;
-    while (bench_ring_pop(s->runq, &a)) {
-        fl_turn(s, a);
-    }
-    return bench_now_ns() - t0;
-}
-
-static void
-fl_relay(fl_sched *s, fl_actor *a, uintptr_t item)
-{
-    fl_send(s, a->next, item + a->add);
+    bench_floor_send(s, a->next, item + a->add);
 }
 
 /* ---- shared actors: producer, relay, sink ----------------------------- */
@@ -332,13 +71,14 @@ produce(acto_ctx *ctx, void *state, const acto_msg *m)
     producer *p = state;
     for (int k = 0; k < BURST && p->sent < p->n; k++) {
         p->sent++;
-        int rc = tell_u64(ctx, p->to[p->sent % p->n_to], MSG_ITEM, p->sent);
+        int rc =
+            bench_tell_u64(ctx, p->to[p->sent % p->n_to], MSG_ITEM, p->sent);
         if (rc != 0) {
             return rc;
         }
     }
     if (p->sent < p->n) {
-        return tell_u64(ctx, acto_self(ctx), MSG_CONTINUE, 0);
+        return bench_tell_u64(ctx, acto_self(ctx), MSG_CONTINUE, 0);
     }
     return 0;
 }
@@ -347,7 +87,8 @@ produce(acto_ctx *ctx, void *state, const acto_msg *m)
 static void
 spawn_producer(acto_system *sys, producer *p, uint32_t capacity, uint32_t batch)
 {
-    kick(sys, spawn_batch(sys, produce, p, capacity, batch), MSG_CONTINUE, 0);
+    bench_kick(sys, bench_spawn_batch(sys, produce, p, capacity, batch),
+               MSG_CONTINUE, 0);
 }
 
 /* A relay forwards each item to next, adding add. */
@@ -360,7 +101,7 @@ static int
 relay_item(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     relay *r = state;
-    return tell_u64(ctx, r->next, MSG_ITEM, msg_u64(m) + r->add);
+    return bench_tell_u64(ctx, r->next, MSG_ITEM, bench_msg_u64(m) + r->add);
 }
 
 /* A tally counts and sums what reaches a sink. */
@@ -375,75 +116,43 @@ sink_item(acto_ctx *ctx, void *state, const acto_msg *m)
     (void)ctx;
     tally *t = state;
     t->got++;
-    t->sum += msg_u64(m);
+    t->sum += bench_msg_u64(m);
     return 0;
 }
 
 /* The floor's producer: the same bursts, stopping early at a full target
  * (acto would park the rest; here they wait for the next turn). */
 typedef struct fl_producer {
-    fl_actor *to[FANOUT_WORKERS];
+    bench_floor_actor *to[FANOUT_WORKERS];
     unsigned n_to;
     uint64_t n;
     uint64_t sent;
 } fl_producer;
 
 static void
-fl_produce(fl_sched *s, fl_actor *a, uintptr_t item)
+fl_produce(bench_floor *s, bench_floor_actor *a, uintptr_t item)
 {
     (void)item;
     fl_producer *p = a->state;
     for (int k = 0; k < BURST && p->sent < p->n; k++) {
-        fl_actor *to = p->to[(p->sent + 1) % p->n_to];
-        if (ring_full(to->box)) {
+        bench_floor_actor *to = p->to[(p->sent + 1) % p->n_to];
+        if (bench_ring_full(to->box)) {
             break;
         }
-        fl_send(s, to, ++p->sent);
+        bench_floor_send(s, to, ++p->sent);
     }
     if (p->sent < p->n) {
-        fl_send(s, a, 0);
+        bench_floor_send(s, a, 0);
     }
 }
 
 static void
-fl_sink(fl_sched *s, fl_actor *a, uintptr_t item)
+fl_sink(bench_floor *s, bench_floor_actor *a, uintptr_t item)
 {
     (void)s;
     tally *t = a->state;
     t->got++;
     t->sum += item;
-}
-
-/* ---- reporting -------------------------------------------------------- */
-
-typedef double (*measure_fn)(uint64_t n);
-
-/* paired measures the floor and acto back to back runs times and reports
- * the cost per operation and the rate, named workload and workload_rate. */
-static void
-paired(const bench_opts *opts, const char *workload, measure_fn acto,
-       measure_fn floor, uint64_t n, const char *cost_unit,
-       const char *rate_unit)
-{
-    int runs = opts->runs;
-    double *v = calloc(4 * (size_t)runs, sizeof(double));
-    if (v == NULL) {
-        die("report", ACTO_ENOMEM);
-    }
-    double *a = v, *f = v + runs, *ar = v + 2 * runs, *fr = v + 3 * runs;
-    for (int i = 0; i < runs; i++) {
-        f[i] = floor(n);
-        a[i] = acto(n);
-        ar[i] = 1e9 / a[i];
-        fr[i] = 1e9 / f[i];
-    }
-    char name[64];
-    snprintf(name, sizeof(name), "%s_rate", workload);
-    bench_report_runs(opts, workload, workload, BENCH_COST, a, f, runs,
-                      cost_unit);
-    bench_report_runs(opts, workload, name, BENCH_RATE, ar, fr, runs,
-                      rate_unit);
-    free(v);
 }
 
 /* ---- pingpong --------------------------------------------------------- */
@@ -459,19 +168,19 @@ static int
 ping(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     pingpong *p = state;
-    uint64_t v = msg_u64(m);
+    uint64_t v = bench_msg_u64(m);
     if (v == p->n) {
         p->done = v;
         return 0;
     }
-    return tell_u64(ctx, p->pong, MSG_ITEM, v);
+    return bench_tell_u64(ctx, p->pong, MSG_ITEM, v);
 }
 
 static int
 pong(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     pingpong *p = state;
-    return tell_u64(ctx, p->ping, MSG_ITEM, msg_u64(m) + 1);
+    return bench_tell_u64(ctx, p->ping, MSG_ITEM, bench_msg_u64(m) + 1);
 }
 
 /* Returns ns per round trip. */
@@ -479,42 +188,42 @@ static double
 acto_pingpong(uint64_t n)
 {
     pingpong p = {.n = n};
-    acto_system *sys = system_new();
-    p.ping = spawn(sys, ping, &p, 0);
-    p.pong = spawn(sys, pong, &p, 0);
-    kick(sys, p.ping, MSG_ITEM, 0);
-    uint64_t ns = run_timed(sys);
-    check(p.done == n, "pingpong", "round trips", p.done, n);
-    system_free(sys);
+    acto_system *sys = bench_system_new();
+    p.ping = bench_spawn_actor(sys, ping, &p, 0);
+    p.pong = bench_spawn_actor(sys, pong, &p, 0);
+    bench_kick(sys, p.ping, MSG_ITEM, 0);
+    uint64_t ns = bench_run_timed(sys);
+    bench_check(p.done == n, "pingpong", "round trips", p.done, n);
+    bench_system_free(sys);
     return (double)ns / (double)n;
 }
 
 static void
-fl_ping(fl_sched *s, fl_actor *a, uintptr_t v)
+fl_ping(bench_floor *s, bench_floor_actor *a, uintptr_t v)
 {
     pingpong *p = a->state;
     if (v == p->n) {
         p->done = v;
         return;
     }
-    fl_send(s, a->next, v);
+    bench_floor_send(s, a->next, v);
 }
 
 static double
 floor_pingpong(uint64_t n)
 {
     pingpong p = {.n = n};
-    fl_sched s;
-    fl_actor a, b;
-    fl_sched_init(&s, 2);
-    fl_actor_init(&a, 2, fl_ping, &p);
-    fl_actor_init(&b, 2, fl_relay, &p);
+    bench_floor s;
+    bench_floor_actor a, b;
+    bench_floor_init(&s, 2);
+    bench_floor_actor_init(&a, 2, fl_ping, &p);
+    bench_floor_actor_init(&b, 2, fl_relay, &p);
     a.next = &b;
     b.next = &a;
     b.add = 1;
-    fl_send(&s, &a, 0);
-    uint64_t ns = fl_run(&s);
-    check(p.done == n, "pingpong floor", "round trips", p.done, n);
+    bench_floor_send(&s, &a, 0);
+    uint64_t ns = bench_floor_run(&s);
+    bench_check(p.done == n, "pingpong floor", "round trips", p.done, n);
     bench_ring_free(a.box);
     bench_ring_free(b.box);
     bench_ring_free(s.runq);
@@ -524,8 +233,8 @@ floor_pingpong(uint64_t n)
 void
 bench_pingpong(const bench_opts *opts)
 {
-    paired(opts, "pingpong", acto_pingpong, floor_pingpong,
-           bench_count(opts, 1000000), "ns/roundtrip", "roundtrips/s");
+    bench_paired(opts, "pingpong", acto_pingpong, floor_pingpong,
+                 bench_count(opts, 1000000), "ns/roundtrip", "roundtrips/s");
 }
 
 /* ---- pipeline --------------------------------------------------------- */
@@ -534,47 +243,47 @@ bench_pingpong(const bench_opts *opts)
 static double
 acto_pipeline(uint64_t n)
 {
-    acto_system *sys = system_new();
+    acto_system *sys = bench_system_new();
     tally t = {0};
     relay stage[STAGES];
     producer p = {.n_to = 1, .n = n};
-    acto_ref next = spawn(sys, sink_item, &t, BOUND);
+    acto_ref next = bench_spawn_actor(sys, sink_item, &t, BOUND);
     for (int i = STAGES - 1; i >= 0; i--) {
         stage[i] = (relay){.next = next, .add = 1};
-        next = spawn(sys, relay_item, &stage[i], BOUND);
+        next = bench_spawn_actor(sys, relay_item, &stage[i], BOUND);
     }
     p.to[0] = next;
     spawn_producer(sys, &p, BOUND, 0);
-    uint64_t ns = run_timed(sys);
-    check(t.got == n, "pipeline", "item count", t.got, n);
-    check(t.sum == triangle(n) + STAGES * n, "pipeline", "sum", t.sum,
-          triangle(n) + STAGES * n);
-    system_free(sys);
+    uint64_t ns = bench_run_timed(sys);
+    bench_check(t.got == n, "pipeline", "item count", t.got, n);
+    bench_check(t.sum == triangle(n) + STAGES * n, "pipeline", "sum", t.sum,
+                triangle(n) + STAGES * n);
+    bench_system_free(sys);
     return (double)ns / (double)(n * (STAGES + 1));
 }
 
 static double
 floor_pipeline(uint64_t n)
 {
-    fl_sched s;
-    fl_actor a[STAGES + 2]; /* producer, stages, sink */
+    bench_floor s;
+    bench_floor_actor a[STAGES + 2]; /* producer, stages, sink */
     tally t = {0};
     fl_producer p = {.n_to = 1, .n = n};
-    fl_sched_init(&s, STAGES + 2);
-    fl_actor_init(&a[0], 2, fl_produce, &p);
+    bench_floor_init(&s, STAGES + 2);
+    bench_floor_actor_init(&a[0], 2, fl_produce, &p);
     for (int i = 1; i <= STAGES; i++) {
-        fl_actor_init(&a[i], BOUND, fl_relay, NULL);
+        bench_floor_actor_init(&a[i], BOUND, fl_relay, NULL);
         a[i].add = 1;
     }
-    fl_actor_init(&a[STAGES + 1], BOUND, fl_sink, &t);
+    bench_floor_actor_init(&a[STAGES + 1], BOUND, fl_sink, &t);
     for (int i = 0; i <= STAGES; i++) {
         a[i].next = &a[i + 1];
     }
     p.to[0] = &a[1];
-    fl_send(&s, &a[0], 0);
-    uint64_t ns = fl_run(&s);
-    check(t.sum == triangle(n) + STAGES * n, "pipeline floor", "sum", t.sum,
-          triangle(n) + STAGES * n);
+    bench_floor_send(&s, &a[0], 0);
+    uint64_t ns = bench_floor_run(&s);
+    bench_check(t.sum == triangle(n) + STAGES * n, "pipeline floor", "sum",
+                t.sum, triangle(n) + STAGES * n);
     for (int i = 0; i < STAGES + 2; i++) {
         bench_ring_free(a[i].box);
     }
@@ -585,8 +294,8 @@ floor_pipeline(uint64_t n)
 void
 bench_pipeline(const bench_opts *opts)
 {
-    paired(opts, "pipeline", acto_pipeline, floor_pipeline,
-           bench_count(opts, 2000000), "ns/msg", "msgs/s");
+    bench_paired(opts, "pipeline", acto_pipeline, floor_pipeline,
+                 bench_count(opts, 2000000), "ns/msg", "msgs/s");
 }
 
 /* ---- ring ------------------------------------------------------------- */
@@ -602,68 +311,68 @@ static int
 ring_hop(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     ring_node *r = state;
-    uint64_t v = msg_u64(m);
+    uint64_t v = bench_msg_u64(m);
     if (v == r->hops) {
         *r->done = v;
         return 0;
     }
-    return tell_u64(ctx, r->next, MSG_ITEM, v + 1);
+    return bench_tell_u64(ctx, r->next, MSG_ITEM, v + 1);
 }
 
 static double
 acto_ring(uint64_t hops)
 {
-    acto_system *sys = system_new();
+    acto_system *sys = bench_system_new();
     ring_node *node = calloc(RING_ACTORS, sizeof(*node));
     acto_ref *ref = calloc(RING_ACTORS, sizeof(*ref));
     if (node == NULL || ref == NULL) {
-        die("ring", ACTO_ENOMEM);
+        bench_die("ring", ACTO_ENOMEM);
     }
     uint64_t done = 0;
     for (int i = 0; i < RING_ACTORS; i++) {
         node[i] = (ring_node){.done = &done, .hops = hops};
-        ref[i] = spawn(sys, ring_hop, &node[i], 0);
+        ref[i] = bench_spawn_actor(sys, ring_hop, &node[i], 0);
     }
     for (int i = 0; i < RING_ACTORS; i++) {
         node[i].next = ref[(i + 1) % RING_ACTORS];
     }
-    kick(sys, ref[0], MSG_ITEM, 0);
-    uint64_t ns = run_timed(sys);
-    check(done == hops, "ring", "hops", done, hops);
-    system_free(sys);
+    bench_kick(sys, ref[0], MSG_ITEM, 0);
+    uint64_t ns = bench_run_timed(sys);
+    bench_check(done == hops, "ring", "hops", done, hops);
+    bench_system_free(sys);
     free(node);
     free(ref);
     return (double)ns / (double)hops;
 }
 
 static void
-fl_ring_hop(fl_sched *s, fl_actor *a, uintptr_t v)
+fl_ring_hop(bench_floor *s, bench_floor_actor *a, uintptr_t v)
 {
     uint64_t *hops = a->state; /* [0] the journey, [1] done */
     if (v == hops[0]) {
         hops[1] = v;
         return;
     }
-    fl_send(s, a->next, v + 1);
+    bench_floor_send(s, a->next, v + 1);
 }
 
 static double
 floor_ring(uint64_t n)
 {
-    fl_sched s;
-    fl_actor *a = calloc(RING_ACTORS, sizeof(*a));
+    bench_floor s;
+    bench_floor_actor *a = calloc(RING_ACTORS, sizeof(*a));
     if (a == NULL) {
-        die("ring floor", ACTO_ENOMEM);
+        bench_die("ring floor", ACTO_ENOMEM);
     }
     uint64_t hops[2] = {n, 0};
-    fl_sched_init(&s, RING_ACTORS);
+    bench_floor_init(&s, RING_ACTORS);
     for (int i = 0; i < RING_ACTORS; i++) {
-        fl_actor_init(&a[i], 2, fl_ring_hop, hops);
+        bench_floor_actor_init(&a[i], 2, fl_ring_hop, hops);
         a[i].next = &a[(i + 1) % RING_ACTORS];
     }
-    fl_send(&s, &a[0], 0);
-    uint64_t ns = fl_run(&s);
-    check(hops[1] == n, "ring floor", "hops", hops[1], n);
+    bench_floor_send(&s, &a[0], 0);
+    uint64_t ns = bench_floor_run(&s);
+    bench_check(hops[1] == n, "ring floor", "hops", hops[1], n);
     for (int i = 0; i < RING_ACTORS; i++) {
         bench_ring_free(a[i].box);
     }
@@ -675,8 +384,8 @@ floor_ring(uint64_t n)
 void
 bench_token_ring(const bench_opts *opts)
 {
-    paired(opts, "ring", acto_ring, floor_ring, bench_count(opts, 2000000),
-           "ns/hop", "hops/s");
+    bench_paired(opts, "ring", acto_ring, floor_ring,
+                 bench_count(opts, 2000000), "ns/hop", "hops/s");
 }
 
 /* ---- spawn ------------------------------------------------------------ */
@@ -710,14 +419,14 @@ spawn_burst(acto_ctx *ctx, spawner *s)
         acto_ref w;
         int rc = acto_spawn(sys, &b, NULL, NULL, &w);
         if (rc == 0) {
-            rc = tell_u64(ctx, w, MSG_WORK, ++s->spawned);
+            rc = bench_tell_u64(ctx, w, MSG_WORK, ++s->spawned);
         }
         if (rc != 0) {
             return rc;
         }
     }
     if (s->spawned < s->n) {
-        return tell_u64(ctx, acto_self(ctx), MSG_CONTINUE, 0);
+        return bench_tell_u64(ctx, acto_self(ctx), MSG_CONTINUE, 0);
     }
     return 0;
 }
@@ -737,15 +446,16 @@ spawner_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 static double
 acto_spawn_run(uint64_t n)
 {
-    acto_system *sys = system_new();
+    acto_system *sys = bench_system_new();
     spawner s = {.n = n};
-    kick(sys, spawn(sys, spawner_receive, &s, 0), MSG_CONTINUE, 0);
-    uint64_t ns = run_timed(sys);
+    bench_kick(sys, bench_spawn_actor(sys, spawner_receive, &s, 0),
+               MSG_CONTINUE, 0);
+    uint64_t ns = bench_run_timed(sys);
     acto_stats st;
     acto_system_stats(sys, &st);
-    check(s.acks == n, "spawn", "acknowledgements", s.acks, n);
-    check(st.stopped == n, "spawn", "stopped actors", st.stopped, n);
-    system_free(sys);
+    bench_check(s.acks == n, "spawn", "acknowledgements", s.acks, n);
+    bench_check(st.stopped == n, "spawn", "stopped actors", st.stopped, n);
+    bench_system_free(sys);
     return (double)ns / (double)n;
 }
 
@@ -754,8 +464,8 @@ acto_spawn_run(uint64_t n)
  * frees the dying before each burst, as acto reaps stopped actors after
  * their turn (never inside it). */
 typedef struct fl_spawner {
-    fl_actor *table[SPAWN_TABLE];
-    fl_actor *dying[SPAWN_TABLE];
+    bench_floor_actor *table[SPAWN_TABLE];
+    bench_floor_actor *dying[SPAWN_TABLE];
     size_t n_dying;
     uint64_t n;
     uint64_t spawned;
@@ -763,11 +473,11 @@ typedef struct fl_spawner {
 } fl_spawner;
 
 static void
-fl_work_once(fl_sched *s, fl_actor *a, uintptr_t item)
+fl_work_once(bench_floor *s, bench_floor_actor *a, uintptr_t item)
 {
     (void)item;
     fl_spawner *sp = a->state;
-    fl_send(s, a->next, 1);
+    bench_floor_send(s, a->next, 1);
     sp->dying[sp->n_dying++] = a;
 }
 
@@ -775,7 +485,7 @@ static void
 fl_reap(fl_spawner *sp)
 {
     while (sp->n_dying > 0) {
-        fl_actor *w = sp->dying[--sp->n_dying];
+        bench_floor_actor *w = sp->dying[--sp->n_dying];
         sp->table[w->add] = NULL;
         bench_ring_free(w->box);
         free(w);
@@ -783,29 +493,29 @@ fl_reap(fl_spawner *sp)
 }
 
 static void
-fl_spawn_burst(fl_sched *s, fl_actor *self, fl_spawner *sp)
+fl_spawn_burst(bench_floor *s, bench_floor_actor *self, fl_spawner *sp)
 {
     fl_reap(sp);
     for (int k = 0; k < BURST && sp->spawned < sp->n; k++) {
         size_t slot = sp->spawned++ % SPAWN_TABLE;
-        fl_actor *w = malloc(sizeof(*w));
+        bench_floor_actor *w = malloc(sizeof(*w));
         if (w == NULL || sp->table[slot] != NULL) {
-            die("spawn floor: table", ACTO_ENOMEM);
+            bench_die("spawn floor: table", ACTO_ENOMEM);
         }
-        fl_actor_init(w, 2, fl_work_once, sp);
+        bench_floor_actor_init(w, 2, fl_work_once, sp);
         w->next = self;
         w->add = slot;
         sp->table[slot] = w;
-        fl_send(s, w, 1);
+        bench_floor_send(s, w, 1);
     }
     if (sp->spawned < sp->n) {
-        fl_send(s, self, 0);
+        bench_floor_send(s, self, 0);
     }
 }
 
 /* Message 0 is "continue", 1 an acknowledgement. */
 static void
-fl_spawner_receive(fl_sched *s, fl_actor *a, uintptr_t item)
+fl_spawner_receive(bench_floor *s, bench_floor_actor *a, uintptr_t item)
 {
     fl_spawner *sp = a->state;
     if (item == 0) {
@@ -818,71 +528,25 @@ fl_spawner_receive(fl_sched *s, fl_actor *a, uintptr_t item)
 static double
 floor_spawn(uint64_t n)
 {
-    fl_sched s;
-    fl_actor a;
+    bench_floor s;
+    bench_floor_actor a;
     fl_spawner *sp = calloc(1, sizeof(*sp));
     if (sp == NULL) {
-        die("spawn floor", ACTO_ENOMEM);
+        bench_die("spawn floor", ACTO_ENOMEM);
     }
     sp->n = n;
-    fl_sched_init(&s, SPAWN_TABLE + 1);
+    bench_floor_init(&s, SPAWN_TABLE + 1);
     /* The first turn spawns TURN_ITEMS workers; their acknowledgements
      * queue up while later bursts interleave with them. */
-    fl_actor_init(&a, 4 * TURN_ITEMS, fl_spawner_receive, sp);
-    fl_send(&s, &a, 0);
-    uint64_t ns = fl_run(&s);
+    bench_floor_actor_init(&a, 4 * TURN_ITEMS, fl_spawner_receive, sp);
+    bench_floor_send(&s, &a, 0);
+    uint64_t ns = bench_floor_run(&s);
     fl_reap(sp);
-    check(sp->acks == n, "spawn floor", "acknowledgements", sp->acks, n);
+    bench_check(sp->acks == n, "spawn floor", "acknowledgements", sp->acks, n);
     bench_ring_free(a.box);
     bench_ring_free(s.runq);
     free(sp);
     return (double)ns / (double)n;
-}
-
-/* status_kb reads a "Key: N kB" line of /proc/self/status, or 0. */
-static uint64_t
-status_kb(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL) {
-        return 0;
-    }
-    char line[256];
-    size_t klen = strlen(key);
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtoull(line + klen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
-/* peak_reset hands freed heap back to the kernel and restarts VmHWM at
- * the current RSS (Linux's clear_refs 5), so the next peak is this
- * measurement's own, not an earlier workload's. Returns the RSS in kB. */
-static uint64_t
-peak_reset(void)
-{
-    malloc_trim(0);
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f != NULL) {
-        fputs("5", f);
-        fclose(f);
-    }
-    return status_kb("VmRSS");
-}
-
-/* peak_growth returns the bytes by which the peak RSS passed base_kb. */
-static double
-peak_growth(uint64_t base_kb)
-{
-    uint64_t hwm = status_kb("VmHWM");
-    uint64_t rss = status_kb("VmRSS");
-    uint64_t peak = hwm > rss ? hwm : rss;
-    return peak > base_kb ? (double)(peak - base_kb) * 1024 : 0;
 }
 
 static int
@@ -898,27 +562,27 @@ idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 static double
 spawn_memory(uint64_t n)
 {
-    acto_system *sys = system_new();
-    uint64_t base = peak_reset();
+    acto_system *sys = bench_system_new();
+    uint64_t base = bench_peak_reset();
     for (uint64_t i = 0; i < n; i++) {
-        spawn(sys, idle_receive, NULL, 0);
+        bench_spawn_actor(sys, idle_receive, NULL, 0);
     }
-    double bytes = peak_growth(base);
+    double bytes = bench_peak_growth(base);
     acto_stats st;
     acto_system_stats(sys, &st);
-    check(st.live == n, "spawn", "live actors", st.live, n);
-    system_free(sys);
+    bench_check(st.live == n, "spawn", "live actors", st.live, n);
+    bench_system_free(sys);
     return bytes / (double)n;
 }
 
 void
 bench_spawn(const bench_opts *opts)
 {
-    paired(opts, "spawn", acto_spawn_run, floor_spawn,
-           bench_count(opts, 200000), "ns/actor", "actors/s");
+    bench_paired(opts, "spawn", acto_spawn_run, floor_spawn,
+                 bench_count(opts, 200000), "ns/actor", "actors/s");
     double *v = calloc((size_t)opts->runs, sizeof(double));
     if (v == NULL) {
-        die("spawn", ACTO_ENOMEM);
+        bench_die("spawn", ACTO_ENOMEM);
     }
     for (int i = 0; i < opts->runs; i++) {
         v[i] = spawn_memory(bench_count(opts, 200000));
@@ -934,43 +598,44 @@ bench_spawn(const bench_opts *opts)
 static double
 acto_fanout(uint64_t n)
 {
-    acto_system *sys = system_new();
+    acto_system *sys = bench_system_new();
     tally t = {0};
     relay worker[FANOUT_WORKERS];
     producer p = {.n_to = FANOUT_WORKERS, .n = n};
-    acto_ref sink = spawn(sys, sink_item, &t, 0);
+    acto_ref sink = bench_spawn_actor(sys, sink_item, &t, 0);
     for (int i = 0; i < FANOUT_WORKERS; i++) {
         worker[i] = (relay){.next = sink};
-        p.to[i] = spawn(sys, relay_item, &worker[i], 0);
+        p.to[i] = bench_spawn_actor(sys, relay_item, &worker[i], 0);
     }
     spawn_producer(sys, &p, 0, 1);
-    uint64_t ns = run_timed(sys);
-    check(t.got == n, "fanout", "item count", t.got, n);
-    check(t.sum == triangle(n), "fanout", "sum", t.sum, triangle(n));
-    system_free(sys);
+    uint64_t ns = bench_run_timed(sys);
+    bench_check(t.got == n, "fanout", "item count", t.got, n);
+    bench_check(t.sum == triangle(n), "fanout", "sum", t.sum, triangle(n));
+    bench_system_free(sys);
     return (double)ns / (double)(2 * n);
 }
 
 static double
 floor_fanout(uint64_t n)
 {
-    fl_sched s;
-    fl_actor a[FANOUT_WORKERS + 2]; /* producer, workers, sink */
+    bench_floor s;
+    bench_floor_actor a[FANOUT_WORKERS + 2]; /* producer, workers, sink */
     tally t = {0};
     fl_producer p = {.n_to = FANOUT_WORKERS, .n = n};
-    fl_sched_init(&s, FANOUT_WORKERS + 2);
-    fl_actor_init(&a[0], 2, fl_produce, &p);
+    bench_floor_init(&s, FANOUT_WORKERS + 2);
+    bench_floor_actor_init(&a[0], 2, fl_produce, &p);
     a[0].batch = 1;
-    fl_actor *sink = &a[FANOUT_WORKERS + 1];
-    fl_actor_init(sink, 4 * BURST, fl_sink, &t);
+    bench_floor_actor *sink = &a[FANOUT_WORKERS + 1];
+    bench_floor_actor_init(sink, 4 * BURST, fl_sink, &t);
     for (int i = 1; i <= FANOUT_WORKERS; i++) {
-        fl_actor_init(&a[i], BURST, fl_relay, NULL);
+        bench_floor_actor_init(&a[i], BURST, fl_relay, NULL);
         a[i].next = sink;
         p.to[i - 1] = &a[i];
     }
-    fl_send(&s, &a[0], 0);
-    uint64_t ns = fl_run(&s);
-    check(t.sum == triangle(n), "fanout floor", "sum", t.sum, triangle(n));
+    bench_floor_send(&s, &a[0], 0);
+    uint64_t ns = bench_floor_run(&s);
+    bench_check(t.sum == triangle(n), "fanout floor", "sum", t.sum,
+                triangle(n));
     for (int i = 0; i < FANOUT_WORKERS + 2; i++) {
         bench_ring_free(a[i].box);
     }
@@ -981,8 +646,8 @@ floor_fanout(uint64_t n)
 void
 bench_fanout(const bench_opts *opts)
 {
-    paired(opts, "fanout", acto_fanout, floor_fanout,
-           bench_count(opts, 2000000), "ns/msg", "msgs/s");
+    bench_paired(opts, "fanout", acto_fanout, floor_fanout,
+                 bench_count(opts, 2000000), "ns/msg", "msgs/s");
 }
 
 /* ---- backpressure ----------------------------------------------------- */
@@ -1005,20 +670,21 @@ slow_item(acto_ctx *ctx, void *state, const acto_msg *m)
 static double
 acto_backpressure(uint64_t n, uint64_t *parks)
 {
-    acto_system *sys = system_new();
+    acto_system *sys = bench_system_new();
     tally t = {0};
     producer p = {.n_to = 1, .n = n};
-    uint64_t base = peak_reset();
-    p.to[0] = spawn(sys, slow_item, &t, BOUND);
+    uint64_t base = bench_peak_reset();
+    p.to[0] = bench_spawn_actor(sys, slow_item, &t, BOUND);
     spawn_producer(sys, &p, 0, 0);
-    run_timed(sys);
-    double bytes = peak_growth(base);
+    bench_run_timed(sys);
+    double bytes = bench_peak_growth(base);
     acto_stats st;
     acto_system_stats(sys, &st);
-    check(t.got == n, "backpressure", "item count", t.got, n);
-    check(t.sum == triangle(n), "backpressure", "sum", t.sum, triangle(n));
+    bench_check(t.got == n, "backpressure", "item count", t.got, n);
+    bench_check(t.sum == triangle(n), "backpressure", "sum", t.sum,
+                triangle(n));
     *parks = st.parks;
-    system_free(sys);
+    bench_system_free(sys);
     return bytes;
 }
 

@@ -28,6 +28,16 @@ static const bench_workload workloads[] = {
      "a fast producer, a slow consumer bounded at 64: 10M messages, peak "
      "RSS growth (one run)",
      bench_backpressure},
+    {"ask",
+     "an actor asks a server 1M times, one after another, continuing from "
+     "each reply as a message",
+     bench_ask},
+    {"gather", "200 rounds of acto_gather over 1,000 asks to a server",
+     bench_gather},
+    {"ask_memory",
+     "1M asks pending at once to a server that never answers: RSS per "
+     "pending ask, then all time out",
+     bench_ask_memory},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
