@@ -18,6 +18,41 @@
 #include <stdio.h>
 #include <string.h>
 
+/* ---- memory ----------------------------------------------------------- */
+
+/* Futures may outlive their system (a result read after close), so the
+ * system counts them and keeps its struct until the last one goes. */
+static acto_future *
+future_take(acto_system *sys)
+{
+    acto_future *f = acto__malloc(sizeof(*f));
+    if (f != NULL) {
+        sys->live_futures++;
+    }
+    return f;
+}
+
+static void
+future_give(acto_system *sys, acto_future *f)
+{
+    acto__free(f, sizeof(*f));
+    acto__system_future_gone(sys); /* may free a closed system: last */
+}
+
+static acto__cb *
+cb_take(acto_system *sys)
+{
+    (void)sys;
+    return acto__malloc(sizeof(acto__cb));
+}
+
+static void
+cb_give(acto_system *sys, acto__cb *c)
+{
+    (void)sys;
+    acto__free(c, sizeof(*c));
+}
+
 /* ---- lifetime --------------------------------------------------------- */
 
 int
@@ -30,10 +65,11 @@ acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
     if (sys->closing) {
         return ACTO_ECLOSED;
     }
-    acto_future *f = acto__calloc(1, sizeof(*f));
+    acto_future *f = future_take(sys);
     if (f == NULL) {
         return ACTO_ENOMEM;
     }
+    memset(f, 0, sizeof(*f));
     f->sys = sys;
     f->refs = 1;
     if (sys->debug) {
@@ -112,7 +148,7 @@ drop_callbacks(acto_future *f)
         if (c->drop != NULL) {
             c->drop(c->user);
         }
-        acto__free(c, sizeof(*c));
+        cb_give(f->sys, c);
     }
     f->cbs_tail = NULL;
 }
@@ -129,7 +165,7 @@ acto_future_release(acto_future *f)
     unregister_ask(f);
     drop_callbacks(f);
     free_outcome(f);
-    acto__free(f, sizeof(*f));
+    future_give(f->sys, f);
 }
 
 /* ---- completing ------------------------------------------------------- */
@@ -324,7 +360,7 @@ acto_future_cancel_message(const acto_future *f)
 static int
 add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
 {
-    acto__cb *c = acto__malloc(sizeof(*c));
+    acto__cb *c = cb_take(f->sys);
     if (c == NULL) {
         return ACTO_ENOMEM;
     }
@@ -366,7 +402,7 @@ acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
         acto__cb *c = *p;
         if (c->cb == cb && c->user == user) {
             *p = c->next;
-            acto__free(c, sizeof(*c));
+            cb_give(f->sys, c);
             removed++;
         } else {
             f->cbs_tail = c;
@@ -397,7 +433,7 @@ run_callbacks(acto_future *f)
         }
         acto_future_cb cb = c->cb;
         void *user = c->user;
-        acto__free(c, sizeof(*c));
+        cb_give(f->sys, c);
         cb(f, user);
     }
 }

@@ -208,7 +208,7 @@ enum future_flag {
 };
 
 struct acto_future {
-    acto__link ready; /* the system's futures with callbacks due */
+    acto__link ready; /* the system's ready or watched list */
     acto_system *sys;
     uint32_t refs;
     uint8_t state; /* acto_future_state */
@@ -266,6 +266,8 @@ struct acto_system {
     acto__link ready_futures;    /* futures whose callbacks are due */
     acto__link watched;          /* pending futures with callbacks */
     acto__slots asks;            /* pending asks by correlation id */
+    uint64_t live_futures;       /* the struct outlives close until they go */
+    bool zombie;                 /* closed, kept only for live futures */
     acto_ref ask_ref;            /* where replies to asks are sent */
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
@@ -449,6 +451,7 @@ void acto__registry_drop_actor(acto_actor *a);
 void acto__registry_fini(acto_system *sys);
 
 /* system.c (and acto__on_idle above) */
+void acto__system_future_gone(acto_system *sys);
 uint64_t acto__now(const acto_system *sys);
 void acto__report_exception(acto_system *sys, const acto_error *e);
 

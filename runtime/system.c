@@ -95,9 +95,11 @@ acto__on_idle(uv_idle_t *idle)
 {
     acto_system *sys = idle->data;
     uint64_t deadline = uv_hrtime() + sys->slice_ns;
+    unsigned rounds = 0;
     /* The phases feed each other (a reply completes a future, whose
      * callback wakes an actor), so go round until nothing is left or the
-     * slice is spent: a request/reply must not cost a loop iteration. */
+     * slice is spent: a request/reply must not cost a loop iteration. The
+     * clock is read every few rounds, since a round can be very short. */
     do {
         run_completions(sys);
         acto__futures_run(sys);
@@ -111,7 +113,7 @@ acto__on_idle(uv_idle_t *idle)
             }
             return;
         }
-    } while (uv_hrtime() < deadline);
+    } while (++rounds % 16 != 0 || uv_hrtime() < deadline);
 }
 
 /* ---- thread-safe sends ------------------------------------------------ */
@@ -279,7 +281,23 @@ free_system(acto_system *sys)
     if (cb != NULL) {
         cb(sys, user);
     }
+    /* Futures may outlive the system (a result read after close): the
+     * struct stays, with its pools drained and closed, until the last one
+     * is released. */
+    if (sys->live_futures > 0) {
+        sys->zombie = true;
+        sys->pool_size = ACTO__POOL_MAX;
+        return;
+    }
     acto__free(sys, sizeof(*sys));
+}
+
+void
+acto__system_future_gone(acto_system *sys)
+{
+    if (--sys->live_futures == 0 && sys->zombie) {
+        acto__free(sys, sizeof(*sys));
+    }
 }
 
 static void
