@@ -351,6 +351,15 @@ acto__fail(acto_actor *a, int code, acto_msg *m)
 {
     acto_system *sys = a->sys;
     acto__error_box *b = take_pending(a, code);
+    /* An ask whose request killed its handler fails with that error at
+     * once, as awaiting a task that raised gives its exception. */
+    if (m != NULL && (m->flags & MSG_ASK)) {
+        if (b != NULL) {
+            acto__ask_failed(sys, m, &b->e);
+        } else {
+            acto__ask_lost(sys, m);
+        }
+    }
     acto__actor_ext *x = acto__ext(a);
     if (b != NULL && x != NULL) {
         b->msg = m; /* quarantined: kept aside, not handled again */

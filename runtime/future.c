@@ -828,6 +828,16 @@ acto__ask_reply(acto_system *sys, acto_msg *m)
 }
 
 void
+acto__ask_failed(acto_system *sys, const acto_msg *req, const acto_error *e)
+{
+    acto_future *f = ask_of(sys, req->correlation);
+    if (f != NULL && f->state == ACTO_FUTURE_PENDING &&
+        acto_future_set_exception(f, e) != 0) {
+        acto__ask_lost(sys, req);
+    }
+}
+
+void
 acto__ask_lost(acto_system *sys, const acto_msg *req)
 {
     acto_future *f = ask_of(sys, req->correlation);

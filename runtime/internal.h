@@ -441,6 +441,8 @@ void acto__park_timer_stop(acto_actor *a);
 void acto__futures_run(acto_system *sys);
 int acto__ask_reply(acto_system *sys, acto_msg *m);
 void acto__ask_lost(acto_system *sys, const acto_msg *req);
+void acto__ask_failed(acto_system *sys, const acto_msg *req,
+                      const acto_error *e);
 void acto__ask_timeout(acto__hook *h);
 void acto__asks_cancel_all(acto_system *sys);
 void acto__watched_cancel_all(acto_system *sys);

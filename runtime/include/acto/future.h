@@ -161,7 +161,9 @@ int acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
  * actor's ask slot, so the reply completes the future instead of reaching
  * the handler; from outside it works the same. After timeout_ms (0: none)
  * the future fails with ACTO_ETIMEDOUT; a deadline inherited from the
- * request being handled shortens it. On timeout or cancel a late reply is
+ * request being handled shortens it. A handler that fails on the request
+ * fails the future at once with its error; a request that becomes a dead
+ * letter fails it with ACTO_ENOACTOR. On timeout or cancel a late reply is
  * dropped and counted (acto_stats.late_replies). Returns 0; ACTO_EINVAL;
  * ACTO_ENOMEM; ACTO_ECLOSED. Ownership: req is taken on 0. */
 int acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req,
