@@ -237,58 +237,61 @@ struct acto_future {
 /* ---- the system ------------------------------------------------------- */
 
 struct acto_system {
+    /* Hot: touched by every message, kept together at the front. */
+    acto_actor *current;         /* the actor whose code is running */
+    const acto_msg *current_msg; /* the message it is handling */
+    acto_actor *runq_head;       /* actors with work, FIFO */
+    acto_actor *runq_tail;
+    acto_msg *pool; /* free messages */
+    uint32_t pool_size;
+    uint8_t shard;
+    bool closing;
+    bool debug;
+    bool idle_on; /* the scheduler's idle handle is started */
+    uint64_t next_msg_id;
+    acto__slots actors;
+    acto_stats stats;
+    acto_ref ask_ref; /* where replies to asks are sent */
+    uint32_t high_water;
+
+    /* Everything else. */
     uv_loop_t *loop;
     bool owns_loop;
-    bool closing;
     bool virtual_time;
-    bool debug;
-    uint8_t shard;
+    bool keep_alive;
+    bool zombie; /* closed, kept only for live futures */
     uint8_t handles_open;
     uint64_t slice_ns;
     uint64_t slow_handler_ns;
-    uint32_t high_water;
     uint64_t vnow;
-    uint64_t armed_due; /* when the uv timer fires; UINT64_MAX: stopped */
-    bool idle_on;       /* the scheduler's idle handle is started */
-    uv_idle_t idle;     /* the scheduler */
-    uv_timer_t timer;   /* the wheel's next due time */
-    uv_async_t async;   /* thread-safe sends */
-    uv_thread_t loop_thread;
-    bool keep_alive;
-    acto__slots actors;
+    uint64_t armed_due;       /* when the uv timer fires; UINT64_MAX: stopped */
+    acto_actor *dying;        /* actors marked as stopping, LIFO */
+    acto_actor *free_actors;  /* the actor slab's free list */
+    void *slabs;              /* the actor slabs, chained */
+    acto__link completions;   /* decided acto__wait records */
+    acto__link ready_futures; /* futures whose callbacks are due */
+    acto__link watched;       /* pending futures with callbacks */
+    acto__slots asks;         /* pending asks by correlation id */
     acto__slots timers;
-    acto_actor *runq_head; /* actors with work, FIFO */
-    acto_actor *runq_tail;
-    acto_actor *dying;           /* actors marked as stopping, LIFO */
-    acto_actor *free_actors;     /* the actor slab's free list */
-    void *slabs;                 /* the actor slabs, chained */
-    acto__link completions;      /* decided acto__wait records */
-    acto__link ready_futures;    /* futures whose callbacks are due */
-    acto__link watched;          /* pending futures with callbacks */
-    acto__slots asks;            /* pending asks by correlation id */
-    uint64_t live_futures;       /* the struct outlives close until they go */
-    bool zombie;                 /* closed, kept only for live futures */
-    acto_ref ask_ref;            /* where replies to asks are sent */
-    acto_actor *current;         /* the actor whose code is running */
-    const acto_msg *current_msg; /* the message it is handling */
-    acto__error_box *pending;    /* recorded by acto_fail for current */
-    acto__wheel wheel;
-    acto__mpsc inbox;
-    atomic_uint inflight;
-    atomic_bool ts_closed;
-    uint32_t ts_capacity;
-    acto_msg *pool; /* free messages */
-    uint32_t pool_size;
-    uint64_t next_msg_id;
+    uint64_t live_futures;    /* the struct outlives close until they go */
+    acto__error_box *pending; /* recorded by acto_fail for current */
     uint64_t next_monitor_id;
     acto__link *buckets;
     uint32_t n_buckets;
     uint32_t n_names;
-    acto_stats stats;
     acto_exception_fn on_exception;
     void *exception_user;
     acto_system_close_cb close_cb;
     void *close_user;
+    uv_idle_t idle;   /* the scheduler */
+    uv_timer_t timer; /* the wheel's next due time */
+    uv_async_t async; /* thread-safe sends */
+    uv_thread_t loop_thread;
+    acto__mpsc inbox;
+    atomic_uint inflight;
+    atomic_bool ts_closed;
+    uint32_t ts_capacity;
+    acto__wheel wheel;
 };
 
 struct acto_ctx {

@@ -398,6 +398,19 @@ receive_timed(acto_actor *a, const acto_msg *m)
     return rc;
 }
 
+/* receive_special runs a continuation step, or a handler under debug
+ * mode's stopwatch. */
+static __attribute__((noinline)) int
+receive_special(acto_actor *a, acto_msg *m)
+{
+    if (m->type == ACTO__MSG_THEN) {
+        acto__run_then(a, m);
+        return 0;
+    }
+    return a->sys->debug ? receive_timed(a, m)
+                         : a->beh->receive(actor_ctx(a), a->state, m);
+}
+
 static inline void
 run_actor(acto_actor *a)
 {
@@ -415,15 +428,11 @@ run_actor(acto_actor *a)
         }
         sys->stats.handled++;
         sys->current_msg = m;
-        int rc;
-        if (unlikely(m->type == ACTO__MSG_THEN)) {
-            acto__run_then(a, m);
-            rc = 0;
-        } else if (unlikely(sys->debug)) {
-            rc = receive_timed(a, m);
-        } else {
-            rc = beh->receive(actor_ctx(a), a->state, m);
-        }
+        /* One test keeps continuations and debug timing off the path
+         * of ordinary messages. */
+        int rc = likely(m->type < ACTO__MSG_THEN && !sys->debug)
+                     ? beh->receive(actor_ctx(a), a->state, m)
+                     : receive_special(a, m);
         sys->current_msg = NULL;
         if (unlikely(rc != 0)) {
             acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <acto/acto.h>
 
@@ -126,8 +127,25 @@ acto_ref bench_spawn_actor(acto_system *sys, acto_receive_fn fn, void *state,
 /* Items travel as one inline uint64_t, so no message allocates:
  * bench_msg_u64 reads one (0 for another payload), bench_tell_u64 sends one
  * from the running actor, bench_kick from outside the actors. */
-uint64_t bench_msg_u64(const acto_msg *m);
-int bench_tell_u64(acto_ctx *ctx, acto_ref to, uint32_t type, uint64_t v);
+static inline uint64_t
+bench_msg_u64(const acto_msg *m)
+{
+    size_t len;
+    const void *data = acto_msg_data(m, &len);
+    uint64_t v = 0;
+    if (data != NULL && len == sizeof(v)) {
+        memcpy(&v, data, sizeof(v));
+    }
+    return v;
+}
+
+/* Inline, as a handler's own code would be: the workloads time the
+ * runtime, not a call into the harness per message. */
+static inline int
+bench_tell_u64(acto_ctx *ctx, acto_ref to, uint32_t type, uint64_t v)
+{
+    return acto_tell(ctx, to, type, &v, sizeof(v));
+}
 void bench_kick(acto_system *sys, acto_ref to, uint32_t type, uint64_t v);
 
 /* The floor's scheduler: every "actor" is a bench_ring mailbox and a

@@ -101,24 +101,6 @@ bench_spawn_actor(acto_system *sys, acto_receive_fn fn, void *state,
     return bench_spawn_batch(sys, fn, state, capacity, 0);
 }
 
-uint64_t
-bench_msg_u64(const acto_msg *m)
-{
-    size_t len;
-    const void *data = acto_msg_data(m, &len);
-    uint64_t v = 0;
-    if (data != NULL && len == sizeof(v)) {
-        memcpy(&v, data, sizeof(v));
-    }
-    return v;
-}
-
-int
-bench_tell_u64(acto_ctx *ctx, acto_ref to, uint32_t type, uint64_t v)
-{
-    return acto_tell(ctx, to, type, &v, sizeof(v));
-}
-
 void
 bench_kick(acto_system *sys, acto_ref to, uint32_t type, uint64_t v)
 {
