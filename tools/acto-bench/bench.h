@@ -64,6 +64,9 @@ uint64_t bench_count(const bench_opts *opts, uint64_t base);
  * nothing in steady state. */
 void bench_alloc_install(void);
 uint64_t bench_alloc_count(void);
+/* Bytes acto has allocated and not freed (its own requests, without the
+ * allocator's overhead or fragmentation). */
+int64_t bench_alloc_live_bytes(void);
 
 /* Keeps the compiler from optimizing a computed value away. */
 void bench_consume(uint64_t v);

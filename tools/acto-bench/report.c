@@ -110,20 +110,24 @@ bench_count(const bench_opts *opts, uint64_t base)
 }
 
 static atomic_uint_fast64_t alloc_calls;
+static atomic_int_fast64_t alloc_bytes; /* live bytes acto holds */
 
 static void *
 count_malloc(size_t size, void *user)
 {
     (void)user;
     atomic_fetch_add_explicit(&alloc_calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&alloc_bytes, (int_fast64_t)size,
+                              memory_order_relaxed);
     return malloc(size);
 }
 
 static void
 count_free(void *ptr, size_t size, void *user)
 {
-    (void)size;
     (void)user;
+    atomic_fetch_sub_explicit(&alloc_bytes, (int_fast64_t)size,
+                              memory_order_relaxed);
     free(ptr);
 }
 
@@ -138,6 +142,12 @@ uint64_t
 bench_alloc_count(void)
 {
     return atomic_load(&alloc_calls);
+}
+
+int64_t
+bench_alloc_live_bytes(void)
+{
+    return atomic_load(&alloc_bytes);
 }
 
 static volatile uint64_t sink;
