@@ -442,6 +442,8 @@ void acto__park_timer_stop(acto_actor *a);
 
 /* future.c */
 void acto__futures_run(acto_system *sys);
+/* Fails f with a copy of e, or cancels it when the copy cannot be made. */
+void acto__future_fail_copy(acto_future *f, const acto_error *e);
 int acto__ask_reply(acto_system *sys, acto_msg *m);
 void acto__ask_lost(acto_system *sys, const acto_msg *req);
 void acto__ask_failed(acto_system *sys, const acto_msg *req,
