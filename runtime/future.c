@@ -173,6 +173,13 @@ settle(acto_future *f, acto_future_state state)
 {
     f->state = (uint8_t)state;
     unregister_ask(f);
+    if (f->notify != NULL) {
+        /* A message, not a callback: delivering it here runs no code of
+         * the actor's until its turn. */
+        acto_msg *m = f->notify;
+        f->notify = NULL;
+        acto__deliver(f->sys, NULL, m->to, m, SEND_LANE);
+    }
     bool cb_ref = f->flags & FUT_CB_REF;
     if (cb_ref) {
         acto__list_remove(&f->ready); /* off the watched list */
@@ -348,6 +355,19 @@ acto_future_cancel_message(const acto_future *f)
 
 /* ---- callbacks -------------------------------------------------------- */
 
+/* watch keeps a pending future alive until it completes, for its
+ * callbacks or notify message, and lists it so closing the system can
+ * cancel it rather than leak it. */
+static void
+watch(acto_future *f)
+{
+    if (!(f->flags & FUT_CB_REF)) {
+        f->flags |= FUT_CB_REF;
+        f->refs++;
+        acto__list_push_back(&f->sys->watched, &f->ready);
+    }
+}
+
 static int
 add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
 {
@@ -364,12 +384,8 @@ add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
     f->cbs_tail = c;
     if (f->state != ACTO_FUTURE_PENDING) {
         queue_callbacks(f);
-    } else if (!(f->flags & FUT_CB_REF)) {
-        /* Kept alive until the callbacks ran, and watched so closing the
-         * system can cancel it rather than leak it. */
-        f->flags |= FUT_CB_REF;
-        f->refs++;
-        acto__list_push_back(&f->sys->watched, &f->ready);
+    } else {
+        watch(f);
     }
     return 0;
 }
@@ -402,7 +418,7 @@ acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
     }
     /* A pending future no one watches any more is no longer kept alive for
      * its callbacks (this may free it: f is not touched after). */
-    if (f->cbs == NULL && (f->flags & FUT_CB_REF) &&
+    if (f->cbs == NULL && f->notify == NULL && (f->flags & FUT_CB_REF) &&
         f->state == ACTO_FUTURE_PENDING) {
         f->flags &= (uint8_t)~FUT_CB_REF;
         acto__list_remove(&f->ready);
@@ -506,6 +522,11 @@ send_when_done(acto_future *f, acto_ref to, uint32_t type, acto_ref sender)
     }
     m->to = to;
     m->sender = sender;
+    if (f->state == ACTO_FUTURE_PENDING && f->notify == NULL) {
+        f->notify = m;
+        watch(f);
+        return 0;
+    }
     int rc = add_cb(f, deliver_on_done, m, drop_msg);
     if (rc != 0) {
         acto__msg_release(m);

@@ -225,7 +225,9 @@ struct acto_future {
             size_t size;
         } cancel;
     } u;
-    acto__cb *cbs; /* callbacks, FIFO */
+    acto_msg *notify; /* a notify message to deliver when done: the common
+                         continuation, without a callback record */
+    acto__cb *cbs;    /* callbacks, FIFO */
     acto__cb *cbs_tail;
     acto__hook timer; /* an ask's timeout */
     uint32_t ask_slot;

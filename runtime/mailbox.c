@@ -577,6 +577,16 @@ acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len)
         return rc;
     }
     m->correlation = req->correlation;
+    if ((req->flags & MSG_ASK) && !a->sys->closing) {
+        /* Straight to the waiting future: the ask ref names no actor, so
+         * the send path would only find that out the slow way. */
+        acto_system *sys = a->sys;
+        m->sender = a->self;
+        m->cause = req->id;
+        m->to = req->sender;
+        m->id = ++sys->next_msg_id;
+        return acto__ask_reply(sys, m);
+    }
     rc = send_from(a, req->sender, m);
     if (rc != 0) {
         acto__msg_release(m);

@@ -727,11 +727,22 @@ test_future_ask_and_notify_fail_cleanly_at_every_allocation(void **state)
     }
     acto_future *f;
     assert_acto_ok(acto_future_new(sys, &f));
-    acto_test_alloc_fail_nth(1);
-    assert_acto_err(acto_future_pipe_to(f, ref, T_DONE), ACTO_ENOMEM);
+    /* The first pipe_to rides in the future itself; the next ones need a
+     * callback record (and maybe a message) and can run out of memory. */
+    assert_acto_ok(acto_future_pipe_to(f, ref, T_DONE));
+    for (long n = 1; n <= 2; n++) {
+        acto_test_alloc_fail_nth(n);
+        int rc = acto_future_pipe_to(f, ref, T_DONE);
+        if (acto_test_alloc_failed()) {
+            assert_acto_err(rc, ACTO_ENOMEM);
+        } else {
+            assert_acto_ok(rc);
+        }
+    }
     acto_test_alloc_fail_nth(1);
     assert_acto_err(acto_future_add_done_cb(f, record_done, NULL), ACTO_ENOMEM);
     acto_test_alloc_fail_nth(0);
+    assert_acto_ok(acto_future_cancel(f, NULL));
     acto_future_release(f);
     acto_test_settle(env);
     acto_test_close_system(env, sys);
