@@ -322,11 +322,18 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
     m->to = to;
     m->id = ++sys->next_msg_id;
     acto_actor *r = acto__lookup(sys, to);
-    if (likely(r != NULL && r->life == LIFE_RUNNING && mode != SEND_LANE &&
-               (r->capacity == 0 || r->mb_count < r->capacity) &&
+    if (likely(r != NULL && r->life == LIFE_RUNNING &&
                !(m->flags & MSG_WAITED) && m->wait == NULL)) {
-        enqueue(r, m);
-        return 0;
+        if (mode == SEND_LANE) { /* replies, continuations, notices */
+            lane_push(r, m);
+            sys->stats.sent++;
+            schedule(r);
+            return 0;
+        }
+        if (r->capacity == 0 || r->mb_count < r->capacity) {
+            enqueue(r, m);
+            return 0;
+        }
     }
     return deliver_slow(sys, from, r, m, mode);
 }
