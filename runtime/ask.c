@@ -114,7 +114,16 @@ acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
     req->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
     /* An ask never parks its caller: the request waits on a full mailbox
      * like an outside send, bounded by the ask's deadline. */
-    acto__deliver(sys, NULL, to, req, SEND_OUTSIDE_WAIT);
+    rc = acto__deliver(sys, NULL, to, req, SEND_OUTSIDE_WAIT);
+    if (rc != 0) {
+        /* A full fail-policy mailbox refuses: the request goes back to
+         * the caller as it came, and the ask never existed. */
+        req->flags &= (uint8_t)~MSG_ASK;
+        req->correlation = 0;
+        req->sender = ACTO_REF_NONE;
+        acto_future_release(f);
+        return rc;
+    }
     *out = f;
     return 0;
 }

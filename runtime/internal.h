@@ -404,6 +404,10 @@ enum send_mode {
 };
 int acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
                   enum send_mode mode);
+/* Delivers a message that has no sender to hand it back to (timers,
+ * thread-safe sends): a refusal becomes a counted drop. */
+void acto__deliver_or_drop(acto_system *sys, acto_ref to, acto_msg *m,
+                           enum send_mode mode);
 void acto__dead_letter(acto_system *sys, acto_msg *m);
 void acto__discard_mailbox(acto_actor *a);
 void acto__unpark_sender(acto_system *sys, acto_ref sender);

@@ -345,6 +345,18 @@ acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
     return deliver(sys, from, to, m, mode);
 }
 
+void
+acto__deliver_or_drop(acto_system *sys, acto_ref to, acto_msg *m,
+                      enum send_mode mode)
+{
+    /* Only a full fail-policy mailbox refuses; with no caller to hand the
+     * message back to, that refusal is a counted drop, never a leak. */
+    if (deliver(sys, NULL, to, m, mode) != 0) {
+        sys->stats.sent++;
+        drop(sys, m);
+    }
+}
+
 /* take removes the next message for a's handler: the system lane first,
  * then the mailbox, letting the oldest parked message in behind it. */
 static inline acto_msg *

@@ -126,7 +126,7 @@ deliver_inbox(acto_system *sys)
         while ((n = acto__mpsc_pop(&sys->inbox)) != NULL) {
             acto_msg *m = acto__container_of(n, acto_msg, node);
             m->sys = sys;
-            acto__deliver(sys, NULL, m->to, m, SEND_OUTSIDE_WAIT);
+            acto__deliver_or_drop(sys, m->to, m, SEND_OUTSIDE_WAIT);
         }
         if (acto__mpsc_drain_done(&sys->inbox)) {
             return;

@@ -23,7 +23,7 @@ fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
         acto_msg *m = t->msg;
         t->msg = NULL;
         free_timer(sys, t);
-        acto__deliver(sys, NULL, m->to, m, SEND_OUTSIDE_WAIT);
+        acto__deliver_or_drop(sys, m->to, m, SEND_OUTSIDE_WAIT);
         return;
     }
     if (!acto_alive(sys, t->to)) {
@@ -33,7 +33,7 @@ fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
     acto_msg *copy;
     if (acto__msg_clone(t->msg, &copy) == 0) {
         copy->sender = t->msg->sender;
-        acto__deliver(sys, NULL, t->to, copy, SEND_OUTSIDE_WAIT);
+        acto__deliver_or_drop(sys, t->to, copy, SEND_OUTSIDE_WAIT);
     }
     /* Fixed rate: the next due time follows the schedule, not the delay
      * of this firing. */

@@ -140,7 +140,9 @@ int acto_reply(acto_ctx *ctx, uint32_t type, const void *data, size_t len);
  * ACTO_ECLOSED. Ownership: m is taken only when 0 is returned. */
 int acto_system_send(acto_system *sys, acto_ref to, acto_msg *m);
 
-/* Completes acto_system_send_wait: 0 once the message is in the mailbox;
+/* Completes acto_system_send_wait: 0 once the message is in the mailbox
+ * (or, for a drop-policy mailbox, once it was accepted or dropped as that
+ * policy says);
  * ACTO_ENOACTOR when the receiver died first (the message became a dead
  * letter); ACTO_ECANCELED when the system closed first. */
 typedef void (*acto_send_cb)(acto_system *sys, int status, void *user);
@@ -180,7 +182,9 @@ int acto_unregister(acto_system *sys, const char *name);
 /* ---- timers ----------------------------------------------------------- */
 
 /* acto_send_after sends m to to after delay_ms (from the running actor
- * when called inside a handler, else from outside). A pending timer costs
+ * when called inside a handler, else from outside). When it fires it waits
+ * for room in a full park-policy mailbox; a fail-policy mailbox refusing it
+ * makes it a counted drop. A pending timer costs
  * memory only, not a libuv handle. Returns 0 and sets *id (id may be NULL);
  * ACTO_EINVAL; ACTO_ENOMEM; ACTO_ECLOSED. Ownership: m is taken on 0. */
 int acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to,

@@ -165,7 +165,8 @@ int acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
  * fails the future at once with its error; a request that becomes a dead
  * letter fails it with ACTO_ENOACTOR. On timeout or cancel a late reply is
  * dropped and counted (acto_stats.late_replies). Returns 0; ACTO_EINVAL;
- * ACTO_ENOMEM; ACTO_ECLOSED. Ownership: req is taken on 0. */
+ * ACTO_ENOMEM; ACTO_ECLOSED; ACTO_EQUEUEFULL when to's mailbox is full and
+ * its policy is to fail. Ownership: req is taken on 0. */
 int acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req,
                 uint64_t timeout_ms, acto_future **out, const char *file,
                 int line);
