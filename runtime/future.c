@@ -16,22 +16,110 @@
 
 /* ---- memory ----------------------------------------------------------- */
 
-/* Futures may outlive their system (a result read after close), so the
- * system counts them and keeps its struct until the last one goes. */
+/* Futures come from slabs: no allocator header each, and
+ * kept together, so a million pending asks cost the futures themselves
+ * and not the holes that freed request messages would leave between them.
+ * The system makes its first slab when it is made and keeps it; other
+ * slabs go back to the allocator as soon as they are empty, so memory
+ * returns to where it was once the futures are released. Futures may
+ * outlive their system (a result read after close): the system counts them
+ * and keeps its struct until the last one goes. */
+/* The first slab is small; later ones are large enough (over 128 KiB)
+ * that malloc maps them apart from the heap, where the messages live, and
+ * unmaps them when they are freed. */
+#define FIRST_SLAB 64
+#define MORE_SLAB 1024
+
+struct acto__fslab {
+    acto__link partial; /* on the system's slabs with free futures */
+    acto_future *free;  /* chained through their ready.next */
+    uint32_t n_free;
+    uint32_t cap;
+    bool primary; /* the system's first slab, kept until it closes */
+    acto_future items[];
+};
+
+static size_t
+slab_size(uint32_t cap)
+{
+    return sizeof(acto__fslab) + (size_t)cap * sizeof(acto_future);
+}
+
+static acto__fslab *
+slab_new(acto_system *sys, bool primary)
+{
+    uint32_t cap = primary ? FIRST_SLAB : MORE_SLAB;
+    acto__fslab *s = acto__malloc(slab_size(cap));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->free = NULL;
+    for (uint32_t i = cap; i-- > 0;) {
+        s->items[i].ready.next = (acto__link *)(void *)s->free;
+        s->free = &s->items[i];
+    }
+    s->n_free = cap;
+    s->cap = cap;
+    s->primary = primary;
+    acto__list_push_back(&sys->fslabs, &s->partial);
+    return s;
+}
+
+int
+acto__futures_init(acto_system *sys)
+{
+    acto__list_init(&sys->fslabs);
+    return slab_new(sys, true) != NULL ? 0 : ACTO_ENOMEM;
+}
+
+/* acto__futures_fini frees the slabs no future uses any more (all of them
+ * unless futures outlive the system). */
+void
+acto__futures_fini(acto_system *sys)
+{
+    acto__link *l = sys->fslabs.next;
+    while (l != &sys->fslabs) {
+        acto__fslab *s = acto__container_of(l, acto__fslab, partial);
+        l = l->next;
+        if (s->n_free == s->cap) {
+            acto__list_remove(&s->partial);
+            acto__free(s, slab_size(s->cap));
+        }
+    }
+}
+
 static acto_future *
 future_take(acto_system *sys)
 {
-    acto_future *f = acto__malloc(sizeof(*f));
-    if (f != NULL) {
-        sys->live_futures++;
+    acto__link *l = acto__list_first(&sys->fslabs);
+    acto__fslab *s = l != NULL ? acto__container_of(l, acto__fslab, partial)
+                               : slab_new(sys, false);
+    if (s == NULL) {
+        return NULL;
     }
+    acto_future *f = s->free;
+    s->free = (acto_future *)(void *)f->ready.next;
+    if (--s->n_free == 0) {
+        acto__list_remove(&s->partial);
+    }
+    f->slab = s;
+    sys->live_futures++;
     return f;
 }
 
 static void
 future_give(acto_system *sys, acto_future *f)
 {
-    acto__free(f, sizeof(*f));
+    acto__fslab *s = f->slab;
+    f->ready.next = (acto__link *)(void *)s->free;
+    s->free = f;
+    if (s->n_free++ == 0) {
+        acto__list_push_back(&sys->fslabs, &s->partial);
+    }
+    if (s->n_free == s->cap && (!s->primary || sys->zombie)) {
+        acto__list_remove(&s->partial);
+        acto__free(s, slab_size(s->cap));
+    }
     acto__system_future_gone(sys); /* may free a closed system: last */
 }
 
@@ -51,7 +139,9 @@ acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
     if (f == NULL) {
         return ACTO_ENOMEM;
     }
+    acto__fslab *slab = f->slab;
     memset(f, 0, sizeof(*f));
+    f->slab = slab;
     f->sys = sys;
     f->refs = 1;
     if (sys->debug) {

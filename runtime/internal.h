@@ -207,8 +207,11 @@ enum future_flag {
     FUT_CB_REF = 1u << 3     /* holds a reference for pending callbacks */
 };
 
+typedef struct acto__fslab acto__fslab;
+
 struct acto_future {
     acto__link ready; /* the system's ready or watched list */
+    acto__fslab *slab;
     acto_system *sys;
     uint32_t refs;
     uint8_t state; /* acto_future_state */
@@ -276,6 +279,7 @@ struct acto_system {
     acto__slots asks;         /* pending asks by correlation id */
     acto__slots timers;
     uint64_t live_futures;    /* the struct outlives close until they go */
+    acto__link fslabs;        /* future slabs with free futures */
     acto__error_box *pending; /* recorded by acto_fail for current */
     uint64_t next_monitor_id;
     acto__link *buckets;
@@ -448,6 +452,8 @@ void acto__park_timer_stop(acto_actor *a);
 
 /* future.c */
 void acto__futures_run(acto_system *sys);
+int acto__futures_init(acto_system *sys);
+void acto__futures_fini(acto_system *sys);
 /* Fails f with a copy of e, or cancels it when the copy cannot be made. */
 void acto__future_fail_copy(acto_future *f, const acto_error *e);
 int acto__ask_reply(acto_system *sys, acto_msg *m);

@@ -274,6 +274,7 @@ free_system(acto_system *sys)
     void *user = sys->close_user;
     acto__pool_fini(sys);
     acto__slabs_fini(sys);
+    acto__futures_fini(sys);
     acto__slots_fini(&sys->actors);
     acto__slots_fini(&sys->timers);
     acto__slots_fini(&sys->asks);
@@ -337,7 +338,12 @@ acto_system_alloc(const acto_system_opts *opts, acto_system **out)
         return ACTO_ENOMEM;
     }
     init_fields(sys, o);
-    int rc = 0;
+    int rc = acto__futures_init(sys);
+    if (rc != 0) {
+        acto__futures_fini(sys);
+        acto__free(sys, sizeof(*sys));
+        return rc;
+    }
     if (o->loop != NULL) {
         sys->loop = o->loop;
     } else if ((sys->loop = acto__malloc(sizeof(uv_loop_t))) == NULL) {
@@ -358,6 +364,7 @@ acto_system_alloc(const acto_system_opts *opts, acto_system **out)
         *out = sys;
         return 0;
     }
+    acto__futures_fini(sys);
     acto__free(sys, sizeof(*sys));
     return rc;
 }
@@ -400,6 +407,7 @@ void
 acto_system_stats(const acto_system *sys, acto_stats *out)
 {
     *out = sys->stats;
+    out->futures = sys->live_futures;
     /* Counted from the mailboxes themselves, so the identity sent =
      * handled + dead letters + dropped + queued checks the other counters
      * instead of restating them. */

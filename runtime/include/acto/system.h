@@ -68,6 +68,7 @@ typedef struct acto_stats {
     uint64_t parks;        /* sends that had to wait for room */
     uint64_t late_replies; /* replies to asks that had timed out or were
                               cancelled (counted in dropped too) */
+    uint64_t futures;      /* futures alive now (made and not yet freed) */
 } acto_stats;
 
 /* acto_system_alloc creates a system. opts may be NULL (own loop, real
