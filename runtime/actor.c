@@ -277,7 +277,6 @@ void
 acto__push_dying(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    a->flags |= ACTOR_DYING;
     a->next_run = sys->dying;
     sys->dying = a;
     acto__kick(sys);

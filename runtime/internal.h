@@ -101,8 +101,7 @@ enum actor_life {
 enum actor_flag {
     ACTOR_QUEUED = 1u << 0,     /* on the run queue */
     ACTOR_IN_HANDLER = 1u << 1, /* a handler or hook is running */
-    ACTOR_PARKED = 1u << 2,     /* has sends parked on full mailboxes */
-    ACTOR_DYING = 1u << 3       /* on the dying list */
+    ACTOR_PARKED = 1u << 2      /* has sends parked on full mailboxes */
 };
 
 /* What a wheel entry belongs to. */
