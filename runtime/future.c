@@ -683,7 +683,10 @@ copy_outcome(acto_future *out, acto_future *from)
     switch (from->state) {
     case ACTO_FUTURE_DONE:
         acto_future_retain(from);
-        acto_future_set_result(out, from->u.ok.value, release_owner, from);
+        if (acto_future_set_result(out, from->u.ok.value, release_owner,
+                                   from) != 0) {
+            acto_future_release(from); /* out was completed first */
+        }
         break;
     case ACTO_FUTURE_FAILED:
         from->flags |= FUT_RETRIEVED;
