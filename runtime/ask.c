@@ -8,7 +8,7 @@
  * wheel entry; a request that dies (dead letter, failed handler) fails the
  * ask at once.
  */
-#include "internal.h"
+#include "deliver.h"
 
 /* ---- asks ------------------------------------------------------------- */
 
@@ -114,7 +114,7 @@ acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
     req->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
     /* An ask never parks its caller: the request waits on a full mailbox
      * like an outside send, bounded by the ask's deadline. */
-    rc = acto__deliver(sys, NULL, to, req, SEND_OUTSIDE_WAIT);
+    rc = deliver(sys, NULL, to, req, SEND_OUTSIDE_WAIT);
     if (rc != 0) {
         /* A full fail-policy mailbox refuses: the request goes back to
          * the caller as it came, and the ask never existed. */

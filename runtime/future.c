@@ -8,7 +8,7 @@
  *
  * Asks, which build on futures, are in ask.c.
  */
-#include "internal.h"
+#include "deliver.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,7 +268,7 @@ settle(acto_future *f, acto_future_state state)
          * the actor's until its turn. */
         acto_msg *m = f->notify;
         f->notify = NULL;
-        acto__deliver(f->sys, NULL, m->to, m, SEND_LANE);
+        deliver(f->sys, NULL, m->to, m, SEND_LANE);
     }
     bool cb_ref = f->flags & FUT_CB_REF;
     if (cb_ref) {

@@ -10,27 +10,10 @@
  * Everything a message passes through from send to handler lives in this
  * file, so the compiler can inline the whole path.
  */
-#include "internal.h"
+#include "deliver.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Flags that make a message's arrival matter to someone waiting. */
-#define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK)
-
-/* Message FIFOs are a head and a tail pointer; the mailbox keeps its own
- * count beside them. */
-static inline void
-fifo_push(acto_msg **head, acto_msg **tail, acto_msg *m)
-{
-    m->next = NULL;
-    if (*tail != NULL) {
-        (*tail)->next = m;
-    } else {
-        *head = m;
-    }
-    *tail = m;
-}
 
 static inline acto_msg *
 fifo_pop(acto_msg **head, acto_msg **tail)
@@ -62,13 +45,6 @@ mq_pop(acto__mq *q)
     return m;
 }
 
-static inline void
-mailbox_push(acto_actor *a, acto_msg *m)
-{
-    fifo_push(&a->mb_head, &a->mb_tail, m);
-    a->mb_count++;
-}
-
 static inline acto_msg *
 mailbox_pop(acto_actor *a)
 {
@@ -79,28 +55,10 @@ mailbox_pop(acto_actor *a)
     return m;
 }
 
-static inline void
-lane_push(acto_actor *a, acto_msg *m)
-{
-    fifo_push(&a->lane_head, &a->lane_tail, m);
-}
-
 static inline uint32_t
 parked_count(const acto_actor *a)
 {
     return a->ext != NULL ? a->ext->parked.count : 0;
-}
-
-static inline void
-runq_push(acto_system *sys, acto_actor *a)
-{
-    a->next_run = NULL;
-    if (sys->runq_tail != NULL) {
-        sys->runq_tail->next_run = a;
-    } else {
-        sys->runq_head = a;
-    }
-    sys->runq_tail = a;
 }
 
 static inline acto_actor *
@@ -114,21 +72,6 @@ runq_pop(acto_system *sys)
         }
     }
     return a;
-}
-
-static inline void
-schedule(acto_actor *a)
-{
-    if ((a->flags & (ACTOR_QUEUED | ACTOR_IN_HANDLER | ACTOR_PARKED)) ||
-        a->life != LIFE_RUNNING) {
-        return;
-    }
-    if (a->mb_count == 0 && a->lane_head == NULL) {
-        return;
-    }
-    a->flags |= ACTOR_QUEUED;
-    runq_push(a->sys, a);
-    acto__kick(a->sys);
 }
 
 void
@@ -215,25 +158,14 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
 }
 
 /* high_water warns, in debug mode, when a mailbox grows past the mark. */
-static __attribute__((noinline)) void
-high_water(const acto_actor *r)
+__attribute__((noinline)) void
+acto__high_water(const acto_actor *r)
 {
     const char *label = r->ext != NULL ? r->ext->label : NULL;
     fprintf(stderr, "acto: mailbox of actor %u.%u%s%s passed %u messages\n",
             acto_ref_slot(r->self), acto_ref_generation(r->self),
             label != NULL ? " " : "", label != NULL ? label : "",
             r->sys->high_water);
-}
-
-static inline void
-enqueue(acto_actor *r, acto_msg *m)
-{
-    mailbox_push(r, m);
-    r->sys->stats.sent++;
-    if (unlikely(r->sys->debug) && r->mb_count == r->sys->high_water + 1) {
-        high_water(r);
-    }
-    schedule(r);
 }
 
 /* park appends m to r's park list; an actor sender parks until it lands. */
@@ -286,9 +218,9 @@ deliver_dead(acto_system *sys, acto_msg *m)
     acto__dead_letter(sys, m);
 }
 
-static __attribute__((noinline)) int
-deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
-             enum send_mode mode)
+int
+acto__deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r,
+                   acto_msg *m, enum send_mode mode)
 {
     if (r == NULL && m->to.id == sys->ask_ref.id) {
         return acto__ask_reply(sys, m);
@@ -311,31 +243,6 @@ deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
         return 0;
     }
     return full_mailbox(r, from, m, mode);
-}
-
-/* deliver is acto__deliver's fast path, inlined into the sends of this
- * file: a running receiver with room and nobody waiting on the message. */
-static inline int
-deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
-        enum send_mode mode)
-{
-    m->to = to;
-    m->id = ++sys->next_msg_id;
-    acto_actor *r = acto__lookup(sys, to);
-    if (likely(r != NULL && r->life == LIFE_RUNNING &&
-               !(m->flags & MSG_WAITED) && m->wait == NULL)) {
-        if (mode == SEND_LANE) { /* replies, continuations, notices */
-            lane_push(r, m);
-            sys->stats.sent++;
-            schedule(r);
-            return 0;
-        }
-        if (r->capacity == 0 || r->mb_count < r->capacity) {
-            enqueue(r, m);
-            return 0;
-        }
-    }
-    return deliver_slow(sys, from, r, m, mode);
 }
 
 int

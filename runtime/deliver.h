@@ -1,0 +1,109 @@
+/* The inline fast path of message delivery, shared by the files that send
+ * on the hot path (mailbox.c, ask.c, future.c): a running receiver with
+ * room and nobody waiting on the message. Everything else goes to
+ * acto__deliver_slow in mailbox.c. Private to the runtime.
+ */
+#ifndef ACTO__DELIVER_H
+#define ACTO__DELIVER_H
+
+#include "internal.h"
+
+/* Flags that make a message's arrival matter to someone waiting. */
+#define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK)
+
+/* Message FIFOs are a head and a tail pointer; the mailbox keeps its own
+ * count beside them. */
+static inline void
+fifo_push(acto_msg **head, acto_msg **tail, acto_msg *m)
+{
+    m->next = NULL;
+    if (*tail != NULL) {
+        (*tail)->next = m;
+    } else {
+        *head = m;
+    }
+    *tail = m;
+}
+
+static inline void
+mailbox_push(acto_actor *a, acto_msg *m)
+{
+    fifo_push(&a->mb_head, &a->mb_tail, m);
+    a->mb_count++;
+}
+
+static inline void
+lane_push(acto_actor *a, acto_msg *m)
+{
+    fifo_push(&a->lane_head, &a->lane_tail, m);
+}
+
+static inline void
+runq_push(acto_system *sys, acto_actor *a)
+{
+    a->next_run = NULL;
+    if (sys->runq_tail != NULL) {
+        sys->runq_tail->next_run = a;
+    } else {
+        sys->runq_head = a;
+    }
+    sys->runq_tail = a;
+}
+
+static inline void
+schedule(acto_actor *a)
+{
+    if ((a->flags & (ACTOR_QUEUED | ACTOR_IN_HANDLER | ACTOR_PARKED)) ||
+        a->life != LIFE_RUNNING) {
+        return;
+    }
+    if (a->mb_count == 0 && a->lane_head == NULL) {
+        return;
+    }
+    a->flags |= ACTOR_QUEUED;
+    runq_push(a->sys, a);
+    acto__kick(a->sys);
+}
+
+/* In mailbox.c: the slow path, and the debug-mode high-water report. */
+int acto__deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r,
+                       acto_msg *m, enum send_mode mode);
+void acto__high_water(const acto_actor *r);
+
+static inline void
+enqueue(acto_actor *r, acto_msg *m)
+{
+    mailbox_push(r, m);
+    r->sys->stats.sent++;
+    if (unlikely(r->sys->debug) && r->mb_count == r->sys->high_water + 1) {
+        acto__high_water(r);
+    }
+    schedule(r);
+}
+
+/* deliver is acto__deliver's fast path, inlined into the sends of this
+ * file: a running receiver with room and nobody waiting on the message. */
+static inline int
+deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
+        enum send_mode mode)
+{
+    m->to = to;
+    m->id = ++sys->next_msg_id;
+    acto_actor *r = acto__lookup(sys, to);
+    if (likely(r != NULL && r->life == LIFE_RUNNING &&
+               !(m->flags & MSG_WAITED) && m->wait == NULL)) {
+        if (mode == SEND_LANE) { /* replies, continuations, notices */
+            lane_push(r, m);
+            sys->stats.sent++;
+            schedule(r);
+            return 0;
+        }
+        if (r->capacity == 0 || r->mb_count < r->capacity) {
+            enqueue(r, m);
+            return 0;
+        }
+    }
+    return acto__deliver_slow(sys, from, r, m, mode);
+}
+
+#endif /* ACTO__DELIVER_H */
