@@ -210,6 +210,7 @@ drop_ext_links(acto_actor *a)
     }
     acto__park_timer_stop(a);
     acto__wheel_remove(&a->sys->wheel, &a->ext->recv_timer.entry);
+    acto__timers_removed(a->sys);
     acto__registry_drop_actor(a);
 }
 
@@ -562,6 +563,7 @@ acto__finalize(acto_actor *a)
     if (a->ext != NULL) {
         acto__park_timer_stop(a);
         acto__wheel_remove(&sys->wheel, &a->ext->recv_timer.entry);
+        acto__timers_removed(sys);
     }
     run_stop_hook(a);
     a->life = LIFE_DEAD;

@@ -85,7 +85,7 @@ register_ask(acto_system *sys, acto_future *f, uint64_t timeout_ms,
     f->deadline = inherited < deadline ? inherited : deadline;
     if (f->deadline != UINT64_MAX) {
         acto__wheel_add(&sys->wheel, &f->timer.entry, f->deadline);
-        acto__timers_arm(sys);
+        acto__timers_added(sys, f->deadline);
     }
     *correlation = correlation_of(slot, gen);
     return 0;

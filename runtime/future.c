@@ -170,7 +170,10 @@ unregister_ask(acto_future *f)
     }
     f->flags &= (uint8_t)~FUT_ASK;
     acto__slots_remove(&f->sys->asks, f->ask_slot);
-    acto__wheel_remove(&f->sys->wheel, &f->timer.entry);
+    if (acto__wheel_entry_pending(&f->timer.entry)) {
+        acto__wheel_remove(&f->sys->wheel, &f->timer.entry);
+        acto__timers_removed(f->sys);
+    }
 }
 
 static void

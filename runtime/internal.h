@@ -444,6 +444,9 @@ void acto__callout_stop(acto_system *sys, acto__callout *c);
 void acto__timers_fire(acto_system *sys);
 void acto__timers_advance(acto_system *sys, uint64_t to);
 void acto__timers_arm(acto_system *sys);
+/* After adding an entry due at due / after removing entries. */
+void acto__timers_added(acto_system *sys, uint64_t due);
+void acto__timers_removed(acto_system *sys);
 void acto__timers_fini(acto_system *sys);
 void acto__receive_rearm(acto_actor *a);
 void acto__park_timer_start(acto_actor *a);

@@ -99,25 +99,57 @@ on_timer(uv_timer_t *timer)
     acto__timers_fire(sys);
 }
 
+static void
+arm_at(acto_system *sys, uint64_t due)
+{
+    uint64_t now = uv_now(sys->loop);
+    uv_timer_start(&sys->timer, on_timer, due > now ? due - now : 0, 0);
+    sys->armed_due = due;
+}
+
+static void
+disarm(acto_system *sys)
+{
+    if (sys->armed_due != UINT64_MAX) {
+        uv_timer_stop(&sys->timer);
+        sys->armed_due = UINT64_MAX;
+    }
+}
+
+/* The libuv timer is armed for a time no later than the wheel's earliest
+ * entry: adding an earlier entry brings it forward, removing entries
+ * leaves it (a wake-up that finds nothing due re-arms exactly), and only
+ * an empty wheel stops it, so the loop can end. This keeps next_due, which
+ * may rescan a slot, off the path of every add and removal: it runs once
+ * per wake-up. */
 void
 acto__timers_arm(acto_system *sys)
 {
     uint64_t due;
     if (sys->virtual_time || sys->closing ||
         !acto__wheel_next_due(&sys->wheel, &due)) {
-        if (sys->armed_due != UINT64_MAX) {
-            uv_timer_stop(&sys->timer);
-            sys->armed_due = UINT64_MAX;
-        }
+        disarm(sys);
         return;
     }
-    if (due == sys->armed_due) {
-        return; /* re-arming on every receive timeout would cost a heap
-                   update per message */
+    if (due != sys->armed_due) {
+        arm_at(sys, due);
     }
-    uint64_t now = uv_now(sys->loop);
-    uv_timer_start(&sys->timer, on_timer, due > now ? due - now : 0, 0);
-    sys->armed_due = due;
+}
+
+void
+acto__timers_added(acto_system *sys, uint64_t due)
+{
+    if (!sys->virtual_time && !sys->closing && due < sys->armed_due) {
+        arm_at(sys, due);
+    }
+}
+
+void
+acto__timers_removed(acto_system *sys)
+{
+    if (acto__wheel_count(&sys->wheel) == 0) {
+        disarm(sys);
+    }
 }
 
 void
@@ -171,7 +203,7 @@ add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
     m->to = to;
     m->sender = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
     acto__wheel_add(&sys->wheel, &t->hook.entry, acto__now(sys) + delay);
-    acto__timers_arm(sys);
+    acto__timers_added(sys, t->hook.entry.due);
     if (id != NULL) {
         *id = ((uint64_t)gen << 32) | t->slot;
     }
@@ -208,7 +240,7 @@ acto_timer_cancel(acto_system *sys, uint64_t id)
         return ACTO_ENOTFOUND;
     }
     free_timer(sys, t);
-    acto__timers_arm(sys);
+    acto__timers_removed(sys);
     return 0;
 }
 
@@ -239,7 +271,7 @@ acto__callout_start(acto_system *sys, acto__callout *c, uint64_t delay_ms)
     uint64_t now = acto__now(sys);
     uint64_t due = delay_ms < UINT64_MAX - now ? now + delay_ms : UINT64_MAX;
     acto__wheel_add(&sys->wheel, &c->hook.entry, due);
-    acto__timers_arm(sys);
+    acto__timers_added(sys, due);
 }
 
 void
@@ -247,7 +279,7 @@ acto__callout_stop(acto_system *sys, acto__callout *c)
 {
     if (acto__wheel_entry_pending(&c->hook.entry)) {
         acto__wheel_remove(&sys->wheel, &c->hook.entry);
-        acto__timers_arm(sys);
+        acto__timers_removed(sys);
     }
 }
 
@@ -260,7 +292,7 @@ acto__receive_rearm(acto_actor *a)
     acto__actor_ext *x = a->ext;
     acto__wheel_add(&sys->wheel, &x->recv_timer.entry,
                     acto__now(sys) + x->recv_timeout_ms);
-    acto__timers_arm(sys);
+    acto__timers_added(sys, x->recv_timer.entry.due);
 }
 
 int
@@ -280,7 +312,7 @@ acto_set_receive_timeout(acto_ctx *ctx, uint64_t ms)
     x->recv_timeout_ms = ms;
     if (ms == 0) {
         acto__wheel_remove(&a->sys->wheel, &x->recv_timer.entry);
-        acto__timers_arm(a->sys);
+        acto__timers_removed(a->sys);
     } else {
         acto__receive_rearm(a);
     }
@@ -297,7 +329,7 @@ acto__park_timer_start(acto_actor *a)
     acto_system *sys = a->sys;
     acto__wheel_add(&sys->wheel, &x->park_timer.entry,
                     acto__now(sys) + x->send_timeout_ms);
-    acto__timers_arm(sys);
+    acto__timers_added(sys, x->park_timer.entry.due);
 }
 
 void
@@ -306,5 +338,6 @@ acto__park_timer_stop(acto_actor *a)
     acto__actor_ext *x = a->ext;
     if (x != NULL && acto__wheel_entry_pending(&x->park_timer.entry)) {
         acto__wheel_remove(&a->sys->wheel, &x->park_timer.entry);
+        acto__timers_removed(a->sys);
     }
 }

@@ -9,8 +9,9 @@
  * - Hence all of level L lies after all of levels below L, and the earliest
  *   entry is in the first occupied slot of the lowest occupied level.
  * - The min cache of an occupied slot is at most its true minimum; it is
- *   exact unless the slot's stale bit is set, and the first occupied slot is
- *   never stale. Level 0 slots hold one due time each, so are never stale.
+ *   exact unless the slot's stale bit is set. next_due refreshes the first
+ *   occupied slot when it is stale, so a removal never rescans. Level 0
+ *   slots hold one due time each, so are never stale.
  */
 #include "wheel.h"
 
@@ -84,12 +85,18 @@ refresh_first(acto__wheel *w)
     }
     acto__link *head = &w->slots[level][slot];
     uint64_t min = UINT64_MAX;
+    uint32_t count = 0;
     for (acto__link *l = head->next; l != head; l = l->next) {
-        if (entry_of(l)->due < min) {
-            min = entry_of(l)->due;
+        uint64_t due = entry_of(l)->due;
+        if (due < min) {
+            min = due;
+            count = 1;
+        } else if (due == min) {
+            count++;
         }
     }
     w->min[level][slot] = min;
+    w->min_count[level][slot] = count;
     w->stale[level] &= ~bit_of(slot);
 }
 
@@ -106,10 +113,14 @@ place(acto__wheel *w, acto__wheel_entry *e)
     if (!(w->occupied[level] & bit)) {
         w->occupied[level] |= bit;
         w->min[level][slot] = e->due;
+        w->min_count[level][slot] = 1;
     } else if (e->due < w->min[level][slot]) {
         /* Below a lower bound of the others: exact again. */
         w->min[level][slot] = e->due;
+        w->min_count[level][slot] = 1;
         w->stale[level] &= ~bit;
+    } else if (e->due == w->min[level][slot]) {
+        w->min_count[level][slot]++; /* meaningful only while exact */
     }
 }
 
@@ -137,11 +148,13 @@ unslot(acto__wheel *w, const acto__wheel_entry *e)
         w->occupied[level] &= ~bit;
         w->stale[level] &= ~bit;
     } else if (level > 0 && e->due == w->min[level][slot]) {
+        if (!(w->stale[level] & bit) && --w->min_count[level][slot] > 0) {
+            return; /* another entry still holds the minimum */
+        }
+        /* Rescanned only when next_due needs it: removing timers in due
+         * order (asks answered in turn) must not rescan a slot each time. */
         w->stale[level] |= bit;
-    } else {
-        return;
     }
-    refresh_first(w);
 }
 
 /* Moves every entry of a slot above level 0 down, in order. The levels
@@ -272,7 +285,7 @@ acto__wheel_expire(acto__wheel *w, uint64_t now_ms, acto__wheel_cb cb,
 }
 
 bool
-acto__wheel_next_due(const acto__wheel *w, uint64_t *due_ms)
+acto__wheel_next_due(acto__wheel *w, uint64_t *due_ms)
 {
     unsigned level;
     unsigned slot;
@@ -284,6 +297,7 @@ acto__wheel_next_due(const acto__wheel *w, uint64_t *due_ms)
         *due_ms = w->now;
         return true;
     }
+    refresh_first(w);
     uint64_t due = w->min[level][slot];
     *due_ms = due < w->now ? w->now : due;
     return true;

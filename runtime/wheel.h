@@ -15,15 +15,17 @@
  * order, so equal due times leave in the order they were added. Entries due
  * at or before the current time wait on a list sorted by due time.
  *
- * Each slot caches the minimum due time of its entries. The cache of the
- * earliest occupied slot is always exact, which makes acto__wheel_next_due
- * exact and O(levels) without writing to the wheel.
+ * Each slot caches the minimum due time of its entries and how many share
+ * it. A removal that takes a slot's last minimum only marks the cache
+ * stale; acto__wheel_next_due rescans the earliest slot when it is stale,
+ * so it stays exact while removals in due order cost O(1).
  *
- * Cost: add, remove and next_due are O(1) (a few bitmap scans), except that
- * removing the earliest entry of the earliest slot above level 0 rescans that
- * slot, and adding a due time in the past walks back the sorted past-due
- * list past any later past-due entries (none when due times are added in
- * order). Expire is O(levels) per entry over its life plus the callbacks.
+ * Cost: add and remove are O(1) (a few bitmap scans); next_due is O(levels)
+ * plus, when the earliest slot above level 0 lost its last minimum since
+ * the previous call, one rescan of that slot; adding a due time in the past
+ * walks back the sorted past-due list past any later past-due entries (none
+ * when due times are added in order). Expire is O(levels) per entry over
+ * its life plus the callbacks.
  */
 #ifndef ACTO__WHEEL_H
 #define ACTO__WHEEL_H
@@ -58,6 +60,9 @@ typedef struct acto__wheel {
     uint64_t stale[ACTO__WHEEL_LEVELS];    /* bit per slot whose min may be
                                               below its true minimum */
     uint64_t min[ACTO__WHEEL_LEVELS][ACTO__WHEEL_SLOTS];
+    /* How many entries of a slot share its (exact) minimum, so removing
+     * one of many timers due together does not rescan the slot. */
+    uint32_t min_count[ACTO__WHEEL_LEVELS][ACTO__WHEEL_SLOTS];
     acto__link slots[ACTO__WHEEL_LEVELS][ACTO__WHEEL_SLOTS];
 } acto__wheel;
 
@@ -109,10 +114,12 @@ size_t acto__wheel_expire(acto__wheel *w, uint64_t now_ms, acto__wheel_cb cb,
                           void *user);
 
 /* acto__wheel_next_due finds the earliest due time of any pending entry,
- * exactly, raised to the current time if it is earlier. Returns false when
- * no entry is pending (and leaves *due_ms alone), true otherwise. Ownership:
- * nothing changes hands. Thread: single thread, the owner's. */
-bool acto__wheel_next_due(const acto__wheel *w, uint64_t *due_ms);
+ * exactly, raised to the current time if it is earlier. It may rescan the
+ * earliest slot to make its cached minimum exact again (removals only mark
+ * it stale), which is why it takes a non-const wheel. Returns false when
+ * no entry is pending (and leaves *due_ms alone), true otherwise.
+ * Ownership: nothing changes hands. Thread: single thread, the owner's. */
+bool acto__wheel_next_due(acto__wheel *w, uint64_t *due_ms);
 
 /* acto__wheel_count returns the number of pending entries. Ownership:
  * nothing changes hands. Thread: single thread, the owner's. */

@@ -73,7 +73,7 @@ recorder_make(acto__wheel *w)
 }
 
 static uint64_t
-next_due(const acto__wheel *w)
+next_due(acto__wheel *w)
 {
     uint64_t due = 0;
     assert_true(acto__wheel_next_due(w, &due));

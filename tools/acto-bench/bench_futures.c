@@ -465,3 +465,75 @@ bench_ask_memory(const bench_opts *opts)
                  (double)timeouts, "count", 0);
     free(v);
 }
+
+/* ---- timers ----------------------------------------------------------- */
+
+/* Sets n timers ten to a millisecond, as a busy server sets ask timeouts,
+ * then cancels them in due order, as replies arriving in turn do. Returns
+ * ns per timer (set and cancel). In-order cancels once rescanned the
+ * earliest wheel slot each time; they must stay O(1). */
+static double
+acto_timers_run(uint64_t n)
+{
+    acto_system *sys = virtual_system_new();
+    uint64_t *ids = malloc(n * sizeof(*ids));
+    if (ids == NULL) {
+        bench_die("timers", ACTO_ENOMEM);
+    }
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        acto_msg *m;
+        int rc = acto_msg_new_bytes(sys, MSG_REQUEST, &i, sizeof(i), &m);
+        if (rc == 0 && (rc = acto_send_after(sys, 1000 + i / 10, ACTO_REF_NONE,
+                                             m, &ids[i])) != 0) {
+            acto_msg_free(m);
+        }
+        if (rc != 0) {
+            bench_die("acto_send_after", rc);
+        }
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        int rc = acto_timer_cancel(sys, ids[i]);
+        if (rc != 0) {
+            bench_die("acto_timer_cancel", rc);
+        }
+    }
+    uint64_t ns = bench_now_ns() - t0;
+    free(ids);
+    bench_system_free(sys);
+    return (double)ns / (double)n;
+}
+
+/* The floor: the same number of pushes and in-order pops on a ring, the
+ * cost of a FIFO of deadlines that all share one timeout. */
+static double
+floor_timers_run(uint64_t n)
+{
+    bench_ring *r = bench_ring_alloc(1u << 21);
+    if (r == NULL) {
+        bench_die("floor ring", ACTO_ENOMEM);
+    }
+    uint64_t sum = 0;
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t done = 0; done < n; done += 1u << 20) {
+        uint64_t k = n - done < (1u << 20) ? n - done : 1u << 20;
+        for (uintptr_t i = 1; i <= k; i++) {
+            bench_ring_push(r, (void *)i);
+        }
+        void *item;
+        while (bench_ring_pop(r, &item)) {
+            sum += (uintptr_t)item;
+        }
+    }
+    uint64_t ns = bench_now_ns() - t0;
+    bench_consume(sum);
+    bench_ring_free(r);
+    return (double)ns / (double)n;
+}
+
+void
+bench_timers(const bench_opts *opts)
+{
+    bench_paired(opts, "timers", acto_timers_run, floor_timers_run,
+                 bench_count(opts, 1000000), "ns/timer", "timers/s");
+}

@@ -38,6 +38,10 @@ static const bench_workload workloads[] = {
      "1M asks pending at once to a server that never answers: RSS per "
      "pending ask, then all time out",
      bench_ask_memory},
+    {"timers",
+     "1M timers set ten to a millisecond and cancelled in due order, as "
+     "ask timeouts are when replies arrive in turn",
+     bench_timers},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
