@@ -18,6 +18,7 @@
 #include "wheel.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -378,6 +379,30 @@ acto__msg_alloc(acto_system *sys)
     m->cause = 0;
     m->wait = NULL;
     return m;
+}
+
+/* copy_small copies up to ACTO_MSG_INLINE bytes in fixed-size steps the
+ * compiler inlines, instead of calling memcpy for a few bytes. */
+static inline void
+acto__copy_small(unsigned char *dst, const void *src, size_t len)
+{
+    const unsigned char *s = src;
+    if (likely(len == 8)) { /* a pointer or a 64-bit value */
+        memcpy(dst, s, 8);
+        return;
+    }
+    for (; len >= 8; len -= 8, dst += 8, s += 8) {
+        memcpy(dst, s, 8);
+    }
+    if (len >= 4) {
+        memcpy(dst, s, 4);
+        len -= 4;
+        dst += 4;
+        s += 4;
+    }
+    while (len-- > 0) {
+        *dst++ = *s++;
+    }
 }
 
 /* acto__msg_release frees what the payload owns and pools the message. */

@@ -421,30 +421,6 @@ acto_send(acto_ctx *ctx, acto_ref to, acto_msg *m)
     return send_from(ctx_actor(ctx), to, m);
 }
 
-/* copy_small copies up to ACTO_MSG_INLINE bytes in fixed-size steps the
- * compiler inlines, instead of calling memcpy for a few bytes. */
-static inline void
-copy_small(unsigned char *dst, const void *src, size_t len)
-{
-    const unsigned char *s = src;
-    if (likely(len == 8)) { /* a pointer or a 64-bit value */
-        memcpy(dst, s, 8);
-        return;
-    }
-    for (; len >= 8; len -= 8, dst += 8, s += 8) {
-        memcpy(dst, s, 8);
-    }
-    if (len >= 4) {
-        memcpy(dst, s, 4);
-        len -= 4;
-        dst += 4;
-        s += 4;
-    }
-    while (len-- > 0) {
-        *dst++ = *s++;
-    }
-}
-
 /* new_bytes builds a bytes message on the fast path. */
 static inline int
 new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
@@ -461,7 +437,7 @@ new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
     m->type = type;
     m->kind = ACTO_PAYLOAD_BYTES;
     m->len = (uint32_t)len;
-    copy_small(m->u.bytes, data, len);
+    acto__copy_small(m->u.bytes, data, len);
     *out = m;
     return 0;
 }

@@ -61,8 +61,8 @@ set_bytes(acto_msg *m, const void *data, size_t len)
         memcpy(copy, data, len);
         m->u.data = copy;
         m->flags |= MSG_HEAP_DATA;
-    } else if (len > 0) {
-        memcpy(m->u.bytes, data, len);
+    } else {
+        acto__copy_small(m->u.bytes, data, len);
     }
     m->len = (uint32_t)len;
     return 0;
