@@ -126,6 +126,7 @@ init_actor(acto_actor *a, acto_system *sys, const acto_behaviour *b,
                               ? (o->batch < UINT16_MAX ? o->batch : UINT16_MAX)
                               : DEFAULT_BATCH);
     a->capacity = o->capacity;
+    a->on_shutdown = (uint8_t)o->on_shutdown;
     a->parent = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
 }
 
@@ -160,6 +161,7 @@ valid_spawn(const acto_system *sys, const acto_behaviour *b,
 {
     return sys != NULL && b != NULL && b->receive != NULL && out != NULL &&
            (unsigned)o->overflow <= ACTO_OVERFLOW_DROP_NEWEST &&
+           (unsigned)o->on_shutdown <= ACTO_SHUTDOWN_NOTIFY &&
            (o->label == NULL || strlen(o->label) <= MAX_LABEL);
 }
 
@@ -278,8 +280,13 @@ void
 acto__push_dying(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    a->next_run = sys->dying;
-    sys->dying = a;
+    a->next_run = NULL;
+    if (sys->dying == NULL) {
+        sys->dying = a;
+    } else {
+        sys->dying_tail->next_run = a;
+    }
+    sys->dying_tail = a;
     acto__kick(sys);
 }
 
@@ -308,7 +315,72 @@ stop_with(acto_system *sys, acto_ref ref, acto_exit_kind kind)
     if (a->life == LIFE_STOPPING) {
         return ACTO_EALREADY;
     }
+    /* An actor stopping itself after a shutdown notice obeys it. */
+    if (kind == ACTO_EXIT_NORMAL && (a->flags & ACTOR_SHUTDOWN_ASKED)) {
+        kind = ACTO_EXIT_SHUTDOWN;
+    }
     acto__mark_stopping(a, kind);
+    return 0;
+}
+
+static bool
+mailbox_empty(const acto_actor *a)
+{
+    return a->mb_head == NULL && a->lane_head == NULL &&
+           (a->ext == NULL || a->ext->parked.count == 0);
+}
+
+void
+acto__drain_check(acto_actor *a)
+{
+    if (a->life <= LIFE_RUNNING && mailbox_empty(a)) {
+        acto__mark_stopping(a, ACTO_EXIT_SHUTDOWN);
+    }
+}
+
+/* notify_shutdown puts ACTO_MSG_SHUTDOWN on a's system lane. */
+static int
+notify_shutdown(acto_actor *a)
+{
+    acto_msg *m = acto__msg_alloc(a->sys);
+    if (m == NULL) {
+        return ACTO_ENOMEM;
+    }
+    m->type = ACTO_MSG_SHUTDOWN;
+    return acto__deliver(a->sys, NULL, a->self, m, SEND_LANE);
+}
+
+int
+acto_shutdown(acto_system *sys, acto_ref ref)
+{
+    acto_actor *a = sys != NULL ? acto__lookup(sys, ref) : NULL;
+    if (a == NULL || a->life == LIFE_DEAD) {
+        return ACTO_ENOACTOR;
+    }
+    if (a->life == LIFE_STOPPING || (a->flags & ACTOR_SHUTDOWN_ASKED)) {
+        return ACTO_EALREADY;
+    }
+    switch ((acto_on_shutdown)a->on_shutdown) {
+    case ACTO_SHUTDOWN_NOTIFY: {
+        int rc = notify_shutdown(a);
+        if (rc != 0) {
+            return rc;
+        }
+        break;
+    }
+    case ACTO_SHUTDOWN_DRAIN:
+        a->flags |= ACTOR_DRAINING;
+        /* A running or queued actor is checked at the end of its turn. */
+        if (!(a->flags & (ACTOR_IN_HANDLER | ACTOR_QUEUED))) {
+            acto__drain_check(a);
+        }
+        break;
+    case ACTO_SHUTDOWN_STOP:
+    default:
+        acto__mark_stopping(a, ACTO_EXIT_SHUTDOWN);
+        break;
+    }
+    a->flags |= ACTOR_SHUTDOWN_ASKED;
     return 0;
 }
 
@@ -346,6 +418,27 @@ take_pending(acto_actor *a, int code)
     return b;
 }
 
+/* parent_resumes asks a's parent whether a, whose handler failed with b
+ * while handling m, goes on. The message is dropped either way. */
+static bool
+parent_resumes(acto_actor *a, acto__error_box *b, acto_msg *m)
+{
+    acto_actor *p = acto__lookup(a->sys, a->parent);
+    if (m == NULL || b == NULL || p == NULL || p->life > LIFE_RUNNING ||
+        p->ext == NULL || p->ext->fail_fn == NULL) {
+        return false;
+    }
+    b->msg = m;
+    b->e.msg = m;
+    acto_fail_action act =
+        p->ext->fail_fn(a->sys, a->self, &b->e, p->ext->fail_user);
+    if (act != ACTO_FAIL_RESUME) {
+        return false;
+    }
+    acto__error_unref(b); /* frees m too */
+    return true;
+}
+
 void
 acto__fail(acto_actor *a, int code, acto_msg *m)
 {
@@ -359,6 +452,10 @@ acto__fail(acto_actor *a, int code, acto_msg *m)
         } else {
             acto__ask_lost(sys, m);
         }
+    }
+    if (parent_resumes(a, b, m)) {
+        sys->stats.failures++;
+        return;
     }
     acto__actor_ext *x = acto__ext(a);
     if (b != NULL && x != NULL) {
@@ -398,6 +495,18 @@ acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
     sys->pending = acto__error_new(
         code, type != NULL ? type : acto_err_name(code), text, a->self);
     return code;
+}
+
+int
+acto_set_child_fail_fn(acto_ctx *ctx, acto_child_fail_fn fn, void *user)
+{
+    acto__actor_ext *x = acto__ext(ctx_actor(ctx));
+    if (x == NULL) {
+        return ACTO_ENOMEM;
+    }
+    x->fail_fn = fn;
+    x->fail_user = user;
+    return 0;
 }
 
 static acto__error_box *
@@ -578,6 +687,36 @@ acto__finalize(acto_actor *a)
 }
 
 /* ---- contexts --------------------------------------------------------- */
+
+int
+acto_call_as(acto_system *sys, acto_ref ref, const acto_behaviour *b,
+             acto_as_fn fn, void *user)
+{
+    if (sys == NULL || b == NULL || fn == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_actor *a = acto__lookup(sys, ref);
+    if (a == NULL || a->life > LIFE_RUNNING || a->beh != b) {
+        return ACTO_ENOACTOR;
+    }
+    if (sys->current == a) {
+        return fn(actor_ctx(a), a->state, user);
+    }
+    /* Entering clears the current message: acto_sender is none inside. A
+     * queued actor stays queued; an idle one is not (entering never
+     * touches the run queue), so leave must not lose the in-handler flag
+     * of a handler this call is nested in. */
+    uint8_t had = a->flags & ACTOR_IN_HANDLER;
+    running prev = enter(a);
+    int rc = fn(actor_ctx(a), a->state, user);
+    leave(a, prev);
+    a->flags |= had;
+    if (a->life == LIFE_STOPPING &&
+        !(a->flags & (ACTOR_IN_HANDLER | ACTOR_QUEUED))) {
+        acto__push_dying(a);
+    }
+    return rc;
+}
 
 acto_ref
 acto_self(const acto_ctx *ctx)

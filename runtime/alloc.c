@@ -72,3 +72,21 @@ acto__free(void *p, size_t size)
         hook.free(p, size, hook.user);
     }
 }
+
+void *
+acto_malloc(size_t size)
+{
+    return acto__malloc(size);
+}
+
+void *
+acto_calloc(size_t n, size_t size)
+{
+    return acto__calloc(n, size);
+}
+
+void
+acto_free(void *ptr, size_t size)
+{
+    acto__free(ptr, size);
+}

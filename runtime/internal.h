@@ -100,9 +100,11 @@ enum actor_life {
 };
 
 enum actor_flag {
-    ACTOR_QUEUED = 1u << 0,     /* on the run queue */
-    ACTOR_IN_HANDLER = 1u << 1, /* a handler or hook is running */
-    ACTOR_PARKED = 1u << 2      /* has sends parked on full mailboxes */
+    ACTOR_QUEUED = 1u << 0,        /* on the run queue */
+    ACTOR_IN_HANDLER = 1u << 1,    /* a handler or hook is running */
+    ACTOR_PARKED = 1u << 2,        /* has sends parked on full mailboxes */
+    ACTOR_DRAINING = 1u << 3,      /* shut down once the mailbox is empty */
+    ACTOR_SHUTDOWN_ASKED = 1u << 4 /* acto_shutdown was called */
 };
 
 /* What a wheel entry belongs to. */
@@ -130,9 +132,11 @@ typedef struct acto__actor_ext {
     acto__hook recv_timer;
     uint64_t recv_timeout_ms;
     uint32_t send_timeout_ms;
-    acto__link watchers; /* monitors on me */
-    acto__link watching; /* my monitors */
-    acto__link names;    /* my registry entries */
+    acto__link watchers;        /* monitors on me */
+    acto__link watching;        /* my monitors */
+    acto__link names;           /* my registry entries */
+    acto_child_fail_fn fail_fn; /* decides my children's failures */
+    void *fail_user;
     char *label;
     size_t label_size;
 } acto__actor_ext;
@@ -156,6 +160,7 @@ typedef struct acto_actor {
     uint8_t flags;
     uint8_t overflow;
     uint8_t exit_kind;
+    uint8_t on_shutdown; /* enum acto_on_shutdown */
     acto__actor_ext *ext;
 } acto_actor;
 
@@ -270,7 +275,9 @@ struct acto_system {
     uint64_t slow_handler_ns;
     uint64_t vnow;
     uint64_t armed_due;       /* when the uv timer fires; UINT64_MAX: stopped */
-    acto_actor *dying;        /* actors marked as stopping, LIFO */
+    acto_actor *dying;        /* actors marked as stopping, FIFO: they
+                                 finalize in the order they were stopped */
+    acto_actor *dying_tail;
     acto_actor *free_actors;  /* the actor slab's free list */
     void *slabs;              /* the actor slabs, chained */
     acto__link completions;   /* decided acto__wait records */
@@ -449,6 +456,8 @@ void acto__push_dying(acto_actor *a);
 void acto__finalize(acto_actor *a);
 void acto__fail(acto_actor *a, int code, acto_msg *m);
 void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);
+/* acto__drain_check stops a draining actor whose mailbox is empty. */
+void acto__drain_check(acto_actor *a);
 void acto__notify_down(acto_actor *a);
 
 /* timer.c */

@@ -370,6 +370,9 @@ run_actor(acto_actor *a)
         }
     }
     sys->current = NULL;
+    if (unlikely(a->flags & ACTOR_DRAINING)) {
+        acto__drain_check(a); /* while still in the handler: no push */
+    }
     a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
     if (unlikely(a->life == LIFE_STOPPING)) {
         acto__push_dying(a);

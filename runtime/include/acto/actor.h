@@ -63,13 +63,25 @@ typedef enum acto_overflow {
     ACTO_OVERFLOW_DROP_NEWEST  /* the new message is dropped */
 } acto_overflow;
 
+/* What acto_shutdown does to an actor (OTP's shutdown, for C): */
+typedef enum acto_on_shutdown {
+    /* stop at once: the stop hook runs, the mailbox becomes dead letters */
+    ACTO_SHUTDOWN_STOP = 0,
+    /* keep handling messages until the mailbox is empty, then stop */
+    ACTO_SHUTDOWN_DRAIN,
+    /* receive ACTO_MSG_SHUTDOWN on the system lane, finish the work in
+     * flight, then acto_stop itself (the reason stays ACTO_EXIT_SHUTDOWN) */
+    ACTO_SHUTDOWN_NOTIFY
+} acto_on_shutdown;
+
 typedef struct acto_spawn_opts {
-    const char *label;        /* for debugging and traces (not a registered
-                                 name); copied; at most 255 bytes */
-    uint32_t capacity;        /* mailbox bound; 0: unbounded */
-    acto_overflow overflow;   /* what a full mailbox does */
-    uint32_t send_timeout_ms; /* this actor's longest park; 0: no limit */
-    uint32_t batch;           /* messages per turn; 0: 64 */
+    const char *label;            /* for debugging and traces (not a registered
+                                     name); copied; at most 255 bytes */
+    uint32_t capacity;            /* mailbox bound; 0: unbounded */
+    acto_overflow overflow;       /* what a full mailbox does */
+    uint32_t send_timeout_ms;     /* this actor's longest park; 0: no limit */
+    uint32_t batch;               /* messages per turn; 0: 64 */
+    acto_on_shutdown on_shutdown; /* what acto_shutdown does */
 } acto_spawn_opts;
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -96,8 +108,30 @@ int acto_stop(acto_system *sys, acto_ref ref);
 /* acto_kill is acto_stop with reason ACTO_EXIT_KILLED. Returns likewise. */
 int acto_kill(acto_system *sys, acto_ref ref);
 
+/* acto_shutdown asks an actor to stop with reason ACTO_EXIT_SHUTDOWN, as
+ * its spawn options' on_shutdown says: at once, once its mailbox is empty,
+ * or when it stops itself after ACTO_MSG_SHUTDOWN. Nothing bounds how long
+ * the last two take: whoever asked enforces a budget with acto_kill (the
+ * supervisor does). Returns 0; ACTO_ENOACTOR for a dead or unknown ref;
+ * ACTO_EALREADY when it is already stopping or was already asked;
+ * ACTO_ENOMEM (the notice could not be made; nothing changed). */
+int acto_shutdown(acto_system *sys, acto_ref ref);
+
 /* acto_alive tells whether ref names a live actor that is not stopping. */
 bool acto_alive(const acto_system *sys, acto_ref ref);
+
+/* Runs fn as the actor ref, as if from one of its hooks: inside, acto_spawn
+ * makes ref the parent and acto_send sends from ref. Returns fn's result. */
+typedef int (*acto_as_fn)(acto_ctx *ctx, void *state, void *user);
+
+/* acto_call_as runs fn(ctx, state, user) as the live actor ref, whose
+ * behaviour must be b (the type check that makes state safe to use). This
+ * is how a library gives an actor a synchronous API on the loop thread
+ * (the supervisor's child administration does). Returns fn's result;
+ * ACTO_ENOACTOR when ref is dead, stopping or runs another behaviour;
+ * ACTO_EINVAL. Thread: the loop thread; it may nest inside a handler. */
+int acto_call_as(acto_system *sys, acto_ref ref, const acto_behaviour *b,
+                 acto_as_fn fn, void *user);
 
 /* ---- inside handlers -------------------------------------------------- */
 
@@ -113,6 +147,26 @@ acto_system *acto_ctx_system(const acto_ctx *ctx);
  * negative). */
 int acto_fail(acto_ctx *ctx, int code, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* What becomes of a child whose handler failed. */
+typedef enum acto_fail_action {
+    ACTO_FAIL_STOP = 0, /* it stops and its parent is told (the default) */
+    ACTO_FAIL_RESUME    /* the failed message is dropped; it goes on */
+} acto_fail_action;
+
+/* Decides, at the moment a child's handler fails, whether it stops or
+ * resumes. It runs inside the failing child's turn: it may read err (and
+ * err->msg, the message that failed) but must not send, spawn or stop. */
+typedef acto_fail_action (*acto_child_fail_fn)(acto_system *sys, acto_ref child,
+                                               const acto_error *err,
+                                               void *user);
+
+/* acto_set_child_fail_fn makes fn decide the failures of the running
+ * actor's children (those it spawned); NULL restores the default (stop).
+ * Failures outside a handler (a send timeout) always stop. A resumed
+ * failure counts in stats.failures; an ask the message carried fails with
+ * the error. Returns 0; ACTO_ENOMEM. */
+int acto_set_child_fail_fn(acto_ctx *ctx, acto_child_fail_fn fn, void *user);
 
 /* ---- sending ---------------------------------------------------------- */
 

@@ -31,4 +31,13 @@ int acto_allocator_set(const acto_allocator *a);
  * Thread: any thread, but not concurrently with acto_allocator_set. */
 void acto_allocator_get(acto_allocator *out);
 
+/* Allocation through the hook, for acto's other layers and for code that
+ * wants its memory counted with acto's. acto_malloc returns NULL for size
+ * 0 or on failure; acto_calloc zeroes (NULL also on n * size overflow);
+ * acto_free takes the size given at allocation (NULL is ignored).
+ * Thread: any thread. */
+void *acto_malloc(size_t size);
+void *acto_calloc(size_t n, size_t size);
+void acto_free(void *ptr, size_t size);
+
 #endif /* ACTO_ALLOC_H */

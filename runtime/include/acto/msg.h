@@ -40,6 +40,9 @@ typedef struct acto_error acto_error;
 #define ACTO_MSG_DOWN (ACTO_MSG_SYSTEM_BASE + 1u)
 /* Nothing arrived within the receive timeout. */
 #define ACTO_MSG_RECEIVE_TIMEOUT (ACTO_MSG_SYSTEM_BASE + 2u)
+/* acto_shutdown asked an actor spawned with ACTO_SHUTDOWN_NOTIFY to stop:
+ * finish the work in flight, then acto_stop yourself. */
+#define ACTO_MSG_SHUTDOWN (ACTO_MSG_SYSTEM_BASE + 3u)
 
 typedef enum acto_payload_kind {
     ACTO_PAYLOAD_NONE = 0,
@@ -56,7 +59,7 @@ typedef enum acto_exit_kind {
     ACTO_EXIT_NORMAL = 0, /* acto_stop, or returned from its start hook */
     ACTO_EXIT_KILLED,     /* acto_kill */
     ACTO_EXIT_FAILED,     /* a handler failed: see the error */
-    ACTO_EXIT_SHUTDOWN,   /* the system closed */
+    ACTO_EXIT_SHUTDOWN,   /* acto_shutdown, or the system closed */
     ACTO_EXIT_NOACTOR     /* monitored a ref that was already dead */
 } acto_exit_kind;
 
