@@ -31,29 +31,69 @@ acto_alive(const acto_system *sys, acto_ref ref)
 
 /* ---- memory: slabs and extensions ------------------------------------- */
 
-/* A slab: a link to the next one, then SLAB_ACTORS actors. */
+/* Actors come from slabs of SLAB_ACTORS, found from an actor by its index
+ * in its slab. A slab that empties goes back to the allocator, except a
+ * few kept for the next spawns, so memory returns to where it was once a
+ * crowd of actors has stopped, without a malloc per spawn in between. */
+#define KEEP_EMPTY_SLABS 4
+
 typedef struct slab {
-    struct slab *next;
+    acto__link link; /* on aslabs (some free) or aslabs_full */
+    acto_actor *free;
+    uint32_t n_free;
     acto_actor actors[SLAB_ACTORS];
 } slab;
+
+static slab *
+slab_of(acto_actor *a)
+{
+    acto_actor *first = a - a->slab_pos;
+    return (slab *)(void *)((char *)first - offsetof(slab, actors));
+}
+
+static slab *
+slab_new(acto_system *sys)
+{
+    slab *s = acto__malloc(sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->free = NULL;
+    for (int i = SLAB_ACTORS - 1; i >= 0; i--) {
+        s->actors[i].next_run = s->free;
+        s->actors[i].slab_pos = (uint8_t)i;
+        s->free = &s->actors[i];
+    }
+    s->n_free = SLAB_ACTORS;
+    acto__list_push_back(&sys->aslabs, &s->link);
+    sys->aslabs_empty++;
+    return s;
+}
+
+void
+acto__slabs_init(acto_system *sys)
+{
+    acto__list_init(&sys->aslabs);
+    acto__list_init(&sys->aslabs_full);
+}
 
 static acto_actor *
 alloc_actor(acto_system *sys)
 {
-    if (sys->free_actors == NULL) {
-        slab *s = acto__malloc(sizeof(*s));
-        if (s == NULL) {
-            return NULL;
-        }
-        s->next = sys->slabs;
-        sys->slabs = s;
-        for (int i = SLAB_ACTORS - 1; i >= 0; i--) {
-            s->actors[i].next_run = sys->free_actors;
-            sys->free_actors = &s->actors[i];
-        }
+    acto__link *l = acto__list_first(&sys->aslabs);
+    slab *s = l != NULL ? acto__container_of(l, slab, link) : slab_new(sys);
+    if (s == NULL) {
+        return NULL;
     }
-    acto_actor *a = sys->free_actors;
-    sys->free_actors = a->next_run;
+    acto_actor *a = s->free;
+    s->free = a->next_run;
+    if (s->n_free-- == SLAB_ACTORS) {
+        sys->aslabs_empty--;
+    }
+    if (s->n_free == 0) {
+        acto__list_remove(&s->link);
+        acto__list_push_back(&sys->aslabs_full, &s->link);
+    }
     return a;
 }
 
@@ -67,25 +107,47 @@ free_ext(acto__actor_ext *x)
     }
 }
 
+/* free_actor gives a's memory back to its slab (init_actor wipes it all
+ * but slab_pos on the next spawn). */
 static void
 free_actor(acto_actor *a)
 {
     acto_system *sys = a->sys;
     free_ext(a->ext);
     a->ext = NULL;
-    a->next_run = sys->free_actors;
-    sys->free_actors = a;
+    slab *s = slab_of(a);
+    a->next_run = s->free;
+    s->free = a;
+    if (s->n_free++ == 0) {
+        acto__list_remove(&s->link);
+        acto__list_push_front(&sys->aslabs, &s->link);
+    }
+    if (s->n_free == SLAB_ACTORS) {
+        if (sys->aslabs_empty >= KEEP_EMPTY_SLABS) {
+            acto__list_remove(&s->link);
+            acto__free(s, sizeof(*s));
+        } else {
+            sys->aslabs_empty++;
+        }
+    }
+}
+
+static void
+free_slab_list(acto__link *head)
+{
+    acto__link *l;
+    while ((l = acto__list_first(head)) != NULL) {
+        acto__list_remove(l);
+        acto__free(acto__container_of(l, slab, link), sizeof(slab));
+    }
 }
 
 void
 acto__slabs_fini(acto_system *sys)
 {
-    while (sys->slabs != NULL) {
-        slab *s = sys->slabs;
-        sys->slabs = s->next;
-        acto__free(s, sizeof(*s));
-    }
-    sys->free_actors = NULL;
+    free_slab_list(&sys->aslabs);
+    free_slab_list(&sys->aslabs_full);
+    sys->aslabs_empty = 0;
 }
 
 acto__actor_ext *
@@ -116,7 +178,9 @@ static void
 init_actor(acto_actor *a, acto_system *sys, const acto_behaviour *b,
            void *state, const acto_spawn_opts *o)
 {
+    uint8_t pos = a->slab_pos;
     memset(a, 0, sizeof(*a));
+    a->slab_pos = pos;
     a->sys = sys;
     a->beh = b;
     a->state = state;

@@ -161,6 +161,7 @@ typedef struct acto_actor {
     uint8_t overflow;
     uint8_t exit_kind;
     uint8_t on_shutdown; /* enum acto_on_shutdown */
+    uint8_t slab_pos;    /* its index in its slab */
     acto__actor_ext *ext;
 } acto_actor;
 
@@ -274,12 +275,13 @@ struct acto_system {
     uint64_t slice_ns;
     uint64_t slow_handler_ns;
     uint64_t vnow;
-    uint64_t armed_due;       /* when the uv timer fires; UINT64_MAX: stopped */
-    acto_actor *dying;        /* actors marked as stopping, FIFO: they
-                                 finalize in the order they were stopped */
+    uint64_t armed_due; /* when the uv timer fires; UINT64_MAX: stopped */
+    acto_actor *dying;  /* actors marked as stopping, FIFO: they
+                           finalize in the order they were stopped */
     acto_actor *dying_tail;
-    acto_actor *free_actors;  /* the actor slab's free list */
-    void *slabs;              /* the actor slabs, chained */
+    acto__link aslabs;        /* actor slabs with free actors */
+    acto__link aslabs_full;   /* actor slabs without */
+    uint32_t aslabs_empty;    /* empty ones kept for the next spawns */
     acto__link completions;   /* decided acto__wait records */
     acto__link ready_futures; /* futures whose callbacks are due */
     acto__link watched;       /* pending futures with callbacks */
@@ -451,6 +453,7 @@ void acto__schedule(acto_actor *a);
 void acto__run_queue(acto_system *sys, uint64_t deadline);
 
 /* actor.c */
+void acto__slabs_init(acto_system *sys);
 void acto__slabs_fini(acto_system *sys);
 void acto__push_dying(acto_actor *a);
 void acto__finalize(acto_actor *a);

@@ -8,6 +8,7 @@
 
 #define NO_SLOT UINT32_MAX
 #define FIRST_CAP 64
+#define SHRINK_MIN 4096 /* smaller tables are not worth shrinking */
 
 void
 acto__slots_init(acto__slots *t, uint32_t gen_mask)
@@ -15,6 +16,7 @@ acto__slots_init(acto__slots *t, uint32_t gen_mask)
     memset(t, 0, sizeof(*t));
     t->free_head = NO_SLOT;
     t->gen_mask = gen_mask;
+    t->gen_base = 1;
 }
 
 void
@@ -22,6 +24,13 @@ acto__slots_fini(acto__slots *t)
 {
     acto__free(t->v, (size_t)t->cap * sizeof(acto__slot));
     acto__slots_init(t, t->gen_mask);
+}
+
+static uint32_t
+next_gen(const acto__slots *t, uint32_t gen)
+{
+    gen = (gen + 1) & t->gen_mask;
+    return gen != 0 ? gen : 1;
 }
 
 /* grow doubles the table. The new half is left untouched (never-used slots
@@ -49,6 +58,12 @@ grow(acto__slots *t)
 int
 acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
 {
+    /* Free slots above fresh were given back: skip them. The free list is
+     * empty before a fresh slot is handed out, so none is ever listed
+     * while in use. */
+    while (t->free_head != NO_SLOT && t->free_head >= t->fresh) {
+        t->free_head = t->v[t->free_head].next_free;
+    }
     uint32_t i;
     if (t->free_head != NO_SLOT) {
         i = t->free_head;
@@ -61,8 +76,11 @@ acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
             }
         }
         i = t->fresh++;
-        /* Generation 1 first, so slot 0 never yields a zero id. */
-        t->v[i] = (acto__slot){NULL, 1, NO_SLOT};
+        /* Never generation 0, so slot 0 never yields a zero id. */
+        t->v[i] = (acto__slot){NULL, t->gen_base, NO_SLOT};
+        if (t->gen_base > t->max_gen) {
+            t->max_gen = t->gen_base;
+        }
     }
     t->v[i].ptr = ptr;
     t->used++;
@@ -71,16 +89,63 @@ acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
     return 0;
 }
 
+/* shrink_array moves the slots below fresh to an array of ncap, listing
+ * only those as free. */
+static void
+shrink_array(acto__slots *t, uint32_t ncap)
+{
+    acto__slot *nv = acto__malloc((size_t)ncap * sizeof(acto__slot));
+    if (nv == NULL) {
+        return; /* keep the larger array: still correct */
+    }
+    if (t->fresh > 0) {
+        memcpy(nv, t->v, (size_t)t->fresh * sizeof(acto__slot));
+    }
+    acto__free(t->v, (size_t)t->cap * sizeof(acto__slot));
+    t->v = nv;
+    t->cap = ncap;
+    t->free_head = NO_SLOT;
+    for (uint32_t i = t->fresh; i-- > 0;) {
+        if (nv[i].ptr == NULL) {
+            nv[i].next_free = t->free_head;
+            t->free_head = i;
+        }
+    }
+}
+
+/* give_back lowers fresh below the free slots at the top of the table; a
+ * slot above it is handed out again as fresh, with a generation above
+ * every one used before, so old ids stay dead. Each slot is passed once
+ * per use, so this is O(1) amortized. */
+static void
+give_back(acto__slots *t)
+{
+    while (t->fresh > 0 && t->v[t->fresh - 1].ptr == NULL) {
+        t->fresh--;
+    }
+    t->gen_base = next_gen(t, t->max_gen);
+    if (t->cap > SHRINK_MIN && t->fresh < t->cap / 4) {
+        uint32_t ncap = t->cap;
+        while (ncap > SHRINK_MIN && t->fresh < ncap / 4) {
+            ncap /= 2; /* still twice what is in use */
+        }
+        shrink_array(t, ncap);
+    }
+}
+
 void
 acto__slots_remove(acto__slots *t, uint32_t slot)
 {
     acto__slot *s = &t->v[slot];
     s->ptr = NULL;
-    s->gen = (s->gen + 1) & t->gen_mask;
-    if (s->gen == 0) {
-        s->gen = 1;
+    s->gen = next_gen(t, s->gen);
+    if (s->gen > t->max_gen) {
+        t->max_gen = s->gen;
     }
     s->next_free = t->free_head;
     t->free_head = slot;
     t->used--;
+    if (slot == t->fresh - 1) {
+        give_back(t);
+    }
 }

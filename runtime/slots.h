@@ -4,7 +4,10 @@
  * bumps its generation, so an old id never finds the slot's next owner.
  * Free slots are kept on a LIFO list so a busy table stays compact, and
  * slots past the high-water mark are never touched, so a large table costs
- * resident memory only for the slots in use.
+ * resident memory only for the slots in use. Free slots at the top are
+ * given back (and the array shrinks once they are most of it); handed out
+ * again later, they start above every generation used before, so old ids
+ * stay dead.
  */
 #ifndef ACTO__SLOTS_H
 #define ACTO__SLOTS_H
@@ -25,6 +28,8 @@ typedef struct acto__slots {
     uint32_t fresh;     /* slots from here up were never handed out */
     uint32_t free_head; /* UINT32_MAX: none */
     uint32_t gen_mask;  /* generations wrap within this mask, skipping 0 */
+    uint32_t gen_base;  /* the first generation of a fresh slot */
+    uint32_t max_gen;   /* the highest generation handed out */
 } acto__slots;
 
 /* Makes an empty table whose generations fit gen_mask. */

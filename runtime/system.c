@@ -230,6 +230,7 @@ init_fields(acto_system *sys, const acto_system_opts *o)
     sys->armed_due = UINT64_MAX;
     sys->loop_thread = uv_thread_self();
     acto__slots_init(&sys->actors, 0xFFFFFFu);
+    acto__slabs_init(sys);
     acto__slots_init(&sys->timers, 0xFFFFFFFFu);
     acto__list_init(&sys->completions);
     acto__list_init(&sys->ready_futures);

@@ -530,6 +530,51 @@ test_monitor_still_watching_at_close_leaks_nothing(void **state)
     /* The teardown proves the monitors and their notices were freed. */
 }
 
+/* ---- refs across memory given back ------------------------------------ */
+
+#define CROWD 20000
+
+static void
+test_refs_stay_dead_after_a_crowd_gives_its_memory_back(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_ref keeper = spawn_target(sys);
+    long base = acto_test_alloc_live_bytes();
+    acto_ref *refs = calloc(CROWD, sizeof(*refs));
+    assert_non_null(refs);
+    for (int i = 0; i < CROWD; i++) {
+        refs[i] = spawn_target(sys);
+    }
+    long peak = acto_test_alloc_live_bytes();
+    for (int i = 0; i < CROWD; i++) {
+        assert_acto_ok(acto_stop(sys, refs[i]));
+    }
+    acto_test_settle(env);
+    /* Actor slabs and the ref table shrink back (a few slabs and a 4096-slot
+     * table are kept). */
+    long kept = acto_test_alloc_live_bytes() - base;
+    assert_true(peak - base > 2000000);
+    if (kept > 128 * 1024) {
+        fail_msg("%ld bytes kept after %d actors stopped", kept, CROWD);
+    }
+    /* New actors reuse the slots, never the old refs' generations. */
+    for (int i = 0; i < CROWD; i++) {
+        acto_ref fresh = spawn_target(sys);
+        assert_false(acto_ref_eq(fresh, refs[i]));
+        assert_false(acto_alive(sys, refs[i]));
+        assert_acto_err(acto_stop(sys, refs[i]), ACTO_ENOACTOR);
+    }
+    assert_true(acto_alive(sys, keeper));
+    for (int i = 0; i < CROWD; i++) {
+        assert_acto_ok(acto_test_send_int(sys, refs[i], T_NUM, i));
+    }
+    acto_test_settle(env);
+    assert_int_equal(acto_dead_letters(sys), CROWD);
+    free(refs);
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -554,6 +599,7 @@ main(void)
         acto_unit_test(
             test_monitor_watcher_and_target_stopping_together_is_safe),
         acto_unit_test(test_monitor_still_watching_at_close_leaks_nothing),
+        acto_unit_test(test_refs_stay_dead_after_a_crowd_gives_its_memory_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
