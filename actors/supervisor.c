@@ -286,13 +286,16 @@ escalate(sup *s, int code, const char *type, const char *text)
     stop_all(s, PHASE_ESCALATING);
 }
 
+/* too_many_restarts escalates past the intensity; why (may be NULL) tells
+ * what the last restart ran into. */
 static void
-too_many_restarts(sup *s, const char *id)
+too_many_restarts(sup *s, const char *id, const char *why)
 {
     char text[192];
     snprintf(text, sizeof(text),
-             "more than %u restarts within %llu ms (last: child '%s')",
-             (unsigned)intensity(s), (unsigned long long)period(s), id);
+             "more than %u restarts within %llu ms (last: child '%s'%s%s)",
+             (unsigned)intensity(s), (unsigned long long)period(s), id,
+             why != NULL ? ", " : "", why != NULL ? why : "");
     escalate(s, ACTO_EFAILED, "ReachedMaxRestartIntensity", text);
 }
 
@@ -331,10 +334,10 @@ restart_step(acto_ctx *ctx, sup *s)
             continue;
         }
         if (!add_restart(s)) {
-            char text[192];
-            snprintf(text, sizeof(text), "child '%s' failed to restart: %s",
-                     c->id, acto_strerror(rc));
-            escalate(s, rc, "FailedToStartChild", text);
+            char why[96];
+            snprintf(why, sizeof(why), "its start failed: %s",
+                     acto_strerror(rc));
+            too_many_restarts(s, c->id, why);
             return;
         }
         schedule_retry(s, backoff_ms(s, c));
@@ -507,7 +510,7 @@ on_own_stop(sup *s, child *c, const acto_down *d)
         return;
     }
     if (!add_restart(s)) {
-        too_many_restarts(s, c->id);
+        too_many_restarts(s, c->id, NULL);
         return;
     }
     restart_by_strategy(s, c);

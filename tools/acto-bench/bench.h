@@ -258,5 +258,7 @@ void bench_ask(const bench_opts *opts);
 void bench_gather(const bench_opts *opts);
 void bench_ask_memory(const bench_opts *opts);
 void bench_timers(const bench_opts *opts);
+void bench_restart(const bench_opts *opts);
+void bench_pool(const bench_opts *opts);
 
 #endif /* ACTO_BENCH_H */

@@ -38,6 +38,14 @@ static const bench_workload workloads[] = {
      "1M asks pending at once to a server that never answers: RSS per "
      "pending ask, then all time out",
      bench_ask_memory},
+    {"restart",
+     "a worker fails, its supervisor restarts it, the new worker handles "
+     "its next message: 100k restarts, p50 and p99",
+     bench_restart},
+    {"pool",
+     "a dynamic pool of 1k, then 100k children started and shut down: "
+     "time per child, 100k/1k time ratio, memory kept",
+     bench_pool},
     {"timers",
      "1M timers set ten to a millisecond and cancelled in due order, as "
      "ask timeouts are when replies arrive in turn",
