@@ -6,7 +6,7 @@
 #include <acto/error.h>
 #include <string.h>
 
-#define NO_SLOT UINT32_MAX
+#define NO_SLOT ACTO__NO_SLOT
 #define FIRST_CAP 64
 
 void
@@ -47,40 +47,19 @@ grow(acto__slots *t)
 }
 
 int
-acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
+acto__slots_add_fresh(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
 {
-    uint32_t i;
-    if (t->free_head != NO_SLOT) {
-        i = t->free_head;
-        t->free_head = t->v[i].next_free;
-    } else {
-        if (t->fresh == t->cap) {
-            int rc = grow(t);
-            if (rc != 0) {
-                return rc;
-            }
+    if (t->fresh == t->cap) {
+        int rc = grow(t);
+        if (rc != 0) {
+            return rc;
         }
-        i = t->fresh++;
-        /* Generation 1 first, so slot 0 never yields a zero id. */
-        t->v[i] = (acto__slot){NULL, 1, NO_SLOT};
     }
-    t->v[i].ptr = ptr;
+    uint32_t i = t->fresh++;
+    /* Generation 1 first, so slot 0 never yields a zero id. */
+    t->v[i] = (acto__slot){ptr, 1, NO_SLOT};
     t->used++;
     *slot = i;
-    *gen = t->v[i].gen;
+    *gen = 1;
     return 0;
-}
-
-void
-acto__slots_remove(acto__slots *t, uint32_t slot)
-{
-    acto__slot *s = &t->v[slot];
-    s->ptr = NULL;
-    s->gen = (s->gen + 1) & t->gen_mask;
-    if (s->gen == 0) {
-        s->gen = 1;
-    }
-    s->next_free = t->free_head;
-    t->free_head = slot;
-    t->used--;
 }

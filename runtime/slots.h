@@ -33,10 +33,33 @@ void acto__slots_init(acto__slots *t, uint32_t gen_mask);
 /* Frees the table's memory (not the pointers in it). */
 void acto__slots_fini(acto__slots *t);
 
+/* A free list's end. */
+#define ACTO__NO_SLOT UINT32_MAX
+
+/* The slow path of acto__slots_add: a never-used slot, growing the table
+ * when it is full. */
+int acto__slots_add_fresh(acto__slots *t, void *ptr, uint32_t *slot,
+                          uint32_t *gen);
+
 /* Stores ptr in a free slot. Returns 0 and sets *slot and *gen, or
  * ACTO_ENOMEM (the table is unchanged). Never hands out slot 0 with
- * generation 0, so a zero id names nothing. */
-int acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen);
+ * generation 0, so a zero id names nothing. Inline: asks and spawns take
+ * a slot each, and a busy table reuses freed ones. */
+static inline int
+acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
+{
+    uint32_t i = t->free_head;
+    if (i == ACTO__NO_SLOT) {
+        return acto__slots_add_fresh(t, ptr, slot, gen);
+    }
+    acto__slot *s = &t->v[i];
+    t->free_head = s->next_free;
+    s->ptr = ptr;
+    t->used++;
+    *slot = i;
+    *gen = s->gen;
+    return 0;
+}
 
 /* Returns the pointer at slot if its generation matches, else NULL. */
 static inline void *
@@ -49,6 +72,16 @@ acto__slots_get(const acto__slots *t, uint32_t slot, uint32_t gen)
 }
 
 /* Frees slot (which must be in use) and bumps its generation. */
-void acto__slots_remove(acto__slots *t, uint32_t slot);
+static inline void
+acto__slots_remove(acto__slots *t, uint32_t slot)
+{
+    acto__slot *s = &t->v[slot];
+    uint32_t gen = (s->gen + 1) & t->gen_mask;
+    s->ptr = NULL;
+    s->gen = gen != 0 ? gen : 1;
+    s->next_free = t->free_head;
+    t->free_head = slot;
+    t->used--;
+}
 
 #endif /* ACTO__SLOTS_H */
