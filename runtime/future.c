@@ -139,11 +139,17 @@ acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
     if (f == NULL) {
         return ACTO_ENOMEM;
     }
-    acto__fslab *slab = f->slab;
-    memset(f, 0, sizeof(*f));
-    f->slab = slab;
+    /* Field by field rather than a memset of the whole future: the
+     * outcome (u) and ask_slot are written before they are ever read. */
     f->sys = sys;
     f->refs = 1;
+    f->state = ACTO_FUTURE_PENDING;
+    f->flags = 0;
+    f->notify = NULL;
+    f->cbs = NULL;
+    f->cbs_tail = NULL;
+    f->file = NULL;
+    f->line = 0;
     if (sys->debug) {
         f->file = file;
         f->line = line;
@@ -162,7 +168,7 @@ acto_future_retain(acto_future *f)
     f->refs++;
 }
 
-static void
+static inline void
 unregister_ask(acto_future *f)
 {
     if (!(f->flags & FUT_ASK)) {
@@ -170,7 +176,9 @@ unregister_ask(acto_future *f)
     }
     f->flags &= (uint8_t)~FUT_ASK;
     acto__slots_remove(&f->sys->asks, f->ask_slot);
-    if (acto__wheel_entry_pending(&f->timer.entry)) {
+    /* Only an ask with a deadline was ever put on the wheel. */
+    if (f->deadline != UINT64_MAX &&
+        acto__wheel_entry_pending(&f->timer.entry)) {
         acto__wheel_remove(&f->sys->wheel, &f->timer.entry);
         acto__timers_removed(f->sys);
     }
