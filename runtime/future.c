@@ -222,16 +222,27 @@ free_outcome(acto_future *f)
     }
 }
 
+/* cb_free frees a callback record, unless its owner embeds it. */
+static void
+cb_free(acto__cb *c)
+{
+    if (!c->embedded) {
+        acto__free(c, sizeof(*c));
+    }
+}
+
 static void
 drop_callbacks(acto_future *f)
 {
     while (f->cbs != NULL) {
         acto__cb *c = f->cbs;
         f->cbs = c->next;
-        if (c->drop != NULL) {
-            c->drop(c->user);
+        void (*drop)(void *) = c->drop;
+        void *user = c->user;
+        cb_free(c); /* first: drop may free an embedded record's owner */
+        if (drop != NULL) {
+            drop(user);
         }
-        acto__free(c, sizeof(*c));
     }
     f->cbs_tail = NULL;
 }
@@ -469,14 +480,10 @@ watch(acto_future *f)
     }
 }
 
-static int
-add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
+/* link_cb appends c to f's callbacks, queued at once if f is done. */
+static void
+link_cb(acto_future *f, acto__cb *c)
 {
-    acto__cb *c = acto__malloc(sizeof(*c));
-    if (c == NULL) {
-        return ACTO_ENOMEM;
-    }
-    *c = (acto__cb){NULL, cb, user, drop};
     if (f->cbs_tail != NULL) {
         f->cbs_tail->next = c;
     } else {
@@ -488,7 +495,25 @@ add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
     } else {
         watch(f);
     }
+}
+
+static int
+add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
+{
+    acto__cb *c = acto__malloc(sizeof(*c));
+    if (c == NULL) {
+        return ACTO_ENOMEM;
+    }
+    *c = (acto__cb){NULL, cb, user, drop, false};
+    link_cb(f, c);
     return 0;
+}
+
+void
+acto__future_add_cb(acto_future *f, acto__cb *c, acto_future_cb cb, void *user)
+{
+    *c = (acto__cb){NULL, cb, user, NULL, true};
+    link_cb(f, c);
 }
 
 int
@@ -510,7 +535,7 @@ acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
         acto__cb *c = *p;
         if (c->cb == cb && c->user == user) {
             *p = c->next;
-            acto__free(c, sizeof(*c));
+            cb_free(c);
             removed++;
         } else {
             f->cbs_tail = c;
@@ -541,7 +566,7 @@ run_callbacks(acto_future *f)
         }
         acto_future_cb cb = c->cb;
         void *user = c->user;
-        acto__free(c, sizeof(*c));
+        cb_free(c);
         cb(f, user);
     }
 }
