@@ -650,7 +650,12 @@ send_when_done(acto_future *f, acto_ref to, uint32_t type, acto_ref sender)
     m->sender = sender;
     if (f->state == ACTO_FUTURE_PENDING && f->notify == NULL) {
         f->notify = m;
-        watch(f);
+        /* A pending ask needs no watching: m's reference keeps it alive,
+         * and closing the system cancels every ask in the ask table, which
+         * breaks the cycle between f and m as the watched list would. */
+        if (!(f->flags & FUT_ASK)) {
+            watch(f);
+        }
         return 0;
     }
     int rc = add_cb(f, deliver_on_done, m, drop_msg);
