@@ -92,6 +92,8 @@ register_ask(acto_system *sys, acto_future *f, uint64_t timeout_ms,
     uint64_t inherited = inherited_deadline(sys);
     f->deadline = inherited < deadline ? inherited : deadline;
     if (f->deadline != UINT64_MAX) {
+        f->timer.kind = HOOK_ASK;
+        acto__wheel_entry_init(&f->timer.entry);
         acto__wheel_add(&sys->wheel, &f->timer.entry, f->deadline);
         acto__timers_added(sys, f->deadline);
     }

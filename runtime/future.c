@@ -154,9 +154,7 @@ acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
         f->file = file;
         f->line = line;
     }
-    f->deadline = UINT64_MAX;
-    f->timer.kind = HOOK_ASK;
-    acto__wheel_entry_init(&f->timer.entry);
+    f->deadline = UINT64_MAX; /* the timer is set up by asks with one */
     acto__list_init(&f->ready);
     *out = f;
     return 0;

@@ -233,7 +233,7 @@ struct acto_future {
                          continuation, without a callback record */
     acto__cb *cbs;    /* callbacks, FIFO */
     acto__cb *cbs_tail;
-    acto__hook timer; /* an ask's timeout */
+    acto__hook timer; /* an ask's timeout; set up only with a deadline */
     uint32_t ask_slot;
     uint64_t deadline; /* an ask's, UINT64_MAX: none */
     const char *file;  /* where it was created (debug mode) */
