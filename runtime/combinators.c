@@ -76,7 +76,7 @@ comb_alloc(const comb_ops *ops, acto_system *sys, size_t head,
     if (c == NULL) {
         return NULL;
     }
-    memset(c, 0, size);
+    memset(c, 0, head); /* the loop below writes every slot whole */
     c->ops = ops;
     c->sys = sys;
     c->size = size;
