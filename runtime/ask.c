@@ -56,14 +56,18 @@ acto_request_deadline(const acto_ctx *ctx)
     return f != NULL ? f->deadline : acto__now(ctx_actor(ctx)->sys);
 }
 
-/* inherited_deadline is the deadline of the ask being handled, if any. */
+/* inherited_deadline is the deadline of the ask being handled, if any:
+ * acto_request_deadline for the running actor, without its detours, since
+ * every ask pays for it. */
 static uint64_t
 inherited_deadline(acto_system *sys)
 {
-    if (sys->current == NULL) {
+    const acto_msg *m = sys->current != NULL ? sys->current_msg : NULL;
+    if (m == NULL || !(m->flags & MSG_ASK)) {
         return UINT64_MAX;
     }
-    return acto_request_deadline(actor_ctx(sys->current));
+    acto_future *f = ask_of(sys, m->correlation);
+    return f != NULL ? f->deadline : acto__now(sys);
 }
 
 static int
@@ -77,13 +81,19 @@ register_ask(acto_system *sys, acto_future *f, uint64_t timeout_ms,
     }
     f->flags |= FUT_ASK;
     f->ask_slot = slot;
-    uint64_t now = acto__now(sys);
-    uint64_t deadline = timeout_ms > 0 && timeout_ms < UINT64_MAX - now
-                            ? now + timeout_ms
-                            : UINT64_MAX;
+    /* Without a timeout of its own, an ask reads no clock. */
+    uint64_t deadline = UINT64_MAX;
+    if (timeout_ms > 0) {
+        uint64_t now = acto__now(sys);
+        if (timeout_ms < UINT64_MAX - now) {
+            deadline = now + timeout_ms;
+        }
+    }
     uint64_t inherited = inherited_deadline(sys);
     f->deadline = inherited < deadline ? inherited : deadline;
     if (f->deadline != UINT64_MAX) {
+        f->timer.kind = HOOK_ASK;
+        acto__wheel_entry_init(&f->timer.entry);
         acto__wheel_add(&sys->wheel, &f->timer.entry, f->deadline);
         acto__timers_added(sys, f->deadline);
     }

@@ -26,6 +26,7 @@ typedef struct comb comb;
 typedef struct slot {
     comb *c;
     acto_future *f; /* retained */
+    acto__cb cb;    /* our done callback's record on f */
     size_t index;
     bool armed;     /* our done callback is registered on f */
     bool delivered; /* as_completed: handed to the user */
@@ -75,7 +76,7 @@ comb_alloc(const comb_ops *ops, acto_system *sys, size_t head,
     if (c == NULL) {
         return NULL;
     }
-    memset(c, 0, size);
+    memset(c, 0, head); /* the loop below writes every slot whole */
     c->ops = ops;
     c->sys = sys;
     c->size = size;
@@ -84,7 +85,7 @@ comb_alloc(const comb_ops *ops, acto_system *sys, size_t head,
     acto__callout_init(&c->timeout, on_timeout);
     c->slots = (slot *)(void *)((char *)c + head);
     for (size_t i = 0; i < n; i++) {
-        c->slots[i] = (slot){c, members[i], i, false, false};
+        c->slots[i] = (slot){.c = c, .f = members[i], .index = i};
         acto_future_retain(members[i]);
     }
     return c;
@@ -206,22 +207,22 @@ on_out(acto_future *out, void *user)
     comb_unref(c);
 }
 
-/* comb_arm starts watching: a timer, then the members, then out (out last,
- * so an error never leaves a callback on out). On error everything armed
- * is undone and the comb holds only the caller's reference. */
+/* comb_arm starts watching: the members, then out (out last, so an error
+ * never leaves a callback on out), then a timer. The members' callback
+ * records are their slots' own, so only out's can fail. On error
+ * everything armed is undone and the comb holds only the caller's
+ * reference. */
 static int
 comb_arm(comb *c, uint64_t timeout_ms)
 {
-    int rc = 0;
-    for (size_t i = 0; i < c->n && rc == 0; i++) {
+    for (size_t i = 0; i < c->n; i++) {
         slot *s = &c->slots[i];
-        rc = acto_future_add_done_cb(s->f, on_member, s);
-        if (rc == 0) {
-            s->armed = true;
-            c->refs++;
-        }
+        acto__future_add_cb(s->f, &s->cb, on_member, s);
+        s->armed = true;
+        c->refs++;
     }
-    if (rc == 0 && (rc = acto_future_add_done_cb(c->out, on_out, c)) == 0) {
+    int rc = acto_future_add_done_cb(c->out, on_out, c);
+    if (rc == 0) {
         c->refs++;
         if (timeout_ms > 0) {
             acto__callout_start(c->sys, &c->timeout, timeout_ms);

@@ -139,18 +139,22 @@ acto_future_new_at(acto_system *sys, acto_future **out, const char *file,
     if (f == NULL) {
         return ACTO_ENOMEM;
     }
-    acto__fslab *slab = f->slab;
-    memset(f, 0, sizeof(*f));
-    f->slab = slab;
+    /* Field by field rather than a memset of the whole future: the
+     * outcome (u) and ask_slot are written before they are ever read. */
     f->sys = sys;
     f->refs = 1;
+    f->state = ACTO_FUTURE_PENDING;
+    f->flags = 0;
+    f->notify = NULL;
+    f->cbs = NULL;
+    f->cbs_tail = NULL;
+    f->file = NULL;
+    f->line = 0;
     if (sys->debug) {
         f->file = file;
         f->line = line;
     }
-    f->deadline = UINT64_MAX;
-    f->timer.kind = HOOK_ASK;
-    acto__wheel_entry_init(&f->timer.entry);
+    f->deadline = UINT64_MAX; /* the timer is set up by asks with one */
     acto__list_init(&f->ready);
     *out = f;
     return 0;
@@ -162,7 +166,7 @@ acto_future_retain(acto_future *f)
     f->refs++;
 }
 
-static void
+static inline void
 unregister_ask(acto_future *f)
 {
     if (!(f->flags & FUT_ASK)) {
@@ -170,7 +174,9 @@ unregister_ask(acto_future *f)
     }
     f->flags &= (uint8_t)~FUT_ASK;
     acto__slots_remove(&f->sys->asks, f->ask_slot);
-    if (acto__wheel_entry_pending(&f->timer.entry)) {
+    /* Only an ask with a deadline was ever put on the wheel. */
+    if (f->deadline != UINT64_MAX &&
+        acto__wheel_entry_pending(&f->timer.entry)) {
         acto__wheel_remove(&f->sys->wheel, &f->timer.entry);
         acto__timers_removed(f->sys);
     }
@@ -214,16 +220,27 @@ free_outcome(acto_future *f)
     }
 }
 
+/* cb_free frees a callback record, unless its owner embeds it. */
+static void
+cb_free(acto__cb *c)
+{
+    if (!c->embedded) {
+        acto__free(c, sizeof(*c));
+    }
+}
+
 static void
 drop_callbacks(acto_future *f)
 {
     while (f->cbs != NULL) {
         acto__cb *c = f->cbs;
         f->cbs = c->next;
-        if (c->drop != NULL) {
-            c->drop(c->user);
+        void (*drop)(void *) = c->drop;
+        void *user = c->user;
+        cb_free(c); /* first: drop may free an embedded record's owner */
+        if (drop != NULL) {
+            drop(user);
         }
-        acto__free(c, sizeof(*c));
     }
     f->cbs_tail = NULL;
 }
@@ -461,14 +478,10 @@ watch(acto_future *f)
     }
 }
 
-static int
-add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
+/* link_cb appends c to f's callbacks, queued at once if f is done. */
+static void
+link_cb(acto_future *f, acto__cb *c)
 {
-    acto__cb *c = acto__malloc(sizeof(*c));
-    if (c == NULL) {
-        return ACTO_ENOMEM;
-    }
-    *c = (acto__cb){NULL, cb, user, drop};
     if (f->cbs_tail != NULL) {
         f->cbs_tail->next = c;
     } else {
@@ -480,7 +493,25 @@ add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
     } else {
         watch(f);
     }
+}
+
+static int
+add_cb(acto_future *f, acto_future_cb cb, void *user, void (*drop)(void *))
+{
+    acto__cb *c = acto__malloc(sizeof(*c));
+    if (c == NULL) {
+        return ACTO_ENOMEM;
+    }
+    *c = (acto__cb){NULL, cb, user, drop, false};
+    link_cb(f, c);
     return 0;
+}
+
+void
+acto__future_add_cb(acto_future *f, acto__cb *c, acto_future_cb cb, void *user)
+{
+    *c = (acto__cb){NULL, cb, user, NULL, true};
+    link_cb(f, c);
 }
 
 int
@@ -502,7 +533,7 @@ acto_future_remove_done_cb(acto_future *f, acto_future_cb cb, void *user)
         acto__cb *c = *p;
         if (c->cb == cb && c->user == user) {
             *p = c->next;
-            acto__free(c, sizeof(*c));
+            cb_free(c);
             removed++;
         } else {
             f->cbs_tail = c;
@@ -533,7 +564,7 @@ run_callbacks(acto_future *f)
         }
         acto_future_cb cb = c->cb;
         void *user = c->user;
-        acto__free(c, sizeof(*c));
+        cb_free(c);
         cb(f, user);
     }
 }
@@ -617,7 +648,12 @@ send_when_done(acto_future *f, acto_ref to, uint32_t type, acto_ref sender)
     m->sender = sender;
     if (f->state == ACTO_FUTURE_PENDING && f->notify == NULL) {
         f->notify = m;
-        watch(f);
+        /* A pending ask needs no watching: m's reference keeps it alive,
+         * and closing the system cancels every ask in the ask table, which
+         * breaks the cycle between f and m as the watched list would. */
+        if (!(f->flags & FUT_ASK)) {
+            watch(f);
+        }
         return 0;
     }
     int rc = add_cb(f, deliver_on_done, m, drop_msg);

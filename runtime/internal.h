@@ -204,6 +204,7 @@ typedef struct acto__cb {
     acto_future_cb cb;
     void *user;
     void (*drop)(void *user);
+    bool embedded; /* in its owner's storage (acto__future_add_cb) */
 } acto__cb;
 
 enum future_flag {
@@ -238,7 +239,7 @@ struct acto_future {
                          continuation, without a callback record */
     acto__cb *cbs;    /* callbacks, FIFO */
     acto__cb *cbs_tail;
-    acto__hook timer; /* an ask's timeout */
+    acto__hook timer; /* an ask's timeout; set up only with a deadline */
     uint32_t ask_slot;
     uint64_t deadline; /* an ask's, UINT64_MAX: none */
     const char *file;  /* where it was created (debug mode) */
@@ -493,6 +494,13 @@ void acto__park_timer_stop(acto_actor *a);
 void acto__futures_run(acto_system *sys);
 int acto__futures_init(acto_system *sys);
 void acto__futures_fini(acto_system *sys);
+/* acto__future_add_cb registers cb(f, user) like acto_future_add_done_cb,
+ * in a record c the caller embeds in its own storage, so it cannot fail:
+ * the combinators arm one per member without an allocation each. c must
+ * stay in place until the callback has run or has been removed with
+ * acto_future_remove_done_cb; the future never frees it. */
+void acto__future_add_cb(acto_future *f, acto__cb *c, acto_future_cb cb,
+                         void *user);
 /* Fails f with a copy of e, or cancels it when the copy cannot be made. */
 void acto__future_fail_copy(acto_future *f, const acto_error *e);
 int acto__ask_reply(acto_system *sys, acto_msg *m);

@@ -344,12 +344,14 @@ run_actor(acto_actor *a)
     a->flags = (uint8_t)((a->flags & ~ACTOR_QUEUED) | ACTOR_IN_HANDLER);
     sys->current = a;
     const acto_behaviour *beh = a->beh;
+    bool drained = false;
     for (uint32_t n = 0; n < a->batch; n++) {
         if (unlikely(a->life != LIFE_RUNNING || (a->flags & ACTOR_PARKED))) {
             break;
         }
         acto_msg *m = take(a);
         if (m == NULL) {
+            drained = true;
             break;
         }
         sys->stats.handled++;
@@ -374,6 +376,9 @@ run_actor(acto_actor *a)
         acto__drain_check(a); /* while still in the handler: no push */
     }
     a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
+    if (likely(drained && a->life == LIFE_RUNNING)) {
+        return; /* nothing left to schedule it for */
+    }
     if (unlikely(a->life == LIFE_STOPPING)) {
         acto__push_dying(a);
     } else {

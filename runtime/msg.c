@@ -95,6 +95,19 @@ int
 acto_msg_new_bytes(acto_system *sys, uint32_t type, const void *data,
                    size_t len, acto_msg **out)
 {
+    /* The common case, a few bytes from the pool, without new_copy's
+     * general path: requests and replies are built this way. */
+    if (likely(sys != NULL && out != NULL && data != NULL &&
+               len <= ACTO_MSG_INLINE && type < ACTO_MSG_SYSTEM_BASE &&
+               sys->pool != NULL)) {
+        acto_msg *m = acto__msg_alloc(sys);
+        m->type = type;
+        m->kind = ACTO_PAYLOAD_BYTES;
+        m->len = (uint32_t)len;
+        acto__copy_small(m->u.bytes, data, len);
+        *out = m;
+        return 0;
+    }
     return new_copy(sys, type, ACTO_PAYLOAD_BYTES, data, len, out);
 }
 

@@ -6,7 +6,7 @@
 #include <acto/error.h>
 #include <string.h>
 
-#define NO_SLOT UINT32_MAX
+#define NO_SLOT ACTO__NO_SLOT
 #define FIRST_CAP 64
 #define SHRINK_MIN 4096 /* smaller tables are not worth shrinking */
 
@@ -56,7 +56,7 @@ grow(acto__slots *t)
 }
 
 int
-acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
+acto__slots_add_slow(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
 {
     /* Free slots above fresh were given back: skip them. The free list is
      * empty before a fresh slot is handed out, so none is ever listed
@@ -117,8 +117,8 @@ shrink_array(acto__slots *t, uint32_t ncap)
  * slot above it is handed out again as fresh, with a generation above
  * every one used before, so old ids stay dead. Each slot is passed once
  * per use, so this is O(1) amortized. */
-static void
-give_back(acto__slots *t)
+void
+acto__slots_give_back(acto__slots *t)
 {
     while (t->fresh > 0 && t->v[t->fresh - 1].ptr == NULL) {
         t->fresh--;
@@ -130,22 +130,5 @@ give_back(acto__slots *t)
             ncap /= 2; /* still twice what is in use */
         }
         shrink_array(t, ncap);
-    }
-}
-
-void
-acto__slots_remove(acto__slots *t, uint32_t slot)
-{
-    acto__slot *s = &t->v[slot];
-    s->ptr = NULL;
-    s->gen = next_gen(t, s->gen);
-    if (s->gen > t->max_gen) {
-        t->max_gen = s->gen;
-    }
-    s->next_free = t->free_head;
-    t->free_head = slot;
-    t->used--;
-    if (slot == t->fresh - 1) {
-        give_back(t);
     }
 }

@@ -38,10 +38,37 @@ void acto__slots_init(acto__slots *t, uint32_t gen_mask);
 /* Frees the table's memory (not the pointers in it). */
 void acto__slots_fini(acto__slots *t);
 
+/* A free list's end. */
+#define ACTO__NO_SLOT UINT32_MAX
+
+/* The slow path of acto__slots_add: skips free slots that were given back,
+ * then takes a listed one or a never-used one, growing the table when it
+ * is full. */
+int acto__slots_add_slow(acto__slots *t, void *ptr, uint32_t *slot,
+                         uint32_t *gen);
+
+/* The slow path of acto__slots_remove: the top slot was freed. */
+void acto__slots_give_back(acto__slots *t);
+
 /* Stores ptr in a free slot. Returns 0 and sets *slot and *gen, or
  * ACTO_ENOMEM (the table is unchanged). Never hands out slot 0 with
- * generation 0, so a zero id names nothing. */
-int acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen);
+ * generation 0, so a zero id names nothing. Inline: asks and spawns take
+ * a slot each, and a busy table reuses freed ones. */
+static inline int
+acto__slots_add(acto__slots *t, void *ptr, uint32_t *slot, uint32_t *gen)
+{
+    uint32_t i = t->free_head;
+    if (i >= t->fresh) { /* none listed (NO_SLOT), or given back */
+        return acto__slots_add_slow(t, ptr, slot, gen);
+    }
+    acto__slot *s = &t->v[i];
+    t->free_head = s->next_free;
+    s->ptr = ptr;
+    t->used++;
+    *slot = i;
+    *gen = s->gen;
+    return 0;
+}
 
 /* Returns the pointer at slot if its generation matches, else NULL. */
 static inline void *
@@ -54,6 +81,22 @@ acto__slots_get(const acto__slots *t, uint32_t slot, uint32_t gen)
 }
 
 /* Frees slot (which must be in use) and bumps its generation. */
-void acto__slots_remove(acto__slots *t, uint32_t slot);
+static inline void
+acto__slots_remove(acto__slots *t, uint32_t slot)
+{
+    acto__slot *s = &t->v[slot];
+    uint32_t gen = (s->gen + 1) & t->gen_mask;
+    s->ptr = NULL;
+    s->gen = gen != 0 ? gen : 1;
+    if (s->gen > t->max_gen) {
+        t->max_gen = s->gen;
+    }
+    s->next_free = t->free_head;
+    t->free_head = slot;
+    t->used--;
+    if (slot == t->fresh - 1) {
+        acto__slots_give_back(t);
+    }
+}
 
 #endif /* ACTO__SLOTS_H */

@@ -506,6 +506,58 @@ test_future_pending_asks_are_cancelled_at_close(void **state)
     acto_future_release(f);
 }
 
+/* An actor that asks a server which never answers, has the ask notified
+ * to itself and lets go of its own reference at once, as callers of
+ * acto_future_notify do. */
+typedef struct notified_asker {
+    acto_ref server;
+    int notified;
+} notified_asker;
+
+static int
+notified_asker_start(acto_ctx *ctx, void *state)
+{
+    notified_asker *n = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    acto_future *f;
+    assert_acto_ok(acto_ask(sys, n->server, int_msg(sys, T_SLOW, 1), 0, &f));
+    int rc = acto_future_notify(ctx, f, T_DONE);
+    acto_future_release(f);
+    return rc;
+}
+
+static int
+notified_asker_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    notified_asker *n = state;
+    if (acto_msg_type(m) == T_DONE) {
+        n->notified++;
+    }
+    return 0;
+}
+
+static const acto_behaviour notified_asker_b = {notified_asker_receive,
+                                                notified_asker_start, NULL};
+
+static void
+test_future_notified_ask_nobody_holds_is_freed_at_close(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = virtual_system(env);
+    server s = {0};
+    notified_asker n = {0};
+    assert_acto_ok(acto_spawn(sys, &server_b, &s, NULL, &n.server));
+    acto_ref ref;
+    assert_acto_ok(acto_spawn(sys, &notified_asker_b, &n, NULL, &ref));
+    acto_test_settle(env);
+    assert_int_equal(s.seen, 1);
+    assert_int_equal(n.notified, 0);
+    /* Only the notify message holds the ask; closing cancels it, and the
+     * teardown finds nothing left allocated. */
+    acto_test_close_system(env, sys);
+}
+
 /* ---- then ------------------------------------------------------------- */
 
 typedef struct flow {
@@ -778,6 +830,7 @@ main(void)
             test_future_ask_to_a_dead_actor_fails_at_once_with_enoactor),
         acto_unit_test(test_future_nested_ask_inherits_the_callers_deadline),
         acto_unit_test(test_future_pending_asks_are_cancelled_at_close),
+        acto_unit_test(test_future_notified_ask_nobody_holds_is_freed_at_close),
         acto_unit_test(test_future_then_chains_steps_inside_the_actor),
         acto_unit_test(
             test_future_cancelling_a_chain_cancels_the_step_in_flight),
