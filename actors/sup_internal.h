@@ -70,6 +70,7 @@ typedef struct sup {
     size_t hist_cap, hist_head, hist_n;
     uint64_t restarts;
     uint64_t retry_timer; /* the pending restart step, 0: none */
+    uint64_t retry_seq;   /* which retry message is the live one */
     uint64_t rng;
     uint8_t phase;
     /* the error to fail with once everything has stopped */

@@ -21,6 +21,7 @@
 /* The supervisor's own messages (timers it sets on itself). */
 #define MSG_KILL (ACTO_MSG_SYSTEM_BASE - 1u)  /* a budget ran out */
 #define MSG_RETRY (ACTO_MSG_SYSTEM_BASE - 2u) /* run the restart step */
+#define RETRY_QUEUED UINT64_MAX /* retry_timer: a retry message, no timer */
 
 /* forget drops a child record entirely (a temporary or dynamic child). */
 static void
@@ -79,12 +80,11 @@ acto__sup_start_one(acto_ctx *ctx, sup *s, child *c)
 
 /* ---- stopping children ------------------------------------------------ */
 
-/* stop_now kills c at once (shutdown first, so a plain actor stops with
- * ACTO_EXIT_SHUTDOWN and only one that would wait is killed). */
+/* stop_now kills c at once: nobody can wait for it. Killing (not asking)
+ * queues nothing on it, so idle children finalize in the order killed. */
 static void
 stop_now(sup *s, child *c)
 {
-    (void)acto_shutdown(s->sys, c->ref);
     (void)acto_kill(s->sys, c->ref);
 }
 
@@ -257,15 +257,14 @@ set_escalation(sup *s, int code, const char *type, const char *text)
     snprintf(s->esc_text, sizeof(s->esc_text), "%s", text);
 }
 
+static void cancel_retry(sup *s);
+
 /* stop_all queues every running child, last started first, and sets the
  * phase that decides what happens once they are down. */
 static void
 stop_all(sup *s, uint8_t phase)
 {
-    if (s->retry_timer != 0) {
-        (void)acto_timer_cancel(s->sys, s->retry_timer);
-        s->retry_timer = 0;
-    }
+    cancel_retry(s);
     child *c;
     while ((c = s->restartq.head) != NULL) {
         acto__sup_queue_remove(&s->restartq, c);
@@ -299,6 +298,21 @@ too_many_restarts(sup *s, const char *id, const char *why)
     escalate(s, ACTO_EFAILED, "ReachedMaxRestartIntensity", text);
 }
 
+/* cancel_retry forgets a scheduled restart step: a timer is cancelled, a
+ * message already queued is recognised as stale by its sequence. */
+static void
+cancel_retry(sup *s)
+{
+    if (s->retry_timer != 0 && s->retry_timer != RETRY_QUEUED) {
+        (void)acto_timer_cancel(s->sys, s->retry_timer);
+    }
+    s->retry_timer = 0;
+    s->retry_seq++;
+}
+
+/* schedule_retry runs the restart step after delay_ms; with no delay it
+ * is a message to itself, so a retry needs no clock to move (OTP retries
+ * at once too). */
 static void
 schedule_retry(sup *s, uint64_t delay_ms)
 {
@@ -306,12 +320,36 @@ schedule_retry(sup *s, uint64_t delay_ms)
         return;
     }
     acto_msg *m = NULL;
-    if (acto_msg_new_bytes(s->sys, MSG_RETRY, NULL, 0, &m) != 0 ||
-        acto_send_after(s->sys, delay_ms, s->self, m, &s->retry_timer) != 0) {
+    uint64_t seq = ++s->retry_seq;
+    int rc = acto_msg_new_bytes(s->sys, MSG_RETRY, &seq, sizeof(seq), &m);
+    if (rc == 0 && delay_ms == 0) {
+        rc = acto_system_send(s->sys, s->self, m);
+        s->retry_timer = RETRY_QUEUED;
+    } else if (rc == 0) {
+        rc = acto_send_after(s->sys, delay_ms, s->self, m, &s->retry_timer);
+    }
+    if (rc != 0) {
         acto_msg_free(m);
         s->retry_timer = 0;
         escalate(s, ACTO_ENOMEM, "OutOfMemory", "could not schedule a restart");
     }
+}
+
+static int
+on_retry(acto_ctx *ctx, sup *s, const acto_msg *m)
+{
+    size_t len = 0;
+    const void *p = acto_msg_data(m, &len);
+    uint64_t seq;
+    if (p == NULL || len != sizeof(seq)) {
+        return 0;
+    }
+    memcpy(&seq, p, sizeof(seq));
+    if (seq != s->retry_seq) {
+        return 0; /* cancelled or superseded */
+    }
+    s->retry_timer = 0;
+    return acto__sup_pump(ctx, s);
 }
 
 /* restart_step starts the waiting children in start order. A start that
@@ -610,8 +648,7 @@ sup_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     case MSG_KILL:
         return on_kill_timer(s, m);
     case MSG_RETRY:
-        s->retry_timer = 0;
-        return acto__sup_pump(ctx, s);
+        return on_retry(ctx, s, m);
     default:
         /* Child failures arrive as down messages too; anything else is
          * not for a supervisor. */
@@ -643,9 +680,7 @@ sup_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
     (void)ctx;
     (void)why;
     sup *s = state;
-    if (s->retry_timer != 0) {
-        (void)acto_timer_cancel(s->sys, s->retry_timer);
-    }
+    cancel_retry(s);
     for (child *c = s->all.tail; c != NULL; c = c->prev) {
         if (c->kill_timer != 0) {
             (void)acto_timer_cancel(s->sys, c->kill_timer);

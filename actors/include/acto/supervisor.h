@@ -20,7 +20,7 @@
  * budget runs out. acto_shutdown(sys, sup) stops a supervisor this way; it
  * then stops itself with ACTO_EXIT_SHUTDOWN. A supervisor that is killed,
  * fails or is stopped by the system closing kills its remaining children
- * at once.
+ * at once, in reverse order.
  *
  * Clock: budgets, intensity windows and backoff use the system's clock, so
  * with opts.virtual_time they follow acto_system_advance exactly.
@@ -163,9 +163,9 @@ typedef struct acto_sup_flags {
  * than ACTO_SHUTDOWN_*, significant with permanent or with auto-shutdown
  * never, auto-shutdown or n != 1 with ACTO_SIMPLE_ONE_FOR_ONE, jitter
  * outside 0..1); ACTO_ENOMEM; ACTO_ECLOSED; or the error of the first
- * child that failed to start: the ones already started are then stopped
- * at once in reverse order (acto_shutdown, then acto_kill for one that
- * would take its time) and the supervisor never existed. */
+ * child that failed to start: the ones already started are then killed
+ * in reverse order (one with messages waiting finalizes when the
+ * scheduler reaches it) and the supervisor never existed. */
 int acto_sup_start(acto_system *sys, const acto_sup_flags *flags,
                    const acto_child_spec *specs, size_t n, acto_ref *out);
 
