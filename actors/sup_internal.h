@@ -17,8 +17,9 @@ typedef struct child {
     char *id;                    /* owned, except a dynamic child's */
     size_t id_size;              /* 0 when not owned */
     acto_child_start_fn start;
-    void *arg; /* owned copy, or NULL */
+    void *arg; /* owned copy (in small, or allocated), or NULL */
     size_t arg_len;
+    unsigned char small[16]; /* a small argument lives here */
     acto_ref ref;
     uint64_t monitor;
     uint64_t kill_timer; /* 0: none */
@@ -44,8 +45,15 @@ typedef struct child_list {
 } child_list;
 
 /* Maps running children's refs to them. */
+/* One entry: the key is kept beside the pointer, so probing never
+ * touches a child (a cache miss each with 100k children). */
+typedef struct child_slot {
+    uint64_t key; /* the child's ref id; 0: empty */
+    child *c;
+} child_slot;
+
 typedef struct child_map {
-    child **slots;
+    child_slot *slots;
     size_t cap; /* a power of two, or 0 */
     size_t n;
 } child_map;
@@ -98,6 +106,8 @@ void acto__sup_map_del(child_map *m, child *c);
 child *acto__sup_new_child(sup *s, const acto_child_spec *spec, const void *arg,
                            size_t len);
 void acto__sup_free_child(sup *s, child *c);
+/* acto__sup_drop_arg frees c's argument (a temporary child keeps none). */
+void acto__sup_drop_arg(child *c);
 
 /* acto__sup_start_one runs c's start function as the supervisor and
  * monitors the child. Returns 0 (c runs, or was ignored: state

@@ -76,37 +76,37 @@ acto__sup_queue_remove(child_list *l, child *c)
 static size_t
 map_hash(uint64_t id, size_t cap)
 {
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id & (cap - 1);
+    /* By slot: live actors never share one, the runtime hands them out
+     * densely, and children spawned (and stopped) in turn then sit side
+     * by side, so a large map costs few cache misses. */
+    return (size_t)acto_ref_slot((acto_ref){id}) & (cap - 1);
 }
 
 child *
 acto__sup_map_get(const child_map *m, acto_ref ref)
 {
-    if (m->cap == 0) {
+    if (m->cap == 0 || ref.id == 0) {
         return NULL;
     }
-    for (size_t i = map_hash(ref.id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        child *c = m->slots[i];
-        if (c == NULL) {
-            return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = map_hash(ref.id, m->cap);; i = (i + 1) & mask) {
+        if (m->slots[i].key == ref.id) {
+            return m->slots[i].c;
         }
-        if (c->ref.id == ref.id) {
-            return c;
+        if (m->slots[i].key == 0) {
+            return NULL;
         }
     }
 }
 
 static void
-map_insert(child_map *m, child *c)
+map_insert(child_map *m, uint64_t key, child *c)
 {
-    size_t i = map_hash(c->ref.id, m->cap);
-    while (m->slots[i] != NULL) {
+    size_t i = map_hash(key, m->cap);
+    while (m->slots[i].key != 0) {
         i = (i + 1) & (m->cap - 1);
     }
-    m->slots[i] = c;
+    m->slots[i] = (child_slot){key, c};
     m->n++;
 }
 
@@ -114,15 +114,15 @@ static int
 map_grow(child_map *m)
 {
     size_t cap = m->cap != 0 ? m->cap * 2 : 16;
-    child **slots = acto_calloc(cap, sizeof(*slots));
+    child_slot *slots = acto_calloc(cap, sizeof(*slots));
     if (slots == NULL) {
         return ACTO_ENOMEM;
     }
     child_map old = *m;
     *m = (child_map){slots, cap, 0};
     for (size_t i = 0; i < old.cap; i++) {
-        if (old.slots[i] != NULL) {
-            map_insert(m, old.slots[i]);
+        if (old.slots[i].key != 0) {
+            map_insert(m, old.slots[i].key, old.slots[i].c);
         }
     }
     acto_free(old.slots, old.cap * sizeof(*old.slots));
@@ -138,7 +138,7 @@ acto__sup_map_put(child_map *m, child *c)
             return rc;
         }
     }
-    map_insert(m, c);
+    map_insert(m, c->ref.id, c);
     return 0;
 }
 
@@ -146,22 +146,25 @@ acto__sup_map_put(child_map *m, child *c)
 void
 acto__sup_map_del(child_map *m, child *c)
 {
+    if (m->cap == 0) {
+        return;
+    }
     size_t mask = m->cap - 1;
     size_t i = map_hash(c->ref.id, m->cap);
-    while (m->slots[i] != c) {
-        if (m->slots[i] == NULL) {
+    while (m->slots[i].key != c->ref.id) {
+        if (m->slots[i].key == 0) {
             return;
         }
         i = (i + 1) & mask;
     }
-    m->slots[i] = NULL;
+    m->slots[i] = (child_slot){0, NULL};
     m->n--;
-    for (size_t j = (i + 1) & mask; m->slots[j] != NULL; j = (j + 1) & mask) {
-        size_t home = map_hash(m->slots[j]->ref.id, m->cap);
+    for (size_t j = (i + 1) & mask; m->slots[j].key != 0; j = (j + 1) & mask) {
+        size_t home = map_hash(m->slots[j].key, m->cap);
         /* Move j back into the hole when its home is not in (i, j]. */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             m->slots[i] = m->slots[j];
-            m->slots[j] = NULL;
+            m->slots[j] = (child_slot){0, NULL};
             i = j;
         }
     }
@@ -199,7 +202,12 @@ acto__sup_new_child(sup *s, const acto_child_spec *spec, const void *arg,
         arg = spec->arg;
         len = spec->arg_len;
     }
-    c->arg = dup_bytes(arg, len);
+    if (len > 0 && len <= sizeof(c->small)) {
+        memcpy(c->small, arg, len); /* no allocation for small ones */
+        c->arg = c->small;
+    } else {
+        c->arg = dup_bytes(arg, len);
+    }
     c->arg_len = len;
     if ((!dynamic && c->id == NULL) || (len > 0 && c->arg == NULL)) {
         acto__sup_free_child(s, c);
@@ -218,15 +226,23 @@ acto__sup_new_child(sup *s, const acto_child_spec *spec, const void *arg,
 }
 
 void
+acto__sup_drop_arg(child *c)
+{
+    if (c->arg != NULL && c->arg != c->small) {
+        acto_free(c->arg, c->arg_len);
+    }
+    c->arg = NULL;
+    c->arg_len = 0;
+}
+
+void
 acto__sup_free_child(sup *s, child *c)
 {
     (void)s;
     if (c->id_size > 0) {
         acto_free(c->id, c->id_size);
     }
-    if (c->arg != NULL) {
-        acto_free(c->arg, c->arg_len);
-    }
+    acto__sup_drop_arg(c);
     acto_free(c, sizeof(*c));
 }
 

@@ -1,5 +1,6 @@
-/* The supervisor: starting children, watching them through monitors and
- * acting on their stops by strategy, intensity and backoff.
+/* The supervisor: starting children, watching them (as their parent, or
+ * through a monitor for one another actor spawned) and acting on their
+ * stops by strategy, intensity and backoff.
  *
  * A supervisor never blocks: stopping a child means asking it
  * (acto_shutdown), arming a kill timer for its budget and waiting for its
@@ -54,8 +55,11 @@ acto__sup_start_one(acto_ctx *ctx, sup *s, child *c)
         return rc < 0 ? rc : ACTO_EFAILED;
     }
     c->ref = ref;
+    c->monitor = 0;
     rc = acto__sup_map_put(&s->by_ref, c);
-    if (rc == 0) {
+    /* Its own children report their stops (acto_watch_children); one
+     * another actor spawned needs a monitor. */
+    if (rc == 0 && !acto_ref_eq(acto_parent_of(s->sys, ref), s->self)) {
         rc = acto_monitor(ctx, ref, &c->monitor);
         if (rc != 0) {
             acto__sup_map_del(&s->by_ref, c);
@@ -69,11 +73,8 @@ acto__sup_start_one(acto_ctx *ctx, sup *s, child *c)
     }
     c->state = ACTO_CHILD_RUNNING;
     c->started_at = acto_system_now(s->sys);
-    if (c->restart == ACTO_RESTART_TEMPORARY && c->arg != NULL) {
-        /* A temporary child never restarts: keep nothing it was given. */
-        acto_free(c->arg, c->arg_len);
-        c->arg = NULL;
-        c->arg_len = 0;
+    if (c->restart == ACTO_RESTART_TEMPORARY) {
+        acto__sup_drop_arg(c); /* it never restarts: keep nothing */
     }
     return 0;
 }
@@ -117,7 +118,9 @@ ask_stop(sup *s, child *c)
         (void)acto_kill(s->sys, c->ref);
         return;
     }
-    if (c->shutdown_ms != ACTO_SHUTDOWN_INFINITY) {
+    /* One that stops at once (the default) needs no kill timer. */
+    if (c->shutdown_ms != ACTO_SHUTDOWN_INFINITY &&
+        acto_alive(s->sys, c->ref)) {
         arm_kill_timer(s, c, (uint64_t)c->shutdown_ms);
     }
 }
@@ -729,6 +732,9 @@ sup_start_hook(acto_ctx *ctx, void *state)
     s->starting = NULL;
     a->ran = true;
     int rc = acto_set_child_fail_fn(ctx, on_child_fail, s);
+    if (rc == 0) {
+        rc = acto_watch_children(ctx, true);
+    }
     if (rc == 0 && s->flags.strategy != ACTO_SIMPLE_ONE_FOR_ONE) {
         rc = start_children(ctx, s, a);
     }

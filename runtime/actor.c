@@ -573,6 +573,24 @@ acto_set_child_fail_fn(acto_ctx *ctx, acto_child_fail_fn fn, void *user)
     return 0;
 }
 
+int
+acto_watch_children(acto_ctx *ctx, bool on)
+{
+    acto__actor_ext *x = acto__ext(ctx_actor(ctx));
+    if (x == NULL) {
+        return ACTO_ENOMEM;
+    }
+    x->watch_children = on;
+    return 0;
+}
+
+acto_ref
+acto_parent_of(const acto_system *sys, acto_ref ref)
+{
+    acto_actor *a = sys != NULL ? acto__lookup(sys, ref) : NULL;
+    return a != NULL && a->life <= LIFE_RUNNING ? a->parent : ACTO_REF_NONE;
+}
+
 static acto__error_box *
 error_of(const acto_actor *a)
 {
@@ -707,6 +725,14 @@ static void
 tell_parent(acto_actor *a)
 {
     acto_system *sys = a->sys;
+    acto_actor *p = acto__lookup(sys, a->parent);
+    if (p != NULL && p->life <= LIFE_RUNNING && p->ext != NULL &&
+        p->ext->watch_children) {
+        /* Out of memory loses this notice, as with a monitor. */
+        (void)send_down(sys, p->self, a->self, 0, (acto_exit_kind)a->exit_kind,
+                        error_of(a));
+        return;
+    }
     if (a->exit_kind != ACTO_EXIT_FAILED) {
         return;
     }

@@ -136,6 +136,7 @@ typedef struct acto__actor_ext {
     acto__link watching;        /* my monitors */
     acto__link names;           /* my registry entries */
     acto_child_fail_fn fail_fn; /* decides my children's failures */
+    bool watch_children;        /* a down notice for each child's stop */
     void *fail_user;
     char *label;
     size_t label_size;

@@ -6,6 +6,7 @@
 #include <acto/signals.h>
 #include <acto/supervisor.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MSG_WORK 1u
@@ -223,6 +224,73 @@ child_fail_fn_resumes_and_drops_the_message(void **state)
     acto_system_stats(sys, &st);
     assert_int_equal(st.failures, 1);
     acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
+}
+
+/* ---- acto_watch_children ---------------------------------------------- */
+
+typedef struct watcher {
+    rec kids[2];
+    acto_ref refs[2];
+    int downs;
+    acto_exit_kind kinds[2];
+    char failed_type[32]; /* copied: the error is borrowed */
+    int child_failed_msgs;
+} watcher;
+
+static int
+watcher_start(acto_ctx *ctx, void *state)
+{
+    watcher *w = state;
+    assert_acto_ok(acto_watch_children(ctx, true));
+    for (int i = 0; i < 2; i++) {
+        assert_acto_ok(acto_spawn(acto_ctx_system(ctx), &rec_b, &w->kids[i],
+                                  NULL, &w->refs[i]));
+    }
+    return 0;
+}
+
+static int
+watcher_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    watcher *w = state;
+    const acto_down *d = acto_msg_down(m);
+    if (d != NULL && w->downs < 2) {
+        assert_int_equal(d->monitor, 0);
+        w->kinds[w->downs++] = d->reason.kind;
+        if (d->reason.error != NULL) {
+            snprintf(w->failed_type, sizeof(w->failed_type), "%s",
+                     d->reason.error->type);
+        }
+    }
+    w->child_failed_msgs += acto_msg_type(m) == ACTO_MSG_CHILD_FAILED;
+    return 0;
+}
+
+static const acto_behaviour watcher_b = {.receive = watcher_receive,
+                                         .start = watcher_start};
+
+static void
+watch_children_reports_every_stop_as_down(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    watcher w = {0};
+    acto_ref p;
+    assert_acto_ok(acto_spawn(sys, &watcher_b, &w, NULL, &p));
+    assert_true(acto_ref_eq(acto_parent_of(sys, w.refs[0]), p));
+    assert_true(acto_ref_is_none(acto_parent_of(sys, p)));
+    assert_acto_ok(acto_stop(sys, w.refs[0]));
+    acto_test_settle(env);
+    assert_true(acto_ref_is_none(acto_parent_of(sys, w.refs[0])));
+    assert_acto_ok(acto_test_send_int(sys, w.refs[1], MSG_FAIL, 3));
+    acto_test_settle(env);
+    assert_int_equal(w.downs, 2);
+    assert_int_equal(w.kinds[0], ACTO_EXIT_NORMAL);
+    assert_int_equal(w.kinds[1], ACTO_EXIT_FAILED);
+    assert_string_equal(w.failed_type, "BadInput");
+    assert_int_equal(w.child_failed_msgs, 0);
     acto_test_close_system(env, sys);
 }
 
@@ -587,6 +655,7 @@ main(void)
         acto_unit_test(shutdown_notify_mode_lets_the_actor_decide),
         acto_unit_test(shutdown_rejects_bad_input),
         acto_unit_test(child_fail_fn_resumes_and_drops_the_message),
+        acto_unit_test(watch_children_reports_every_stop_as_down),
         acto_unit_test(call_as_runs_as_the_actor),
         acto_unit_test(first_signal_stops_the_tree_gracefully),
         acto_unit_test(second_signal_forces),

@@ -168,6 +168,17 @@ typedef acto_fail_action (*acto_child_fail_fn)(acto_system *sys, acto_ref child,
  * the error. Returns 0; ACTO_ENOMEM. */
 int acto_set_child_fail_fn(acto_ctx *ctx, acto_child_fail_fn fn, void *user);
 
+/* acto_watch_children (on) makes the running actor receive ACTO_MSG_DOWN,
+ * with monitor id 0, whenever one of its children stops, for any reason,
+ * in place of ACTO_MSG_CHILD_FAILED: a monitor on every child without the
+ * cost of one (OTP's trap_exit, as a supervisor uses it). Returns 0;
+ * ACTO_ENOMEM. */
+int acto_watch_children(acto_ctx *ctx, bool on);
+
+/* acto_parent_of returns the parent of the live actor ref (ACTO_REF_NONE
+ * when it has none, or is dead or stopping). */
+acto_ref acto_parent_of(const acto_system *sys, acto_ref ref);
+
 /* ---- sending ---------------------------------------------------------- */
 
 /* acto_send sends m from the running actor to to. When to's mailbox is
