@@ -8,7 +8,7 @@
 
 #define NO_SLOT ACTO__NO_SLOT
 #define FIRST_CAP 64
-#define SHRINK_MIN 4096 /* smaller tables are not worth shrinking */
+#define SHRINK_MIN 4096 /* smaller arrays are not worth shrinking */
 
 void
 acto__slots_init(acto__slots *t, uint32_t gen_mask)
@@ -120,13 +120,13 @@ shrink_array(acto__slots *t, uint32_t ncap)
 void
 acto__slots_give_back(acto__slots *t)
 {
-    while (t->fresh > 0 && t->v[t->fresh - 1].ptr == NULL) {
+    while (t->fresh > ACTO__SLOTS_KEEP && t->v[t->fresh - 1].ptr == NULL) {
         t->fresh--;
     }
     t->gen_base = next_gen(t, t->max_gen);
     if (t->cap > SHRINK_MIN && t->fresh < t->cap / 4) {
         uint32_t ncap = t->cap;
-        while (ncap > SHRINK_MIN && t->fresh < ncap / 4) {
+        while (ncap > SHRINK_MIN && t->fresh <= ncap / 4) {
             ncap /= 2; /* still twice what is in use */
         }
         shrink_array(t, ncap);

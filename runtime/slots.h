@@ -40,6 +40,9 @@ void acto__slots_fini(acto__slots *t);
 
 /* A free list's end. */
 #define ACTO__NO_SLOT UINT32_MAX
+/* Tables keep this many slots: giving back below it would cost a busy
+ * small table (one ask at a time) the slow path on every add. */
+#define ACTO__SLOTS_KEEP 1024u
 
 /* The slow path of acto__slots_add: skips free slots that were given back,
  * then takes a listed one or a never-used one, growing the table when it
@@ -94,7 +97,7 @@ acto__slots_remove(acto__slots *t, uint32_t slot)
     s->next_free = t->free_head;
     t->free_head = slot;
     t->used--;
-    if (slot == t->fresh - 1) {
+    if (slot == t->fresh - 1 && slot >= ACTO__SLOTS_KEEP) {
         acto__slots_give_back(t);
     }
 }
