@@ -805,6 +805,9 @@ acto_sup_start(acto_system *sys, const acto_sup_flags *flags,
     acto_spawn_opts o = {.label = f->label,
                          .on_shutdown = ACTO_SHUTDOWN_NOTIFY};
     rc = acto_spawn(sys, &acto__sup_behaviour, s, &o, out);
+    if (rc == 0 && acto_system_debug(sys)) {
+        (void)acto_sup_check(sys, *out, 0, NULL, NULL); /* to stderr */
+    }
     if (rc != 0 && !a.ran) {
         /* spawn failed before the start hook ran */
         if (s->pool_spec.id != NULL) {

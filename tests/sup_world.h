@@ -5,6 +5,9 @@
 #ifndef ACTO_SUP_WORLD_H
 #define ACTO_SUP_WORLD_H
 
+/* Not every test file uses every helper. */
+#define SUP_UNUSED __attribute__((unused))
+
 #include "acto_test.h"
 
 #include <acto/supervisor.h>
@@ -66,7 +69,7 @@ typedef struct world {
     kid kids[KIDS_MAX];
 } world;
 
-static void
+static SUP_UNUSED void
 logc(world *w, char sign, const char *name)
 {
     size_t n = strlen(w->log);
@@ -76,7 +79,7 @@ logc(world *w, char sign, const char *name)
     }
 }
 
-static int
+static SUP_UNUSED int
 kid_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     kid *k = state;
@@ -103,7 +106,7 @@ kid_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     }
 }
 
-static void
+static SUP_UNUSED void
 kid_stop(acto_ctx *ctx, void *state, const acto_exit_reason *reason)
 {
     (void)ctx;
@@ -115,7 +118,7 @@ kid_stop(acto_ctx *ctx, void *state, const acto_exit_reason *reason)
 
 static const acto_behaviour kid_b = {kid_receive, NULL, kid_stop};
 
-static int
+static SUP_UNUSED int
 kid_start(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
 {
     karg a;
@@ -144,7 +147,7 @@ kid_start(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
     return 0;
 }
 
-static int
+static SUP_UNUSED int
 watcher_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     (void)ctx;
@@ -163,7 +166,7 @@ watcher_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 
 static const acto_behaviour watcher_b = {watcher_receive, NULL, NULL};
 
-static int
+static SUP_UNUSED int
 do_monitor(acto_ctx *ctx, void *state, void *user)
 {
     (void)state;
@@ -172,7 +175,7 @@ do_monitor(acto_ctx *ctx, void *state, void *user)
 }
 
 /* watch makes the watcher record how ref stops. */
-static void
+static SUP_UNUSED void
 watch(world *w, acto_ref ref)
 {
     assert_acto_ok(
@@ -191,7 +194,7 @@ down_of(world *w, acto_ref ref)
     return NULL;
 }
 
-static void
+static SUP_UNUSED void
 on_exception(acto_system *sys, const acto_error *err, void *user)
 {
     (void)sys;
@@ -199,7 +202,7 @@ on_exception(acto_system *sys, const acto_error *err, void *user)
     ((world *)user)->exceptions++;
 }
 
-static world *
+static SUP_UNUSED world *
 wopen(acto_test_env *env)
 {
     world *w = calloc(1, sizeof(*w));
@@ -211,7 +214,7 @@ wopen(acto_test_env *env)
     return w;
 }
 
-static void
+static SUP_UNUSED void
 wclose(world *w)
 {
     acto_test_close_system(w->env, w->sys);
@@ -220,7 +223,7 @@ wclose(world *w)
 
 #define settle(w) acto_test_settle((w)->env)
 
-static void
+static SUP_UNUSED void
 advance(world *w, uint64_t ms)
 {
     assert_acto_ok(acto_system_advance(w->sys, ms));
@@ -228,7 +231,7 @@ advance(world *w, uint64_t ms)
 }
 
 /* step_until_down advances 1 ms at a time until ref is down: how long. */
-static uint64_t
+static SUP_UNUSED uint64_t
 step_until_down(world *w, acto_ref ref, uint64_t max_ms)
 {
     uint64_t t = 0;
@@ -238,7 +241,7 @@ step_until_down(world *w, acto_ref ref, uint64_t max_ms)
     return t;
 }
 
-static acto_child_spec
+static SUP_UNUSED acto_child_spec
 kspec(world *w, const char *id, acto_restart r, int mode, uint32_t delay)
 {
     assert_true(w->nargs < 32);
@@ -252,7 +255,7 @@ kspec(world *w, const char *id, acto_restart r, int mode, uint32_t delay)
                              .restart = r};
 }
 
-static acto_child_spec
+static SUP_UNUSED acto_child_spec
 subspec(world *w, const char *id, const subtree *sub)
 {
     acto_child_spec s = kspec(w, id, ACTO_RESTART_PERMANENT, K_PLAIN, 0);
@@ -261,7 +264,7 @@ subspec(world *w, const char *id, const subtree *sub)
     return s;
 }
 
-static acto_ref
+static SUP_UNUSED acto_ref
 sup_start(world *w, const acto_sup_flags *f, const acto_child_spec *s, size_t n)
 {
     acto_ref sup = ACTO_REF_NONE;
@@ -271,7 +274,7 @@ sup_start(world *w, const acto_sup_flags *f, const acto_child_spec *s, size_t n)
     return sup;
 }
 
-static int
+static SUP_UNUSED int
 start_dyn(world *w, acto_ref sup, const char *name, int value, acto_ref *out)
 {
     karg a = {.w = w, .value = value, .mode = w->dyn_mode};
@@ -280,7 +283,7 @@ start_dyn(world *w, acto_ref sup, const char *name, int value, acto_ref *out)
 }
 
 /* info_of finds id in sup's report; state_of says -1 when it is not. */
-static bool
+static SUP_UNUSED bool
 info_of(world *w, acto_ref sup, const char *id, acto_child_info *out)
 {
     acto_child_info info[64];
@@ -295,14 +298,14 @@ info_of(world *w, acto_ref sup, const char *id, acto_child_info *out)
     return false;
 }
 
-static acto_ref
+static SUP_UNUSED acto_ref
 ref_of(world *w, acto_ref sup, const char *id)
 {
     acto_child_info info = {.ref = ACTO_REF_NONE};
     return info_of(w, sup, id, &info) ? info.ref : ACTO_REF_NONE;
 }
 
-static int
+static SUP_UNUSED int
 state_of(world *w, acto_ref sup, const char *id)
 {
     acto_child_info info;
@@ -321,7 +324,7 @@ state_of(world *w, acto_ref sup, const char *id)
     } while (0)
 
 /* stop_sup shuts sup down and asserts it stopped with reason shutdown. */
-static void
+static SUP_UNUSED void
 stop_sup(world *w, acto_ref sup)
 {
     assert_acto_ok(acto_shutdown(w->sys, sup));

@@ -1,0 +1,117 @@
+/* Checking a supervision tree: shutdown budgets that exceed their
+ * parent's, restart budgets multiplied across levels, and the check debug
+ * mode runs when a supervisor starts. */
+#include "sup_world.h"
+
+#include <unistd.h>
+
+typedef struct warnings {
+    int n;
+    char ids[8][16];
+    char texts[8][160];
+} warnings;
+
+static void
+collect(acto_ref sup, const char *child_id, const char *text, void *user)
+{
+    (void)sup;
+    warnings *w = user;
+    if (w->n < 8) {
+        snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", child_id);
+        snprintf(w->texts[w->n], sizeof(w->texts[0]), "%s", text);
+    }
+    w->n++;
+}
+
+/* root (one_for_one, intensity 3) -> mid (budget 1000 ms, intensity 4)
+ * -> slow (budget 5000 ms: more than mid's) and fast (budget 100 ms). */
+static acto_ref
+start_tree(world *w, subtree *mid)
+{
+    mid->flags = (acto_sup_flags){.intensity = 4, .period_ms = 1000};
+    mid->specs[0] = kspec(w, "slow", 0, K_PLAIN, 0);
+    mid->specs[0].shutdown_ms = 5000;
+    mid->specs[1] = kspec(w, "fast", 0, K_PLAIN, 0);
+    mid->specs[1].shutdown_ms = 100;
+    mid->n = 2;
+    acto_child_spec top = subspec(w, "mid", mid);
+    top.shutdown_ms = 1000;
+    acto_sup_flags f = {.intensity = 3, .period_ms = 1000};
+    return sup_start(w, &f, &top, 1);
+}
+
+static void
+check_warns_about_budgets_beyond_the_parent(void **state)
+{
+    world *w = wopen(*state);
+    subtree mid;
+    acto_ref root = start_tree(w, &mid);
+    warnings got = {0};
+    assert_int_equal(acto_sup_check(w->sys, root, 0, collect, &got), 1);
+    assert_string_equal(got.ids[0], "slow");
+    assert_non_null(strstr(got.texts[0], "5000"));
+    assert_non_null(strstr(got.texts[0], "1000"));
+    stop_sup(w, root);
+    wclose(w);
+}
+
+static void
+check_multiplies_restart_budgets_across_levels(void **state)
+{
+    world *w = wopen(*state);
+    subtree mid;
+    acto_ref root = start_tree(w, &mid);
+    /* A worker may restart (3 + 1) * (4 + 1) - 1 = 19 times. */
+    warnings got = {0};
+    assert_int_equal(acto_sup_check(w->sys, root, 19, collect, &got), 1);
+    got = (warnings){0};
+    assert_int_equal(acto_sup_check(w->sys, root, 18, collect, &got), 3);
+    assert_string_equal(got.ids[1], "slow");
+    assert_non_null(strstr(got.texts[1], "19 times"));
+    assert_string_equal(got.ids[2], "fast");
+    assert_acto_err(acto_sup_check(w->sys, ACTO_REF_NONE, 0, NULL, NULL),
+                    ACTO_ENOACTOR);
+    stop_sup(w, root);
+    wclose(w);
+}
+
+static void
+check_runs_in_debug_mode_at_start(void **state)
+{
+    world *w = wopen(*state);
+    acto_system_set_debug(w->sys, true);
+    /* The warning goes to stderr (caught here); the tree starts all the
+     * same. */
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0 && dup2(fileno(tmp), 2) == 2);
+    subtree mid;
+    acto_ref root = start_tree(w, &mid);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char said[512] = {0};
+    rewind(tmp);
+    size_t n = fread(said, 1, sizeof(said) - 1, tmp);
+    fclose(tmp);
+    assert_true(n > 0);
+    assert_non_null(strstr(said, "child 'slow': shutdown budget 5000 ms"));
+    assert_int_equal(state_of(w, ref_of(w, root, "mid"), "slow"),
+                     ACTO_CHILD_RUNNING);
+    acto_system_set_debug(w->sys, false);
+    stop_sup(w, root);
+    wclose(w);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        acto_unit_test(check_warns_about_budgets_beyond_the_parent),
+        acto_unit_test(check_multiplies_restart_budgets_across_levels),
+        acto_unit_test(check_runs_in_debug_mode_at_start),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
