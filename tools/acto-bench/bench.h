@@ -54,6 +54,12 @@ void bench_header(const bench_opts *opts);
 /* bench_median sorts v in place and returns its median. */
 double bench_median(double *v, int n);
 
+/* bench_percentile sorts v in place and returns its p-th (0..1) value. */
+double bench_percentile(double *v, uint64_t n, double p);
+
+/* A receive function that does nothing, for idle actors. */
+int bench_idle_receive(acto_ctx *ctx, void *state, const acto_msg *m);
+
 /* Monotonic nanoseconds. */
 uint64_t bench_now_ns(void);
 

@@ -549,15 +549,6 @@ floor_spawn(uint64_t n)
     return (double)ns / (double)n;
 }
 
-static int
-idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
-{
-    (void)ctx;
-    (void)state;
-    (void)m;
-    return 0;
-}
-
 /* Returns the peak RSS growth per live idle actor, in bytes. */
 static double
 spawn_memory(uint64_t n)
@@ -565,7 +556,7 @@ spawn_memory(uint64_t n)
     acto_system *sys = bench_system_new();
     uint64_t base = bench_peak_reset();
     for (uint64_t i = 0; i < n; i++) {
-        bench_spawn_actor(sys, idle_receive, NULL, 0);
+        bench_spawn_actor(sys, bench_idle_receive, NULL, 0);
     }
     double bytes = bench_peak_growth(base);
     acto_stats st;

@@ -59,20 +59,6 @@ start_worker(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
     return acto_spawn(acto_ctx_system(sup), &worker, NULL, NULL, out);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double
-percentile(double *v, uint64_t n, double p)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return v[(uint64_t)(p * (double)(n - 1))];
-}
-
 static void
 acto_restarts(restart_run *r)
 {
@@ -133,12 +119,12 @@ bench_restart(const bench_opts *opts)
     for (int i = 0; i < runs; i++) {
         restart_run fl = {.n = n, .samples = samples};
         floor_restarts(&fl);
-        f50[i] = percentile(samples, n, 0.50);
-        f99[i] = percentile(samples, n, 0.99);
+        f50[i] = bench_percentile(samples, n, 0.50);
+        f99[i] = bench_percentile(samples, n, 0.99);
         restart_run r = {.n = n, .samples = samples};
         acto_restarts(&r);
-        p50[i] = percentile(samples, n, 0.50);
-        p99[i] = percentile(samples, n, 0.99);
+        p50[i] = bench_percentile(samples, n, 0.50);
+        p99[i] = bench_percentile(samples, n, 0.99);
     }
     bench_report_runs(opts, "restart", "restart_p50", BENCH_COST, p50, f50,
                       runs, "ns");
@@ -150,16 +136,7 @@ bench_restart(const bench_opts *opts)
 
 /* ---- pool ------------------------------------------------------------- */
 
-static int
-idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
-{
-    (void)ctx;
-    (void)state;
-    (void)m;
-    return 0;
-}
-
-static const acto_behaviour idle = {.receive = idle_receive};
+static const acto_behaviour idle = {.receive = bench_idle_receive};
 
 static int
 start_idle(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)

@@ -94,6 +94,22 @@ bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double
+bench_percentile(double *v, uint64_t n, double p)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[(uint64_t)(p * (double)(n - 1))];
+}
+
+int
+bench_idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    (void)state;
+    (void)m;
+    return 0;
+}
+
 uint64_t
 bench_now_ns(void)
 {
