@@ -3,6 +3,7 @@
  * alive on their own) start and force the shutdown. The deadline is a
  * timer message to the watcher, so it follows a virtual clock too. */
 #include <acto/signals.h>
+#include <acto/supervisor.h>
 
 #include <signal.h>
 #include <string.h>
@@ -184,6 +185,12 @@ acto_stop_on_signals(acto_system *sys, acto_ref root,
 {
     if (sys == NULL || out == NULL) {
         return ACTO_EINVAL;
+    }
+    if (acto_ref_is_none(root)) {
+        int rc = acto_sup_root(sys, &root);
+        if (rc != 0) {
+            return rc;
+        }
     }
     if (!acto_alive(sys, root)) {
         return ACTO_ENOACTOR;

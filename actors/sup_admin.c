@@ -284,6 +284,33 @@ acto_sup_delete_child(acto_system *sys, acto_ref sup_ref, const char *id)
     return call(sys, sup_ref, op_delete_child, &o);
 }
 
+/* ---- the system's root ------------------------------------------------- */
+
+int
+acto_sup_root(acto_system *sys, acto_ref *out)
+{
+    if (sys == NULL || out == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_ref root = acto_whereis(sys, ACTO_SUP_ROOT_NAME);
+    if (acto__sup_state(sys, root) != NULL) {
+        *out = root;
+        return 0;
+    }
+    if (acto_in_handler(sys)) {
+        return ACTO_EBUSY;
+    }
+    acto_sup_flags f = {.intensity = 10, .period_ms = 10000, .label = "root"};
+    int rc = acto_sup_start(sys, &f, NULL, 0, &root);
+    if (rc == 0 && (rc = acto_register(sys, ACTO_SUP_ROOT_NAME, root)) != 0) {
+        (void)acto_kill(sys, root);
+    }
+    if (rc == 0) {
+        *out = root;
+    }
+    return rc;
+}
+
 /* ---- reports ---------------------------------------------------------- */
 
 static int

@@ -23,6 +23,12 @@ make_ref(const acto_system *sys, uint32_t slot, uint32_t gen)
 }
 
 bool
+acto_in_handler(const acto_system *sys)
+{
+    return sys != NULL && sys->current != NULL;
+}
+
+bool
 acto_alive(const acto_system *sys, acto_ref ref)
 {
     acto_actor *a = acto__lookup(sys, ref);

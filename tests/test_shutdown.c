@@ -482,8 +482,11 @@ cancelled_watch_leaves_the_tree_alone(void **state)
     acto_test_settle(env);
     assert_true(acto_alive(sys, root));
     assert_false(d.done);
-    assert_acto_err(acto_stop_on_signals(sys, ACTO_REF_NONE, NULL, &w),
-                    ACTO_ENOACTOR);
+    rec gone = {0};
+    acto_ref dead = spawn_rec(sys, &gone, ACTO_SHUTDOWN_STOP);
+    assert_acto_ok(acto_stop(sys, dead));
+    acto_test_settle(env);
+    assert_acto_err(acto_stop_on_signals(sys, dead, NULL, &w), ACTO_ENOACTOR);
     acto_test_close_system(env, sys);
 }
 

@@ -3,6 +3,8 @@
  * mode runs when a supervisor starts. */
 #include "sup_world.h"
 
+#include <acto/signals.h>
+
 #include <unistd.h>
 
 typedef struct warnings {
@@ -105,6 +107,84 @@ check_runs_in_debug_mode_at_start(void **state)
     wclose(w);
 }
 
+/* ---- the system's root ------------------------------------------------ */
+
+static int
+root_from_handler(acto_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    acto_ref r;
+    *(int *)user = acto_sup_root(acto_ctx_system(ctx), &r);
+    return 0;
+}
+
+static void
+done_flag(acto_system *sys, const acto_signals_report *r, void *user)
+{
+    (void)sys;
+    (void)r;
+    *(bool *)user = true;
+}
+
+static void
+root_supervisor_holds_top_level_trees(void **state)
+{
+    world *w = wopen(*state);
+    acto_ref root, again;
+    assert_acto_ok(acto_sup_root(w->sys, &root));
+    assert_acto_ok(acto_sup_root(w->sys, &again));
+    assert_true(acto_ref_eq(root, again));
+    assert_true(acto_ref_eq(acto_whereis(w->sys, ACTO_SUP_ROOT_NAME), root));
+    assert_true(acto_ref_is_none(acto_parent_of(w->sys, root)));
+    watch(w, root);
+    /* A tree joins it as a supervisor child. */
+    subtree mid;
+    mid.flags = (acto_sup_flags){.intensity = 1};
+    mid.specs[0] = kspec(w, "worker", 0, K_PLAIN, 0);
+    mid.n = 1;
+    acto_child_spec top = subspec(w, "app", &mid);
+    acto_ref app;
+    assert_acto_ok(acto_sup_start_child(w->sys, root, &top, &app));
+    assert_true(acto_ref_eq(acto_parent_of(w->sys, app), root));
+    /* Not from inside a handler, where it would get a parent. */
+    acto_stop(w->sys, root); /* a fresh one is made next time */
+    settle(w);
+    int rc = 0;
+    assert_acto_ok(
+        acto_call_as(w->sys, w->watcher, &watcher_b, root_from_handler, &rc));
+    assert_acto_err(rc, ACTO_EBUSY);
+    /* Signals stop the root when given no ref. */
+    bool done = false;
+    acto_signals *sig;
+    assert_acto_ok(acto_stop_on_signals(
+        w->sys, ACTO_REF_NONE,
+        &(acto_signals_opts){.done = done_flag, .user = &done}, &sig));
+    assert_acto_ok(acto_sup_root(w->sys, &root));
+    assert_acto_ok(acto_signals_stop(sig));
+    settle(w);
+    assert_true(done);
+    assert_false(acto_alive(w->sys, root));
+    wclose(w);
+}
+
+static void
+closing_the_system_stops_a_live_tree(void **state)
+{
+    world *w = wopen(*state);
+    subtree mid;
+    acto_ref root = start_tree(w, &mid);
+    acto_sup_flags pool = {.strategy = ACTO_SIMPLE_ONE_FOR_ONE};
+    acto_child_spec ps = kspec(w, "p", 0, K_DEAF, 0);
+    acto_ref dyn = sup_start(w, &pool, &ps, 1), c;
+    for (int i = 0; i < 5; i++) {
+        assert_acto_ok(start_dyn(w, dyn, "p", i, &c));
+    }
+    (void)root;
+    /* No shutdown first: the system's close stops everything, and the
+     * fixture checks nothing leaks and the loop closes. */
+    wclose(w);
+}
+
 int
 main(void)
 {
@@ -112,6 +192,8 @@ main(void)
         acto_unit_test(check_warns_about_budgets_beyond_the_parent),
         acto_unit_test(check_multiplies_restart_budgets_across_levels),
         acto_unit_test(check_runs_in_debug_mode_at_start),
+        acto_unit_test(root_supervisor_holds_top_level_trees),
+        acto_unit_test(closing_the_system_stops_a_live_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,11 +45,12 @@ typedef struct acto_signals_opts {
     void *user;
 } acto_signals_opts;
 
-/* acto_stop_on_signals starts watching. A root that stops on its own also
- * ends the watch (a clean report with signo 0). Returns 0 and sets *out;
- * ACTO_EINVAL; ACTO_ENOACTOR (root is not alive); ACTO_ENOMEM; a libuv
- * error. Ownership: *out belongs to the system; it is freed after done
- * runs, or by acto_signals_cancel. */
+/* acto_stop_on_signals starts watching root; ACTO_REF_NONE means the
+ * system's root supervisor (acto_sup_root, started if need be). A root
+ * that stops on its own also ends the watch (a clean report with signo 0).
+ * Returns 0 and sets *out; ACTO_EINVAL; ACTO_ENOACTOR (root is not alive);
+ * ACTO_ENOMEM; a libuv error; acto_sup_root's errors. Ownership: *out belongs
+ * to the system; it is freed after done runs, or by acto_signals_cancel. */
 int acto_stop_on_signals(acto_system *sys, acto_ref root,
                          const acto_signals_opts *opts, acto_signals **out);
 

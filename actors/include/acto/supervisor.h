@@ -169,6 +169,18 @@ typedef struct acto_sup_flags {
 int acto_sup_start(acto_system *sys, const acto_sup_flags *flags,
                    const acto_child_spec *specs, size_t n, acto_ref *out);
 
+/* The name the system's root supervisor is registered under. */
+#define ACTO_SUP_ROOT_NAME "acto.root"
+
+/* acto_sup_root returns the system's root supervisor, starting it on first
+ * use: a one-for-one supervisor without a parent, registered as
+ * ACTO_SUP_ROOT_NAME, allowing 10 restarts in 10 s, which top-level trees
+ * join with acto_sup_start_child (their start function calls
+ * acto_sup_start). acto_stop_on_signals with root ACTO_REF_NONE stops it.
+ * Returns 0 and sets *out; ACTO_EINVAL; ACTO_EBUSY inside a handler (the
+ * root must not get a parent); ACTO_ENOMEM; ACTO_ECLOSED. */
+int acto_sup_root(acto_system *sys, acto_ref *out);
+
 /* ---- administration --------------------------------------------------- */
 /* All of these return ACTO_ENOACTOR when sup is not a live supervisor
  * (OTP's noproc) and ACTO_EINVAL for a NULL argument. */

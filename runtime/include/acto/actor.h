@@ -117,6 +117,10 @@ int acto_kill(acto_system *sys, acto_ref ref);
  * ACTO_ENOMEM (the notice could not be made; nothing changed). */
 int acto_shutdown(acto_system *sys, acto_ref ref);
 
+/* acto_in_handler tells whether an actor's handler or hook is running now
+ * (so a spawn would give the new actor a parent). */
+bool acto_in_handler(const acto_system *sys);
+
 /* acto_alive tells whether ref names a live actor that is not stopping. */
 bool acto_alive(const acto_system *sys, acto_ref ref);
 
