@@ -129,6 +129,15 @@ int acto__sup_validate(const acto_sup_flags *f, const acto_child_spec *c);
 int acto__sup_validate_flags(const acto_sup_flags *f,
                              const acto_child_spec *specs, size_t n);
 
+/* Restart budget and backoff (sup_restart.c): the intensity and period in
+ * force; acto__sup_add_restart records a restart now and tells whether the
+ * supervisor is still within its intensity; acto__sup_backoff_ms tells how
+ * long c's next restart waits. */
+uint32_t acto__sup_intensity(const sup *s);
+uint64_t acto__sup_period(const sup *s);
+bool acto__sup_add_restart(sup *s);
+uint64_t acto__sup_backoff_ms(sup *s, child *c);
+
 /* acto__sup_state returns the state of the live supervisor sup, or NULL. */
 sup *acto__sup_state(acto_system *sys, acto_ref sup_ref);
 

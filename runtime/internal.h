@@ -464,6 +464,11 @@ void acto__mark_stopping(acto_actor *a, acto_exit_kind kind);
 /* acto__drain_check stops a draining actor whose mailbox is empty. */
 void acto__drain_check(acto_actor *a);
 void acto__notify_down(acto_actor *a);
+/* acto__send_down puts ACTO_MSG_DOWN about target (monitor id, exit kind,
+ * error, which it references) on watcher's system lane. Returns 0 or
+ * ACTO_ENOMEM. */
+int acto__send_down(acto_system *sys, acto_ref watcher, acto_ref target,
+                    uint64_t id, acto_exit_kind kind, acto__error_box *err);
 
 /* timer.c */
 
