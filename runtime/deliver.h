@@ -53,7 +53,8 @@ runq_push(acto_system *sys, acto_actor *a)
 static inline void
 schedule(acto_actor *a)
 {
-    if ((a->flags & (ACTOR_QUEUED | ACTOR_IN_HANDLER | ACTOR_PARKED)) ||
+    if ((a->flags &
+         (ACTOR_QUEUED | ACTOR_IN_HANDLER | ACTOR_PARKED | ACTOR_SUSPENDED)) ||
         a->life != LIFE_RUNNING) {
         return;
     }

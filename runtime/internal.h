@@ -30,7 +30,8 @@ enum msg_flag {
     MSG_THREADSAFE = 1u << 1, /* counted in the system's inflight */
     MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
-    MSG_ASK = 1u << 4         /* a request whose correlation names an ask */
+    MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
+    MSG_TAKEN = 1u << 5       /* acto_take_msg: the handler owns it now */
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -100,11 +101,12 @@ enum actor_life {
 };
 
 enum actor_flag {
-    ACTOR_QUEUED = 1u << 0,        /* on the run queue */
-    ACTOR_IN_HANDLER = 1u << 1,    /* a handler or hook is running */
-    ACTOR_PARKED = 1u << 2,        /* has sends parked on full mailboxes */
-    ACTOR_DRAINING = 1u << 3,      /* shut down once the mailbox is empty */
-    ACTOR_SHUTDOWN_ASKED = 1u << 4 /* acto_shutdown was called */
+    ACTOR_QUEUED = 1u << 0,         /* on the run queue */
+    ACTOR_IN_HANDLER = 1u << 1,     /* a handler or hook is running */
+    ACTOR_PARKED = 1u << 2,         /* has sends parked on full mailboxes */
+    ACTOR_DRAINING = 1u << 3,       /* shut down once the mailbox is empty */
+    ACTOR_SHUTDOWN_ASKED = 1u << 4, /* acto_shutdown was called */
+    ACTOR_SUSPENDED = 1u << 5       /* acto_suspend: handles nothing */
 };
 
 /* What a wheel entry belongs to. */

@@ -157,6 +157,48 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
     schedule(s);
 }
 
+acto_msg *
+acto_take_msg(acto_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return NULL;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    acto_msg *m = (acto_msg *)a->sys->current_msg;
+    if (a->sys->current != a || m == NULL || m->type >= ACTO_MSG_SYSTEM_BASE ||
+        m->wait != NULL ||
+        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK)) != 0) {
+        return NULL; /* also a second take: MSG_TAKEN is set */
+    }
+    m->flags = (uint8_t)((m->flags & MSG_HEAP_DATA) | MSG_TAKEN);
+    return m;
+}
+
+int
+acto_suspend(acto_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return ACTO_EINVAL;
+    }
+    ctx_actor(ctx)->flags |= ACTOR_SUSPENDED;
+    return 0;
+}
+
+int
+acto_resume(acto_system *sys, acto_ref ref)
+{
+    acto_actor *a = sys != NULL ? acto__lookup(sys, ref) : NULL;
+    if (a == NULL || a->life > LIFE_RUNNING) {
+        return ACTO_ENOACTOR;
+    }
+    if (!(a->flags & ACTOR_SUSPENDED)) {
+        return ACTO_EALREADY;
+    }
+    a->flags &= (uint8_t)~ACTOR_SUSPENDED;
+    schedule(a);
+    return 0;
+}
+
 /* high_water warns, in debug mode, when a mailbox grows past the mark. */
 __attribute__((noinline)) void
 acto__high_water(const acto_actor *r)
@@ -346,7 +388,8 @@ run_actor(acto_actor *a)
     const acto_behaviour *beh = a->beh;
     bool drained = false;
     for (uint32_t n = 0; n < a->batch; n++) {
-        if (unlikely(a->life != LIFE_RUNNING || (a->flags & ACTOR_PARKED))) {
+        if (unlikely(a->life != LIFE_RUNNING ||
+                     (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)))) {
             break;
         }
         acto_msg *m = take(a);
@@ -362,11 +405,17 @@ run_actor(acto_actor *a)
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
         sys->current_msg = NULL;
+        if (unlikely(m->flags & MSG_TAKEN)) {
+            m->flags &= (uint8_t)~MSG_TAKEN; /* the handler owns it */
+            m = NULL;
+        }
         if (unlikely(rc != 0)) {
             acto__fail(a, rc < 0 ? rc : ACTO_EFAILED, m);
             break;
         }
-        acto__msg_release(m);
+        if (likely(m != NULL)) {
+            acto__msg_release(m);
+        }
         if (unlikely(a->ext != NULL && a->ext->recv_timeout_ms > 0)) {
             acto__receive_rearm(a);
         }

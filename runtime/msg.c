@@ -196,6 +196,20 @@ acto_msg_data(const acto_msg *m, size_t *len)
 }
 
 void *
+acto_msg_data_mut(acto_msg *m, size_t *len)
+{
+    return (void *)acto_msg_data(m, len);
+}
+
+void
+acto_msg_set_type(acto_msg *m, uint32_t type)
+{
+    if (m != NULL && type < ACTO_MSG_SYSTEM_BASE) {
+        m->type = type;
+    }
+}
+
+void *
 acto_msg_ptr(const acto_msg *m)
 {
     return m->kind == ACTO_PAYLOAD_PTR ? m->u.ptr.ptr : NULL;

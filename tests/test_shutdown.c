@@ -1,6 +1,8 @@
-/* Graceful shutdown: acto_shutdown's three modes, a parent's failure
- * decider (resume), acto_call_as, and stopping a tree on SIGINT/SIGTERM,
- * in this process and in a real service process. */
+/* Graceful shutdown and the runtime calls supervision and I/O actors use:
+ * acto_shutdown's three modes, a parent's failure decider (resume),
+ * acto_watch_children, acto_suspend/acto_resume, acto_call_as, and
+ * stopping a tree on SIGINT/SIGTERM, in this process and in a real
+ * service process. */
 #include "acto_test.h"
 
 #include <acto/signals.h>
@@ -291,6 +293,53 @@ watch_children_reports_every_stop_as_down(void **state)
     assert_int_equal(w.kinds[1], ACTO_EXIT_FAILED);
     assert_string_equal(w.failed_type, "BadInput");
     assert_int_equal(w.child_failed_msgs, 0);
+    acto_test_close_system(env, sys);
+}
+
+/* ---- acto_suspend / acto_resume --------------------------------------- */
+
+static int
+suspender_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    rec *r = state;
+    r->handled++;
+    r->last = acto_test_msg_int(m);
+    return r->last == 1 ? acto_suspend(ctx) : 0;
+}
+
+static const acto_behaviour suspender_b = {.receive = suspender_receive,
+                                           .stop = rec_stop};
+
+static void
+suspend_holds_messages_until_resume(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    rec r = {0};
+    acto_ref a;
+    acto_spawn_opts o = {.capacity = 2, .overflow = ACTO_OVERFLOW_FAIL};
+    assert_acto_ok(acto_spawn(sys, &suspender_b, &r, &o, &a));
+    assert_acto_err(acto_resume(sys, a), ACTO_EALREADY);
+    assert_acto_ok(acto_test_send_int(sys, a, MSG_WORK, 1));
+    acto_test_settle(env);
+    assert_int_equal(r.handled, 1);
+    /* Suspended: the mailbox fills and refuses more, as its policy says. */
+    assert_acto_ok(acto_test_send_int(sys, a, MSG_WORK, 2));
+    assert_acto_ok(acto_test_send_int(sys, a, MSG_WORK, 3));
+    assert_acto_err(acto_test_send_int(sys, a, MSG_WORK, 4), ACTO_EQUEUEFULL);
+    acto_test_settle(env);
+    assert_int_equal(r.handled, 1);
+    assert_acto_ok(acto_resume(sys, a));
+    acto_test_settle(env);
+    assert_int_equal(r.handled, 3);
+    assert_int_equal(r.last, 3);
+    /* A suspended actor still stops. */
+    assert_acto_ok(acto_test_send_int(sys, a, MSG_WORK, 1));
+    acto_test_settle(env);
+    assert_acto_ok(acto_kill(sys, a));
+    acto_test_settle(env);
+    assert_int_equal(r.reason, ACTO_EXIT_KILLED);
+    assert_acto_err(acto_resume(sys, a), ACTO_ENOACTOR);
     acto_test_close_system(env, sys);
 }
 
@@ -659,6 +708,7 @@ main(void)
         acto_unit_test(shutdown_rejects_bad_input),
         acto_unit_test(child_fail_fn_resumes_and_drops_the_message),
         acto_unit_test(watch_children_reports_every_stop_as_down),
+        acto_unit_test(suspend_holds_messages_until_resume),
         acto_unit_test(call_as_runs_as_the_actor),
         acto_unit_test(first_signal_stops_the_tree_gracefully),
         acto_unit_test(second_signal_forces),

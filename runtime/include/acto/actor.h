@@ -183,6 +183,26 @@ int acto_watch_children(acto_ctx *ctx, bool on);
  * when it has none, or is dead or stopping). */
 acto_ref acto_parent_of(const acto_system *sys, acto_ref ref);
 
+/* acto_take_msg takes the message being handled from the runtime: the
+ * handler owns it from then on, to send it on unchanged (no copy) or
+ * changed (acto_msg_data_mut, acto_msg_set_type), or to free it. Returns
+ * NULL when the runtime must keep it: outside a handler, a second take,
+ * system messages, ask requests, messages from other threads. */
+acto_msg *acto_take_msg(acto_ctx *ctx);
+
+/* acto_suspend makes the running actor handle no further message until
+ * acto_resume: its mailbox fills and senders park or fail as its overflow
+ * policy says. It is how an I/O actor waits for a write to finish without
+ * taking more data than it can buffer. The system lane waits too; stopping
+ * and killing still work. Returns 0; ACTO_EINVAL. */
+int acto_suspend(acto_ctx *ctx);
+
+/* acto_resume lets a suspended actor handle messages again (from anywhere
+ * on the loop thread, a libuv callback included). Returns 0;
+ * ACTO_ENOACTOR (dead, stopping or unknown); ACTO_EALREADY (not
+ * suspended). */
+int acto_resume(acto_system *sys, acto_ref ref);
+
 /* ---- sending ---------------------------------------------------------- */
 
 /* acto_send sends m from the running actor to to. When to's mailbox is

@@ -103,6 +103,14 @@ int acto_msg_new_msgpack(acto_system *sys, uint32_t type, const void *data,
  * Thread: the system's loop thread. */
 void acto_msg_free(acto_msg *m);
 
+/* acto_msg_data_mut is acto_msg_data for a message the caller owns (one
+ * it built, or took with acto_take_msg), to change its bytes in place. */
+void *acto_msg_data_mut(acto_msg *m, size_t *len);
+
+/* acto_msg_set_type changes the type of a message the caller owns (types
+ * at or above ACTO_MSG_SYSTEM_BASE are ignored). */
+void acto_msg_set_type(acto_msg *m, uint32_t type);
+
 /* acto_msg_set_correlation sets the id that ties a reply to its request. */
 void acto_msg_set_correlation(acto_msg *m, uint64_t id);
 
