@@ -188,6 +188,8 @@ typedef struct acto__timer {
     acto_ref to;
     uint64_t interval; /* 0: one-shot */
     uint32_t slot;
+    acto_call_fn call; /* acto_call_after: called instead of a send */
+    void *user;
 } acto__timer;
 
 /* A registry entry. */

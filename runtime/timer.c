@@ -19,6 +19,13 @@ free_timer(acto_system *sys, acto__timer *t)
 static void
 fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
 {
+    if (t->call != NULL) {
+        acto_call_fn call = t->call;
+        void *user = t->user;
+        free_timer(sys, t);
+        call(sys, user);
+        return;
+    }
     if (t->interval == 0) {
         acto_msg *m = t->msg;
         t->msg = NULL;
@@ -180,7 +187,7 @@ static int
 add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
           acto_msg *m, uint64_t *id)
 {
-    if (sys == NULL || m == NULL) {
+    if (sys == NULL) {
         return ACTO_EINVAL;
     }
     if (sys->closing) {
@@ -200,8 +207,11 @@ add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
     t->msg = m;
     t->to = to;
     t->interval = interval;
-    m->to = to;
-    m->sender = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
+    t->call = NULL;
+    if (m != NULL) {
+        m->to = to;
+        m->sender = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
+    }
     acto__wheel_add(&sys->wheel, &t->hook.entry, acto__now(sys) + delay);
     acto__timers_added(sys, t->hook.entry.due);
     if (id != NULL) {
@@ -214,7 +224,31 @@ int
 acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to, acto_msg *m,
                 uint64_t *id)
 {
+    if (m == NULL) {
+        return ACTO_EINVAL;
+    }
     return add_timer(sys, delay_ms, 0, to, m, id);
+}
+
+int
+acto_call_after(acto_system *sys, uint64_t delay_ms, acto_call_fn fn,
+                void *user, uint64_t *id)
+{
+    if (fn == NULL) {
+        return ACTO_EINVAL;
+    }
+    uint64_t tid = 0;
+    int rc = add_timer(sys, delay_ms, 0, ACTO_REF_NONE, NULL, &tid);
+    if (rc == 0) {
+        acto__timer *t =
+            acto__slots_get(&sys->timers, (uint32_t)tid, (uint32_t)(tid >> 32));
+        t->call = fn;
+        t->user = user;
+        if (id != NULL) {
+            *id = tid;
+        }
+    }
+    return rc;
 }
 
 int

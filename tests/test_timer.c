@@ -637,6 +637,39 @@ test_timer_real_time_send_after_fires_within_a_band(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* ---- acto_call_after -------------------------------------------------- */
+
+static void
+count_call(acto_system *sys, void *user)
+{
+    (void)sys;
+    (*(int *)user)++;
+}
+
+static void
+test_timer_call_after_calls_once_on_time_and_cancels(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = virtual_system(env);
+    int calls = 0, cancelled = 0, at_close = 0;
+    uint64_t id, id2;
+    assert_acto_err(acto_call_after(sys, 5, NULL, NULL, &id), ACTO_EINVAL);
+    assert_acto_ok(acto_call_after(sys, 5, count_call, &calls, &id));
+    assert_acto_ok(acto_call_after(sys, 5, count_call, &cancelled, &id2));
+    assert_acto_ok(acto_timer_cancel(sys, id2));
+    assert_acto_ok(acto_call_after(sys, 50, count_call, &at_close, NULL));
+    assert_acto_ok(acto_system_advance(sys, 4));
+    assert_int_equal(calls, 0);
+    assert_acto_ok(acto_system_advance(sys, 1));
+    assert_int_equal(calls, 1);
+    assert_acto_err(acto_timer_cancel(sys, id), ACTO_ENOTFOUND);
+    assert_acto_ok(acto_system_advance(sys, 10));
+    assert_int_equal(calls, 1);
+    assert_int_equal(cancelled, 0);
+    acto_test_close_system(env, sys); /* dropped uncalled */
+    assert_int_equal(at_close, 0);
+}
+
 int
 main(void)
 {
@@ -673,6 +706,7 @@ main(void)
         acto_unit_test(
             test_timer_100000_pending_timers_use_no_handles_and_fire_in_one_advance),
         acto_unit_test(test_timer_real_time_send_after_fires_within_a_band),
+        acto_unit_test(test_timer_call_after_calls_once_on_time_and_cancels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

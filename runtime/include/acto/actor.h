@@ -286,6 +286,17 @@ int acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to,
 int acto_send_every(acto_system *sys, uint64_t interval_ms, acto_ref to,
                     acto_msg *m, uint64_t *id);
 
+/* A function a timer calls on the loop thread. */
+typedef void (*acto_call_fn)(acto_system *sys, void *user);
+
+/* acto_call_after calls fn(sys, user) on the loop thread after delay_ms,
+ * outside any handler (acto_call_as runs code as an actor from there). It
+ * follows virtual time like every timer; acto_timer_cancel cancels it,
+ * and closing the system drops it uncalled. Returns 0 and sets *id (id
+ * may be NULL); ACTO_EINVAL; ACTO_ENOMEM; ACTO_ECLOSED. */
+int acto_call_after(acto_system *sys, uint64_t delay_ms, acto_call_fn fn,
+                    void *user, uint64_t *id);
+
 /* acto_timer_cancel cancels a pending timer and frees its message.
  * Returns 0, or ACTO_ENOTFOUND when it already fired (one-shot) or was
  * cancelled. */
