@@ -1,0 +1,215 @@
+/* Pipelines: producer/consumer flows as actors, with bounded memory and
+ * real backpressure, without writing queues by hand.
+ *
+ * A pipeline is built from stages, each an actor with a bounded mailbox
+ * (64 items by default): a pull-based source, stages that map, filter or
+ * expand items (one function with an emitter does all three), batches,
+ * and a sink. Items are messages (acto_msg); a stage passes an item on
+ * without copying it. A stage sending to a full mailbox is parked, so a
+ * fast source cannot flood a slow sink: memory stays bounded by the
+ * mailboxes.
+ *
+ * End of stream travels after the last item, in order (ACTO_STREAM_EOS).
+ * The completion future resolves once the sink has handled everything
+ * (join semantics end to end), and per-stage counters say how many items
+ * came in, went out, failed, were skipped or retried.
+ *
+ * Errors, per stage (acto_on_error): fail the pipeline (the first error
+ * stops every stage, the future fails with it), skip the item (counted,
+ * reported to the pipeline's error callback), retry it with backoff, or
+ * restart the stage's state in place (its fini then init hooks run; the
+ * mailbox is kept, so no waiting item is lost) and quarantine the item.
+ * Exactly: in = out + skipped + quarantined + failed for a stage that
+ * emits one item per item, with retried counted apart.
+ *
+ * Thread: the system's loop thread, except where noted.
+ */
+#ifndef ACTO_PIPELINE_H
+#define ACTO_PIPELINE_H
+
+#include <acto/acto.h>
+#include <acto/stream.h>
+
+typedef struct acto_pipeline acto_pipeline;
+typedef struct acto_stage acto_stage;
+
+/* Where a stage function puts what it produces. Valid during the call. */
+typedef struct acto_emitter acto_emitter;
+
+/* acto_emit passes m on to the next stage: an item the function was given
+ * (changed in place or not: no copy) or one it built. When the next
+ * stage's mailbox is full the stage is parked after this call, so a
+ * function should emit a few items per call, not thousands.
+ * Ownership: m is always taken (freed when it cannot be passed on).
+ * Returns 0; ACTO_EINVAL; ACTO_ECANCELED when the pipeline is stopping;
+ * acto_send's errors. */
+int acto_emit(acto_emitter *out, acto_msg *m);
+
+/* acto_emit_bytes builds an item of type carrying a copy of len bytes and
+ * passes it on. Returns as acto_emit, or ACTO_ENOMEM. */
+int acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data,
+                    size_t len);
+
+/* acto_stage_fail records a typed error for the running stage function to
+ * return: `return acto_stage_fail(out, ACTO_EINVAL, "ParseError", "bad
+ * line %d", n);`. Returns code (ACTO_EFAILED if code is not negative). */
+int acto_stage_fail(acto_emitter *out, int code, const char *type,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A source function is asked for more only when the pipeline has room: it
+ * emits items (one or a few) and returns 0 for more, ACTO_PIPE_END once it
+ * has emitted its last item, ACTO_PIPE_WAIT when it has nothing now (it
+ * is not asked again until acto_pipeline_wake), or a negative error. */
+#define ACTO_PIPE_END 1
+#define ACTO_PIPE_WAIT 2
+typedef int (*acto_source_fn)(acto_emitter *out, void *state);
+
+/* A stage function handles one item, which it owns for the call: it
+ * emits it (changed or not), emits others (none, one or many: map, filter
+ * and flat_map are all this), and an item it did not emit is freed after
+ * it returns. Returns 0, or a negative error for the error policy. */
+typedef int (*acto_stage_fn)(acto_emitter *out, void *state, acto_msg *item);
+
+/* A sink function consumes one item, borrowed for the call (out is there
+ * for acto_stage_fail; a sink emits nothing). Returns 0, or a negative
+ * error for the error policy. */
+typedef int (*acto_sink_fn)(acto_emitter *out, void *state,
+                            const acto_msg *item);
+
+/* A stage's state hooks, both optional: init makes the state (from arg)
+ * when the pipeline starts and again when the stage restarts; fini frees
+ * it when the stage stops or before a restart. Without init the state
+ * given when building is used as is and a restart keeps it. */
+typedef int (*acto_stage_init_fn)(void *arg, void **state);
+typedef void (*acto_stage_fini_fn)(void *state);
+
+typedef enum acto_on_error {
+    ACTO_ON_ERROR_FAIL = 0, /* fail the pipeline */
+    ACTO_ON_ERROR_SKIP,     /* drop the item, count it, go on */
+    ACTO_ON_ERROR_RETRY,    /* run it again after a backoff, up to
+                               retries times; then as after_retries */
+    ACTO_ON_ERROR_RESTART   /* quarantine the item, restart the state */
+} acto_on_error;
+
+typedef struct acto_stage_opts {
+    const char *name;  /* for stats and errors; copied; default "stageN" */
+    uint32_t capacity; /* mailbox bound; 0: 64 */
+    acto_on_error on_error;
+    uint32_t retries;            /* RETRY: further attempts; 0: 3 */
+    uint32_t retry_backoff_ms;   /* first delay, doubled each time; 0: 10 */
+    acto_on_error after_retries; /* FAIL, SKIP or RESTART */
+    acto_stage_init_fn init;
+    acto_stage_fini_fn fini;
+} acto_stage_opts;
+
+/* A skipped or quarantined item, as the error callback sees it. */
+typedef struct acto_pipe_error {
+    const char *stage;
+    const acto_error *error; /* error->msg: the item, borrowed */
+    acto_on_error action;    /* SKIP, RESTART (quarantined) or FAIL */
+} acto_pipe_error;
+
+typedef void (*acto_pipe_error_fn)(const acto_pipe_error *e, void *user);
+
+/* What cancelling does with items already inside the pipeline. */
+typedef enum acto_cancel_mode {
+    ACTO_CANCEL_DROP = 0, /* stop every stage now; items left are dropped
+                             and counted */
+    ACTO_CANCEL_DRAIN     /* stop the source; items inside finish */
+} acto_cancel_mode;
+
+typedef struct acto_pipeline_opts {
+    acto_pipe_error_fn on_error; /* skipped and quarantined items; NULL:
+                                    counted only */
+    void *user;
+    acto_cancel_mode cancel;
+} acto_pipeline_opts;
+
+/* Counters of one stage. */
+typedef struct acto_stage_stats {
+    const char *name;
+    uint64_t in;          /* items received (a source: items produced) */
+    uint64_t out;         /* items passed on */
+    uint64_t skipped;     /* dropped by SKIP */
+    uint64_t quarantined; /* dropped by RESTART */
+    uint64_t failed;      /* the item that failed the pipeline */
+    uint64_t retried;     /* extra attempts */
+    uint64_t restarts;    /* state restarts */
+    uint64_t dropped;     /* items left inside when it stopped early */
+} acto_stage_stats;
+
+/* ---- building --------------------------------------------------------- */
+
+/* acto_pipeline_new makes an empty pipeline. opts may be NULL. Returns 0
+ * and sets *out; ACTO_EINVAL; ACTO_ENOMEM. Ownership: the caller's until
+ * acto_pipeline_free. */
+int acto_pipeline_new(acto_system *sys, const acto_pipeline_opts *opts,
+                      acto_pipeline **out);
+
+/* The builders add a stage reading from `from` (the source has none) and
+ * set *out to it. Each stage has one reader: adding a second one to the
+ * same stage gives ACTO_EBUSY. State and arg stay the caller's (or init's
+ * and fini's). opts may be NULL. Returns 0; ACTO_EINVAL (a NULL function,
+ * a stage of another pipeline, a sink as `from`, building after start);
+ * ACTO_EBUSY; ACTO_ENOMEM. */
+int acto_pipeline_source(acto_pipeline *p, acto_source_fn next, void *state,
+                         const acto_stage_opts *opts, acto_stage **out);
+int acto_pipeline_stage(acto_pipeline *p, acto_stage *from, acto_stage_fn fn,
+                        void *state, const acto_stage_opts *opts,
+                        acto_stage **out);
+int acto_pipeline_sink(acto_pipeline *p, acto_stage *from, acto_sink_fn fn,
+                       void *state, const acto_stage_opts *opts,
+                       acto_stage **out);
+
+/* acto_pipeline_batch groups items into one item of type ACTO_PIPE_BATCH
+ * (a pointer payload: acto_pipe_batch_of reads it) of `count` items, or
+ * fewer when window_ms passes after the first of a group (0: no window),
+ * or at the end of the stream. count 0 with a window groups by time only. */
+#define ACTO_PIPE_BATCH (ACTO_STREAM_BASE + 1u)
+int acto_pipeline_batch(acto_pipeline *p, acto_stage *from, uint32_t count,
+                        uint32_t window_ms, const acto_stage_opts *opts,
+                        acto_stage **out);
+
+/* The items of a batch, in arrival order, borrowed with the batch. */
+typedef struct acto_pipe_batch {
+    size_t n;
+    acto_msg **items;
+} acto_pipe_batch;
+
+/* acto_pipe_batch_of returns a batch item's items, or NULL for another
+ * item. */
+const acto_pipe_batch *acto_pipe_batch_of(const acto_msg *m);
+
+/* ---- running ---------------------------------------------------------- */
+
+/* acto_pipeline_start spawns every stage (the running actor, if any,
+ * becomes their parent) and starts the source. It needs a source and,
+ * after every stage, a reader, ending in a sink. *done resolves with no
+ * result (NULL) once the sink handled the end of the stream, fails with
+ * the first error of a FAIL stage, or is cancelled. Returns 0; ACTO_EINVAL
+ * (incomplete, or started already); ACTO_ENOMEM; a stage's init error.
+ * Ownership: *done is one reference, the caller's. */
+int acto_pipeline_start(acto_pipeline *p, acto_future **done);
+
+/* acto_pipeline_cancel cancels a running pipeline as opts.cancel says;
+ * every stage's fini runs; done is cancelled (after the items inside
+ * finished, when draining). Returns 0; ACTO_EALREADY when it is over or
+ * cancelling. */
+int acto_pipeline_cancel(acto_pipeline *p);
+
+/* acto_pipeline_wake asks a source that returned ACTO_PIPE_WAIT for more
+ * (from a libuv callback, a queue's callback, anywhere on the loop
+ * thread). Returns 0 (also when it was not waiting); ACTO_EINVAL. */
+int acto_pipeline_wake(acto_pipeline *p);
+
+/* acto_pipeline_stats copies a stage's counters (also after the end).
+ * Returns 0; ACTO_EINVAL. */
+int acto_pipeline_stats(const acto_pipeline *p, const acto_stage *s,
+                        acto_stage_stats *out);
+
+/* acto_pipeline_free frees a pipeline that is over (done resolved) or was
+ * never started. Returns 0; ACTO_EBUSY while it runs (cancel it first and
+ * run the loop until done resolves). */
+int acto_pipeline_free(acto_pipeline *p);
+
+#endif /* ACTO_PIPELINE_H */

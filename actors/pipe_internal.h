@@ -1,0 +1,99 @@
+/* Pipelines, inside: the builder's records, shared by pipeline.c (building,
+ * starting, ending) and pipe_stages.c (the stage actors). Private. */
+#ifndef ACTO_PIPE_INTERNAL_H
+#define ACTO_PIPE_INTERNAL_H
+
+#include <acto/pipeline.h>
+
+enum stage_kind { KIND_SOURCE = 0, KIND_STAGE, KIND_BATCH, KIND_SINK };
+
+/* Internal messages, below the stream's own. */
+#define PIPE_MSG_PULL (ACTO_STREAM_BASE + 16u)  /* a source: produce more */
+#define PIPE_MSG_FLUSH (ACTO_STREAM_BASE + 17u) /* a batch window ended */
+#define PIPE_MSG_DRAIN (ACTO_STREAM_BASE + 18u) /* a source: end it now */
+
+struct acto_emitter {
+    struct acto_stage *st;
+    acto_ctx *ctx;
+};
+
+struct acto_stage {
+    acto_pipeline *p;
+    struct acto_stage *reader; /* the next stage, or NULL for a sink */
+    struct acto_stage *writer; /* the previous one, or NULL for a source */
+    uint8_t kind;              /* enum stage_kind */
+    bool running;              /* its actor is alive */
+    bool ended;                /* it passed the end of the stream on */
+    bool waiting;              /* a source that said ACTO_PIPE_WAIT */
+    char *name;
+    size_t name_size;
+    acto_stage_opts opts;
+    void *arg;   /* what init gets (or the state itself, without init) */
+    void *state; /* the live state */
+    union {
+        acto_source_fn source;
+        acto_stage_fn fn;
+        acto_sink_fn sink;
+    } u;
+    uint32_t batch_count;
+    uint32_t batch_window_ms;
+    acto_ref ref;
+    acto_stage_stats stats;
+    acto_emitter emit;
+    /* a batch being filled */
+    acto_msg **buf;
+    size_t buf_n, buf_cap;
+    uint64_t window_timer;
+    uint64_t window_seq;
+    /* the item in hand, and an error acto_stage_fail recorded */
+    acto_msg *current;
+    bool current_emitted;
+    bool has_err;
+    char err_type[48];
+    char err_text[192];
+    /* a retry waiting for its backoff */
+    acto_msg *retry_item;
+    uint32_t attempt;
+    uint64_t retry_timer;
+};
+
+enum pipe_phase {
+    PHASE_BUILDING = 0,
+    PHASE_RUNNING,
+    PHASE_DRAINING, /* cancelled: the source ended, items finish */
+    PHASE_STOPPING, /* failed or cancelled: every stage stops now */
+    PHASE_OVER
+};
+
+enum pipe_outcome { OUTCOME_OK = 0, OUTCOME_FAILED, OUTCOME_CANCELLED };
+
+struct acto_pipeline {
+    acto_system *sys;
+    acto_pipeline_opts opts;
+    acto_stage **stages;
+    size_t n, cap;
+    acto_future *done;
+    uint8_t phase;   /* enum pipe_phase */
+    uint8_t outcome; /* enum pipe_outcome */
+    size_t live;     /* stage actors alive */
+    /* the first error of a FAIL stage */
+    int err_code;
+    char err_type[64];
+    char err_text[256];
+};
+
+extern const acto_behaviour acto__pipe_stage_behaviour;
+
+/* acto__pipe_fail records the first error and stops every stage. */
+void acto__pipe_fail(acto_pipeline *p, const acto_stage *st,
+                     const acto_error *e);
+
+/* acto__pipe_stop_all stops every stage still running (items left in
+ * their mailboxes become dead letters). */
+void acto__pipe_stop_all(acto_pipeline *p);
+
+/* acto__pipe_stage_gone is called by a stage's stop hook: the last one to
+ * go resolves the completion future. */
+void acto__pipe_stage_gone(acto_stage *st);
+
+#endif /* ACTO_PIPE_INTERNAL_H */

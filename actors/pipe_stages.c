@@ -1,0 +1,537 @@
+/* Pipeline stages as actors: one behaviour for every kind (source, stage,
+ * batch, sink), an emitter that passes items on without copying, and the
+ * error policies (fail, skip, retry with backoff, restart in place).
+ *
+ * A retry keeps the item and suspends the stage (acto_suspend), so nothing
+ * overtakes it and the mailbox keeps bounding the flow; a timer
+ * (acto_call_after) runs the retry as the stage (acto_call_as) and
+ * resumes it. A restart runs the stage's fini and init hooks on the same
+ * actor, so the items waiting in its mailbox are kept. */
+#include "pipe_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- emitting --------------------------------------------------------- */
+
+int
+acto_emit(acto_emitter *out, acto_msg *m)
+{
+    if (out == NULL || m == NULL) {
+        acto_msg_free(m);
+        return ACTO_EINVAL;
+    }
+    acto_stage *st = out->st;
+    if (st->reader == NULL) {
+        acto_msg_free(m);
+        return ACTO_EINVAL; /* a sink emits nothing */
+    }
+    if (st->p->phase >= PHASE_STOPPING) {
+        acto_msg_free(m);
+        return ACTO_ECANCELED;
+    }
+    if (m == st->current) {
+        st->current_emitted = true;
+    }
+    int rc = acto_send(out->ctx, st->reader->ref, m);
+    if (rc != 0) {
+        acto_msg_free(m);
+        return rc;
+    }
+    st->stats.out++;
+    if (st->kind == KIND_SOURCE) {
+        st->stats.in++;
+    }
+    return 0;
+}
+
+int
+acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
+{
+    if (out == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_msg *m;
+    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
+    return rc == 0 ? acto_emit(out, m) : rc;
+}
+
+int
+acto_stage_fail(acto_emitter *out, int code, const char *type, const char *fmt,
+                ...)
+{
+    if (code >= 0) {
+        code = ACTO_EFAILED;
+    }
+    if (out == NULL) {
+        return code;
+    }
+    acto_stage *st = out->st;
+    snprintf(st->err_type, sizeof(st->err_type), "%s",
+             type != NULL ? type : acto_err_name(code));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err_text, sizeof(st->err_text), fmt != NULL ? fmt : "", ap);
+    va_end(ap);
+    st->has_err = true;
+    return code;
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+/* make_error describes st's failure with code, as acto_stage_fail said or
+ * from the code alone. */
+static acto_error
+make_error(acto_stage *st, int code, const acto_msg *item, char *text,
+           size_t size)
+{
+    const char *type = acto_err_name(code);
+    if (st->has_err) {
+        type = st->err_type;
+        snprintf(text, size, "stage '%s': %s", st->name, st->err_text);
+    } else {
+        snprintf(text, size, "stage '%s': %s", st->name, acto_strerror(code));
+    }
+    st->has_err = false;
+    return (acto_error){code, type, text, st->ref, item};
+}
+
+static void
+report(acto_stage *st, const acto_error *e, acto_on_error action)
+{
+    acto_pipeline *p = st->p;
+    if (p->opts.on_error != NULL) {
+        acto_pipe_error pe = {st->name, e, action};
+        p->opts.on_error(&pe, p->opts.user);
+    }
+}
+
+/* restart_state runs fini then init on the same actor. Returns 0 or
+ * init's error. */
+static int
+restart_state(acto_stage *st)
+{
+    st->stats.restarts++;
+    if (st->opts.fini != NULL) {
+        st->opts.fini(st->state);
+    }
+    if (st->opts.init == NULL) {
+        return 0;
+    }
+    st->state = NULL;
+    return st->opts.init(st->arg, &st->state);
+}
+
+static void retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item);
+
+/* on_error applies st's policy to a failure (item may be NULL: a source's
+ * failure, or an item already passed on). Ownership: item is taken. */
+static void
+on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
+{
+    acto_on_error policy = st->opts.on_error;
+    if (policy == ACTO_ON_ERROR_RETRY) {
+        uint32_t retries = st->opts.retries != 0 ? st->opts.retries : 3;
+        if (st->attempt < retries &&
+            (item != NULL || st->kind == KIND_SOURCE)) {
+            st->has_err = false;
+            retry_later(ctx, st, item);
+            return;
+        }
+        policy = st->opts.after_retries == ACTO_ON_ERROR_RETRY
+                     ? ACTO_ON_ERROR_FAIL
+                     : st->opts.after_retries;
+    }
+    st->attempt = 0;
+    char text[256];
+    acto_error e = make_error(st, code, item, text, sizeof(text));
+    switch (policy) {
+    case ACTO_ON_ERROR_SKIP:
+        st->stats.skipped += item != NULL || st->kind == KIND_SOURCE;
+        report(st, &e, ACTO_ON_ERROR_SKIP);
+        break;
+    case ACTO_ON_ERROR_RESTART:
+        st->stats.quarantined += item != NULL;
+        report(st, &e, ACTO_ON_ERROR_RESTART);
+        int rc = restart_state(st);
+        if (rc != 0) {
+            acto_error ie = {rc, "StageInitFailed", "a restart's init failed",
+                             st->ref, NULL};
+            acto__pipe_fail(st->p, st, &ie);
+        }
+        break;
+    default:
+        st->stats.failed += item != NULL;
+        report(st, &e, ACTO_ON_ERROR_FAIL);
+        acto__pipe_fail(st->p, st, &e);
+        break;
+    }
+    acto_msg_free(item);
+}
+
+/* ---- handling --------------------------------------------------------- */
+
+static void
+send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
+{
+    if (acto_tell(ctx, acto_self(ctx), type, NULL, 0) != 0) {
+        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a source could not go on",
+                        st->ref, NULL};
+        acto__pipe_fail(st->p, st, &e);
+    }
+}
+
+static void
+end_stream(acto_ctx *ctx, acto_stage *st)
+{
+    st->ended = true;
+    if (st->reader != NULL) {
+        (void)acto_stream_send_eos(ctx, st->reader->ref);
+    }
+    (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
+}
+
+/* produce asks the source for more, then asks itself to go on: the next
+ * pull waits behind a park, so the source runs only when there is room. */
+static void
+produce(acto_ctx *ctx, acto_stage *st)
+{
+    if (st->p->phase == PHASE_DRAINING) {
+        end_stream(ctx, st);
+        return;
+    }
+    int rc = st->u.source(&st->emit, st->state);
+    if (rc == ACTO_PIPE_END) {
+        end_stream(ctx, st);
+    } else if (rc == ACTO_PIPE_WAIT) {
+        st->waiting = true; /* acto_pipeline_wake asks again */
+    } else if (rc < 0) {
+        on_error(ctx, st, NULL, rc);
+        if (st->p->phase < PHASE_STOPPING && st->retry_timer == 0) {
+            send_self(ctx, st, PIPE_MSG_PULL);
+        }
+    } else {
+        st->attempt = 0;
+        send_self(ctx, st, PIPE_MSG_PULL);
+    }
+}
+
+static void emit_batch(acto_ctx *ctx, acto_stage *st);
+
+static int
+add_to_batch(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    if (st->buf_n == st->buf_cap) {
+        size_t cap = st->buf_cap != 0 ? st->buf_cap * 2 : 16;
+        acto_msg **nb = acto_malloc(cap * sizeof(*nb));
+        if (nb == NULL) {
+            return ACTO_ENOMEM;
+        }
+        if (st->buf_n > 0) {
+            memcpy(nb, st->buf, st->buf_n * sizeof(*nb));
+        }
+        acto_free(st->buf, st->buf_cap * sizeof(*nb));
+        st->buf = nb;
+        st->buf_cap = cap;
+    }
+    st->buf[st->buf_n++] = item;
+    if (st->buf_n == 1 && st->batch_window_ms > 0) {
+        acto_msg *m;
+        uint64_t seq = ++st->window_seq;
+        if (acto_msg_new_bytes(acto_ctx_system(ctx), PIPE_MSG_FLUSH, &seq,
+                               sizeof(seq), &m) == 0 &&
+            acto_send_after(acto_ctx_system(ctx), st->batch_window_ms,
+                            acto_self(ctx), m, &st->window_timer) != 0) {
+            acto_msg_free(m);
+        }
+    }
+    if (st->batch_count > 0 && st->buf_n >= st->batch_count) {
+        emit_batch(ctx, st);
+    }
+    return 0;
+}
+
+/* run_item runs st's function on an item it owns. Returns 0 or the
+ * function's error; the item is freed unless it was passed on or kept. */
+static int
+run_item(acto_stage *st, acto_msg *item, acto_msg **left)
+{
+    int rc;
+    st->current = item;
+    st->current_emitted = false;
+    st->has_err = false;
+    switch (st->kind) {
+    case KIND_SINK:
+        rc = st->u.sink(&st->emit, st->state, item);
+        break;
+    default:
+        rc = st->u.fn(&st->emit, st->state, item);
+        break;
+    }
+    st->current = NULL;
+    *left = st->current_emitted ? NULL : item;
+    return rc;
+}
+
+static void
+handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    st->stats.in++;
+    if (st->kind == KIND_BATCH) {
+        int rc = add_to_batch(ctx, st, item);
+        if (rc != 0) {
+            on_error(ctx, st, item, rc);
+        }
+        return;
+    }
+    acto_msg *left;
+    int rc = run_item(st, item, &left);
+    if (rc != 0) {
+        on_error(ctx, st, left, rc);
+        return;
+    }
+    if (st->kind == KIND_SINK) {
+        st->stats.out++; /* consumed */
+    }
+    acto_msg_free(left);
+}
+
+/* ---- retries ---------------------------------------------------------- */
+
+static int
+retry_now(acto_ctx *ctx, void *state, void *user)
+{
+    (void)state;
+    acto_stage *st = user;
+    st->emit.ctx = ctx;
+    acto_msg *item = st->retry_item;
+    st->retry_item = NULL;
+    if (st->kind == KIND_SOURCE) {
+        produce(ctx, st);
+        return 0;
+    }
+    acto_msg *left;
+    int rc = run_item(st, item, &left);
+    if (rc != 0) {
+        on_error(ctx, st, left, rc);
+        return 0;
+    }
+    st->attempt = 0;
+    if (st->kind == KIND_SINK) {
+        st->stats.out++;
+    }
+    acto_msg_free(left);
+    return 0;
+}
+
+static void
+retry_fire(acto_system *sys, void *user)
+{
+    acto_stage *st = user;
+    st->retry_timer = 0;
+    (void)acto_call_as(sys, st->ref, &acto__pipe_stage_behaviour, retry_now,
+                       st);
+    if (st->retry_timer == 0 && st->running) {
+        (void)acto_resume(sys, st->ref);
+    }
+}
+
+static void
+retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    uint64_t delay =
+        st->opts.retry_backoff_ms != 0 ? st->opts.retry_backoff_ms : 10;
+    for (uint32_t i = 0; i < st->attempt && delay < 3600000; i++) {
+        delay *= 2;
+    }
+    st->attempt++;
+    st->stats.retried++;
+    st->retry_item = item;
+    (void)acto_suspend(ctx);
+    if (acto_call_after(acto_ctx_system(ctx), delay, retry_fire, st,
+                        &st->retry_timer) != 0) {
+        st->retry_timer = 0;
+        st->retry_item = NULL;
+        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "could not retry", st->ref,
+                        item};
+        acto__pipe_fail(st->p, st, &e);
+        acto_msg_free(item);
+    }
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+static void
+free_batch(void *ptr, void *user)
+{
+    (void)user;
+    acto_pipe_batch *b = ptr;
+    for (size_t i = 0; i < b->n; i++) {
+        acto_msg_free(b->items[i]);
+    }
+    acto_free(b, sizeof(*b) + b->n * sizeof(acto_msg *));
+}
+
+const acto_pipe_batch *
+acto_pipe_batch_of(const acto_msg *m)
+{
+    return m != NULL && acto_msg_type(m) == ACTO_PIPE_BATCH ? acto_msg_ptr(m)
+                                                            : NULL;
+}
+
+/* emit_batch passes the items gathered so far on as one batch item. */
+static void
+emit_batch(acto_ctx *ctx, acto_stage *st)
+{
+    if (st->window_timer != 0) {
+        (void)acto_timer_cancel(acto_ctx_system(ctx), st->window_timer);
+        st->window_timer = 0;
+    }
+    st->window_seq++; /* a flush already queued is stale */
+    if (st->buf_n == 0) {
+        return;
+    }
+    size_t n = st->buf_n;
+    acto_pipe_batch *b = acto_malloc(sizeof(*b) + n * sizeof(acto_msg *));
+    acto_msg *m = NULL;
+    if (b != NULL) {
+        b->n = n;
+        b->items = (acto_msg **)(b + 1);
+        memcpy(b->items, st->buf, n * sizeof(acto_msg *));
+        if (acto_msg_new_ptr(acto_ctx_system(ctx), ACTO_PIPE_BATCH, b,
+                             free_batch, NULL, &m) != 0) {
+            acto_free(b, sizeof(*b) + n * sizeof(acto_msg *));
+            b = NULL;
+        }
+    }
+    if (b == NULL) {
+        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a batch could not be made",
+                        st->ref, NULL};
+        acto__pipe_fail(st->p, st, &e);
+        return; /* the items stay in buf, freed when the stage stops */
+    }
+    st->buf_n = 0;
+    st->stats.out += n - 1; /* acto_emit counts the batch item once */
+    (void)acto_emit(&st->emit, m);
+}
+
+static void
+on_flush(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
+{
+    size_t len;
+    const void *p = acto_msg_data(m, &len);
+    uint64_t seq;
+    if (p != NULL && len == sizeof(seq)) {
+        memcpy(&seq, p, sizeof(seq));
+        if (seq == st->window_seq) {
+            st->window_timer = 0;
+            emit_batch(ctx, st);
+        }
+    }
+}
+
+/* ---- the actor -------------------------------------------------------- */
+
+static int
+stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    acto_stage *st = state;
+    st->emit.ctx = ctx;
+    uint32_t type = acto_msg_type(m);
+    if (st->p->phase >= PHASE_STOPPING) {
+        return 0; /* stopping: what is left is dropped */
+    }
+    switch (type) {
+    case PIPE_MSG_PULL:
+        produce(ctx, st);
+        return 0;
+    case PIPE_MSG_FLUSH:
+        on_flush(ctx, st, m);
+        return 0;
+    case ACTO_STREAM_EOS:
+        if (st->kind == KIND_BATCH) {
+            emit_batch(ctx, st);
+        }
+        end_stream(ctx, st);
+        return 0;
+    default:
+        break;
+    }
+    if ((type >= ACTO_STREAM_BASE && type != ACTO_PIPE_BATCH) ||
+        st->kind == KIND_SOURCE || st->ended) {
+        return 0; /* not an item for this stage */
+    }
+    acto_msg *item = acto_take_msg(ctx);
+    if (item == NULL) {
+        /* Kept by the runtime: work on a copy. */
+        size_t len;
+        const void *data = acto_msg_data(m, &len);
+        if (acto_msg_new_bytes(acto_ctx_system(ctx), type, data, len, &item) !=
+            0) {
+            acto_error e = {ACTO_ENOMEM, "OutOfMemory",
+                            "an item could not be copied", st->ref, m};
+            acto__pipe_fail(st->p, st, &e);
+            return 0;
+        }
+    }
+    handle_item(ctx, st, item);
+    return 0;
+}
+
+static int
+stage_start(acto_ctx *ctx, void *state)
+{
+    acto_stage *st = state;
+    st->ref = acto_self(ctx);
+    st->emit = (acto_emitter){st, ctx};
+    if (st->opts.init != NULL) {
+        int rc = st->opts.init(st->arg, &st->state);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    st->running = true;
+    st->p->live++;
+    return 0;
+}
+
+static void
+stage_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
+{
+    (void)ctx;
+    (void)why;
+    acto_stage *st = state;
+    acto_system *sys = st->p->sys;
+    if (st->retry_timer != 0) {
+        (void)acto_timer_cancel(sys, st->retry_timer);
+        st->retry_timer = 0;
+    }
+    if (st->window_timer != 0) {
+        (void)acto_timer_cancel(sys, st->window_timer);
+        st->window_timer = 0;
+    }
+    acto_msg_free(st->retry_item);
+    st->retry_item = NULL;
+    st->stats.dropped += st->buf_n;
+    for (size_t i = 0; i < st->buf_n; i++) {
+        acto_msg_free(st->buf[i]);
+    }
+    st->buf_n = 0;
+    if (st->opts.fini != NULL) {
+        st->opts.fini(st->state);
+    }
+    if (!st->ended && st->p->phase < PHASE_STOPPING) {
+        acto_error e = {ACTO_ECANCELED, "StageStopped",
+                        "a stage stopped before the end of the stream", st->ref,
+                        NULL};
+        acto__pipe_fail(st->p, st, &e);
+    }
+    acto__pipe_stage_gone(st);
+}
+
+const acto_behaviour acto__pipe_stage_behaviour = {
+    .receive = stage_receive,
+    .start = stage_start,
+    .stop = stage_stop,
+};
