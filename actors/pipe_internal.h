@@ -5,7 +5,16 @@
 
 #include <acto/pipeline.h>
 
-enum stage_kind { KIND_SOURCE = 0, KIND_STAGE, KIND_BATCH, KIND_SINK };
+enum stage_kind {
+    KIND_SOURCE = 0, /* asks a source function for items */
+    KIND_STAGE,      /* runs a stage function (also a pool's worker) */
+    KIND_BATCH,      /* groups items */
+    KIND_SINK,       /* consumes items */
+    KIND_PASS,       /* passes items on: a merge, or an input fed from
+                        outside */
+    KIND_BROADCAST,  /* copies each item to every reader */
+    KIND_POOL        /* routes items to its workers */
+};
 
 /* Internal messages, below the stream's own. */
 #define PIPE_MSG_PULL (ACTO_STREAM_BASE + 16u)  /* a source: produce more */
@@ -19,12 +28,23 @@ struct acto_emitter {
 
 struct acto_stage {
     acto_pipeline *p;
-    struct acto_stage *reader; /* the next stage, or NULL for a sink */
-    struct acto_stage *writer; /* the previous one, or NULL for a source */
-    uint8_t kind;              /* enum stage_kind */
-    bool running;              /* its actor is alive */
-    bool ended;                /* it passed the end of the stream on */
-    bool waiting;              /* a source that said ACTO_PIPE_WAIT */
+    struct acto_stage *reader; /* where its items go (none: a sink) */
+    struct acto_stage **outs;  /* a broadcast's readers, a pool's workers */
+    size_t n_outs, outs_cap;
+    struct acto_stage *pool; /* a worker's pool */
+    size_t writers;          /* stages sending it items and an end */
+    size_t eos_seen;         /* ends of stream received so far */
+    uint64_t sent;           /* items sent to it */
+    bool hidden;             /* a pool's worker: not the user's */
+    bool fed;                /* an input: fed from outside */
+    uint8_t route;           /* a pool's acto_route */
+    acto_key_fn key;
+    void *key_user;
+    size_t rr;    /* round robin's next worker */
+    uint8_t kind; /* enum stage_kind */
+    bool running; /* its actor is alive */
+    bool ended;   /* it passed the end of the stream on */
+    bool waiting; /* a source that said ACTO_PIPE_WAIT */
     char *name;
     size_t name_size;
     acto_stage_opts opts;
@@ -40,6 +60,10 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
+    /* a built-in source's own state and hooks (a queue source's) */
+    void *own;
+    void (*own_stop)(struct acto_stage *st); /* when its actor stops */
+    void (*own_free)(struct acto_stage *st); /* with the pipeline */
     /* a batch being filled */
     acto_msg **buf;
     size_t buf_n, buf_cap;

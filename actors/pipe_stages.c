@@ -39,6 +39,7 @@ acto_emit(acto_emitter *out, acto_msg *m)
         acto_msg_free(m);
         return rc;
     }
+    st->reader->sent++;
     st->stats.out++;
     if (st->kind == KIND_SOURCE) {
         st->stats.in++;
@@ -186,7 +187,11 @@ static void
 end_stream(acto_ctx *ctx, acto_stage *st)
 {
     st->ended = true;
-    if (st->reader != NULL) {
+    if (st->kind == KIND_BROADCAST || st->kind == KIND_POOL) {
+        for (size_t i = 0; i < st->n_outs; i++) {
+            (void)acto_stream_send_eos(ctx, st->outs[i]->ref);
+        }
+    } else if (st->reader != NULL) {
         (void)acto_stream_send_eos(ctx, st->reader->ref);
     }
     (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
@@ -274,10 +279,99 @@ run_item(acto_stage *st, acto_msg *item, acto_msg **left)
     return rc;
 }
 
+/* send_to passes an item straight to a reader (a broadcast's or a
+ * pool's). Ownership: item is taken. */
+static void
+send_to(acto_ctx *ctx, acto_stage *st, acto_stage *to, acto_msg *item)
+{
+    int rc = acto_send(ctx, to->ref, item);
+    if (rc != 0) {
+        acto_msg_free(item);
+        on_error(ctx, st, NULL, rc);
+        return;
+    }
+    to->sent++;
+    st->stats.out++;
+}
+
+static void
+broadcast(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    size_t len;
+    const void *data = acto_msg_data(item, &len);
+    uint32_t type = acto_msg_type(item);
+    if (data == NULL && len == 0 && acto_msg_kind(item) == ACTO_PAYLOAD_PTR) {
+        acto_stage_fail(&st->emit, ACTO_EINVAL, "NotCopyable",
+                        "a pointer item cannot be broadcast");
+        on_error(ctx, st, item, ACTO_EINVAL);
+        return;
+    }
+    for (size_t i = 0; i + 1 < st->n_outs; i++) {
+        acto_msg *copy;
+        if (acto_msg_new_bytes(acto_ctx_system(ctx), type, data, len, &copy) !=
+            0) {
+            on_error(ctx, st, item, ACTO_ENOMEM);
+            return;
+        }
+        send_to(ctx, st, st->outs[i], copy);
+    }
+    send_to(ctx, st, st->outs[st->n_outs - 1], item);
+}
+
+static acto_stage *
+pick_worker(acto_ctx *ctx, acto_stage *st, const acto_msg *item)
+{
+    size_t n = st->n_outs;
+    switch ((acto_route)st->route) {
+    case ACTO_ROUTE_KEY: {
+        uint64_t k = st->key(item, st->key_user);
+        k ^= k >> 33;
+        k *= 0xff51afd7ed558ccdULL;
+        k ^= k >> 33;
+        return st->outs[k % n];
+    }
+    case ACTO_ROUTE_SHORTEST: {
+        acto_system *sys = acto_ctx_system(ctx);
+        size_t best = st->rr;
+        uint32_t least = UINT32_MAX;
+        for (size_t i = 0; i < n && least > 0; i++) {
+            size_t w = (st->rr + i) % n; /* ties go round */
+            uint32_t c = acto_mailbox_count(sys, st->outs[w]->ref);
+            if (c < least) {
+                least = c;
+                best = w;
+            }
+        }
+        st->rr = (best + 1) % n;
+        return st->outs[best];
+    }
+    default:
+        st->rr = (st->rr + 1) % n;
+        return st->outs[st->rr];
+    }
+}
+
 static void
 handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
     st->stats.in++;
+    switch (st->kind) {
+    case KIND_PASS: {
+        int rc = acto_emit(&st->emit, item);
+        if (rc != 0) {
+            on_error(ctx, st, NULL, rc);
+        }
+        return;
+    }
+    case KIND_BROADCAST:
+        broadcast(ctx, st, item);
+        return;
+    case KIND_POOL:
+        send_to(ctx, st, pick_worker(ctx, st, item), item);
+        return;
+    default:
+        break;
+    }
     if (st->kind == KIND_BATCH) {
         int rc = add_to_batch(ctx, st, item);
         if (rc != 0) {
@@ -450,6 +544,9 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         on_flush(ctx, st, m);
         return 0;
     case ACTO_STREAM_EOS:
+        if (++st->eos_seen < st->writers) {
+            return 0; /* others still send */
+        }
         if (st->kind == KIND_BATCH) {
             emit_batch(ctx, st);
         }
@@ -513,6 +610,9 @@ stage_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
     }
     acto_msg_free(st->retry_item);
     st->retry_item = NULL;
+    if (st->own_stop != NULL) {
+        st->own_stop(st);
+    }
     st->stats.dropped += st->buf_n;
     for (size_t i = 0; i < st->buf_n; i++) {
         acto_msg_free(st->buf[i]);

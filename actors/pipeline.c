@@ -61,36 +61,132 @@ free_stage(acto_stage *st)
     for (size_t i = 0; i < st->buf_n; i++) {
         acto_msg_free(st->buf[i]);
     }
+    if (st->own_free != NULL) {
+        st->own_free(st);
+    }
+    acto_free(st->outs, st->outs_cap * sizeof(*st->outs));
     acto_free(st->buf, st->buf_cap * sizeof(*st->buf));
     acto_free(st->name, st->name_size);
     acto_free(st, sizeof(*st));
 }
 
-/* add_stage checks and links a new stage of kind reading from `from`. */
+/* can_read tells whether a new stage may read from `from`: its reader is
+ * free, or it is a broadcast, which has many. */
 static int
-add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind, void *state,
+can_read(const acto_pipeline *p, const acto_stage *from)
+{
+    if (from == NULL || from->p != p || from->kind == KIND_SINK ||
+        from->hidden) {
+        return ACTO_EINVAL;
+    }
+    if (from->kind != KIND_BROADCAST && from->reader != NULL) {
+        return ACTO_EBUSY;
+    }
+    return 0;
+}
+
+static int
+push_out(acto_stage *st, acto_stage *out)
+{
+    if (st->n_outs == st->outs_cap) {
+        size_t cap = st->outs_cap != 0 ? st->outs_cap * 2 : 4;
+        acto_stage **no = acto_malloc(cap * sizeof(*no));
+        if (no == NULL) {
+            return ACTO_ENOMEM;
+        }
+        if (st->n_outs > 0) {
+            memcpy(no, st->outs, st->n_outs * sizeof(*no));
+        }
+        acto_free(st->outs, st->outs_cap * sizeof(*no));
+        st->outs = no;
+        st->outs_cap = cap;
+    }
+    st->outs[st->n_outs++] = out;
+    return 0;
+}
+
+/* link makes st read from `from` (checked with can_read). */
+static int
+link(acto_stage *from, acto_stage *st)
+{
+    if (from->kind == KIND_BROADCAST) {
+        int rc = push_out(from, st);
+        if (rc != 0) {
+            return rc;
+        }
+        from->reader = st; /* marks it read; items go to outs */
+        st->writers++;
+        return 0;
+    }
+    from->reader = st;
+    if (from->kind == KIND_POOL) {
+        for (size_t i = 0; i < from->n_outs; i++) {
+            from->outs[i]->reader = st; /* its workers write to st */
+        }
+        st->writers += from->n_outs;
+    } else {
+        st->writers++;
+    }
+    return 0;
+}
+
+/* unlink_reader undoes link(from, st) for a stage about to be dropped. */
+static void
+unlink_reader(acto_stage *from, acto_stage *st)
+{
+    if (from == NULL) {
+        return;
+    }
+    if (from->kind == KIND_BROADCAST) {
+        for (size_t i = 0; i < from->n_outs; i++) {
+            if (from->outs[i] == st) {
+                from->outs[i] = from->outs[--from->n_outs];
+                break;
+            }
+        }
+        from->reader = from->n_outs > 0 ? from->outs[0] : NULL;
+        return;
+    }
+    from->reader = NULL;
+    if (from->kind == KIND_POOL) {
+        for (size_t i = 0; i < from->n_outs; i++) {
+            from->outs[i]->reader = NULL;
+        }
+    }
+}
+
+static int
+grow_stages(acto_pipeline *p)
+{
+    if (p->n < p->cap) {
+        return 0;
+    }
+    size_t cap = p->cap != 0 ? p->cap * 2 : 8;
+    acto_stage **ns = acto_malloc(cap * sizeof(*ns));
+    if (ns == NULL) {
+        return ACTO_ENOMEM;
+    }
+    if (p->n > 0) {
+        memcpy(ns, p->stages, p->n * sizeof(*ns));
+    }
+    acto_free(p->stages, p->cap * sizeof(*ns));
+    p->stages = ns;
+    p->cap = cap;
+    return 0;
+}
+
+/* new_stage makes a stage of kind, not yet linked. */
+static int
+new_stage(acto_pipeline *p, uint8_t kind, void *state,
           const acto_stage_opts *opts, acto_stage **out)
 {
     if (p == NULL || out == NULL || !valid_opts(opts) ||
-        p->phase != PHASE_BUILDING || (kind == KIND_SOURCE) != (from == NULL) ||
-        (from != NULL && (from->p != p || from->kind == KIND_SINK))) {
+        p->phase != PHASE_BUILDING) {
         return ACTO_EINVAL;
     }
-    if (from != NULL && from->reader != NULL) {
-        return ACTO_EBUSY;
-    }
-    if (p->n == p->cap) {
-        size_t cap = p->cap != 0 ? p->cap * 2 : 8;
-        acto_stage **ns = acto_malloc(cap * sizeof(*ns));
-        if (ns == NULL) {
-            return ACTO_ENOMEM;
-        }
-        if (p->n > 0) {
-            memcpy(ns, p->stages, p->n * sizeof(*ns));
-        }
-        acto_free(p->stages, p->cap * sizeof(*ns));
-        p->stages = ns;
-        p->cap = cap;
+    int rc = grow_stages(p);
+    if (rc != 0) {
+        return rc;
     }
     acto_stage *st = acto_calloc(1, sizeof(*st));
     if (st == NULL) {
@@ -99,7 +195,7 @@ add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind, void *state,
     if (opts != NULL) {
         st->opts = *opts;
     }
-    int rc = set_name(st, st->opts.name, p->n);
+    rc = set_name(st, st->opts.name, p->n);
     if (rc != 0) {
         acto_free(st, sizeof(*st));
         return rc;
@@ -109,13 +205,38 @@ add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind, void *state,
     st->kind = kind;
     st->arg = state;
     st->state = st->opts.init != NULL ? NULL : state;
-    st->writer = from;
-    if (from != NULL) {
-        from->reader = st;
-    }
     p->stages[p->n++] = st;
     *out = st;
     return 0;
+}
+
+/* drop_last undoes new_stage for the stage just made. */
+static void
+drop_last(acto_pipeline *p)
+{
+    free_stage(p->stages[--p->n]);
+}
+
+/* add_stage makes a stage of kind reading from `from` (none: a source). */
+static int
+add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind, void *state,
+          const acto_stage_opts *opts, acto_stage **out)
+{
+    if (p == NULL || out == NULL) {
+        return ACTO_EINVAL;
+    }
+    /* Only a source and an input read from no stage. */
+    if ((kind == KIND_SOURCE || kind == KIND_PASS) != (from == NULL)) {
+        return ACTO_EINVAL;
+    }
+    int rc = from != NULL ? can_read(p, from) : 0;
+    if (rc == 0) {
+        rc = new_stage(p, kind, state, opts, out);
+    }
+    if (rc == 0 && from != NULL && (rc = link(from, *out)) != 0) {
+        drop_last(p);
+    }
+    return rc;
 }
 
 int
@@ -176,23 +297,136 @@ acto_pipeline_batch(acto_pipeline *p, acto_stage *from, uint32_t count,
     return rc;
 }
 
+int
+acto_pipeline_input(acto_pipeline *p, const acto_stage_opts *opts,
+                    acto_stage **out)
+{
+    int rc = add_stage(p, NULL, KIND_PASS, NULL, opts, out);
+    if (rc == 0) {
+        (*out)->fed = true;
+        (*out)->writers = 1; /* whoever feeds it sends the end */
+    }
+    return rc;
+}
+
+int
+acto_pipeline_merge(acto_pipeline *p, acto_stage *const *from, size_t n,
+                    const acto_stage_opts *opts, acto_stage **out)
+{
+    if (from == NULL || n == 0) {
+        return ACTO_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = can_read(p, from[i]);
+        for (size_t j = 0; rc == 0 && j < i; j++) {
+            rc = from[j] == from[i] ? ACTO_EINVAL : 0;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    int rc = new_stage(p, KIND_PASS, NULL, opts, out);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = link(from[i], *out); /* fails only for a broadcast's memory */
+        if (rc != 0) {
+            for (size_t j = 0; j < i; j++) {
+                unlink_reader(from[j], *out);
+            }
+            drop_last(p);
+        }
+    }
+    return rc;
+}
+
+int
+acto_pipeline_broadcast(acto_pipeline *p, acto_stage *from,
+                        const acto_stage_opts *opts, acto_stage **out)
+{
+    return add_stage(p, from, KIND_BROADCAST, NULL, opts, out);
+}
+
+/* add_workers makes a pool's n workers, each a hidden stage running fn. */
+static int
+add_workers(acto_pipeline *p, acto_stage *pool, uint32_t n, acto_stage_fn fn,
+            void *state, const acto_stage_opts *opts)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        acto_stage *w;
+        acto_stage_opts wo = opts != NULL ? *opts : (acto_stage_opts){0};
+        char name[300];
+        snprintf(name, sizeof(name), "%s.%u", pool->name, (unsigned)i);
+        wo.name = name;
+        int rc = new_stage(p, KIND_STAGE, state, &wo, &w);
+        if (rc == 0 && (rc = push_out(pool, w)) != 0) {
+            drop_last(p);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        w->u.fn = fn;
+        w->hidden = true;
+        w->pool = pool;
+        w->writers = 1;
+    }
+    return 0;
+}
+
+int
+acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
+                   const acto_pool_opts *pool, acto_stage_fn fn, void *state,
+                   const acto_stage_opts *opts, acto_stage **out)
+{
+    static const acto_pool_opts defaults = {0};
+    const acto_pool_opts *po = pool != NULL ? pool : &defaults;
+    if (fn == NULL || (unsigned)po->route > ACTO_ROUTE_KEY ||
+        (po->route == ACTO_ROUTE_KEY && po->key == NULL) ||
+        po->workers > 65536) {
+        return ACTO_EINVAL;
+    }
+    acto_stage_opts ro = opts != NULL ? *opts : (acto_stage_opts){0};
+    ro.init = NULL; /* the router has no state of its own */
+    ro.fini = NULL;
+    int rc = add_stage(p, from, KIND_POOL, NULL, &ro, out);
+    if (rc != 0) {
+        return rc;
+    }
+    acto_stage *router = *out;
+    router->route = (uint8_t)po->route;
+    router->key = po->key;
+    router->key_user = po->key_user;
+    size_t before = p->n;
+    rc = add_workers(p, router, po->workers != 0 ? po->workers : 4, fn, state,
+                     opts);
+    if (rc != 0) {
+        /* Unmake the workers and the router (the last stages made). */
+        while (p->n > before) {
+            drop_last(p);
+        }
+        router->n_outs = 0;
+        unlink_reader(from, router);
+        drop_last(p);
+    }
+    return rc;
+}
+
 /* ---- starting --------------------------------------------------------- */
 
-/* complete tells whether the stages form one chain from the source to a
- * sink. */
+/* complete tells whether every stage but a sink has a reader, with at
+ * least one source (or input) and one sink. Stages can only read from
+ * earlier ones, so there is no cycle. */
 static bool
 complete(const acto_pipeline *p)
 {
-    if (p->n < 2 || p->stages[0]->kind != KIND_SOURCE) {
-        return false;
+    bool source = false, sink = false;
+    for (size_t i = 0; i < p->n; i++) {
+        const acto_stage *st = p->stages[i];
+        source |= st->kind == KIND_SOURCE || st->fed;
+        sink |= st->kind == KIND_SINK;
+        if (st->kind != KIND_SINK && st->reader == NULL) {
+            return false;
+        }
     }
-    size_t len = 1;
-    const acto_stage *st = p->stages[0];
-    while (st->reader != NULL) {
-        st = st->reader;
-        len++;
-    }
-    return st->kind == KIND_SINK && len == p->n;
+    return source && sink;
 }
 
 static int
@@ -218,17 +452,16 @@ acto_pipeline_start(acto_pipeline *p, acto_future **done)
         return rc;
     }
     p->phase = PHASE_RUNNING;
-    /* Readers first, so every stage knows where to send. */
     for (size_t i = p->n; i-- > 0 && rc == 0;) {
         rc = spawn_stage(p, p->stages[i]);
     }
-    acto_msg *pull = NULL;
-    if (rc == 0) {
-        rc = acto_msg_new_bytes(p->sys, PIPE_MSG_PULL, NULL, 0, &pull);
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->stages[i]->kind == KIND_SOURCE) {
+            p->stages[i]->waiting = true;
+        }
     }
-    if (rc == 0 &&
-        (rc = acto_system_send(p->sys, p->stages[0]->ref, pull)) != 0) {
-        acto_msg_free(pull);
+    if (rc == 0) {
+        rc = acto_pipeline_wake(p);
     }
     if (rc != 0) {
         /* Those already running stop; done is not the caller's. */
@@ -281,8 +514,8 @@ count_dropped(acto_pipeline *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         acto_stage *st = p->stages[i];
-        if (st->writer != NULL && st->writer->stats.out > st->stats.in) {
-            st->stats.dropped += st->writer->stats.out - st->stats.in;
+        if (st->sent > st->stats.in) {
+            st->stats.dropped += st->sent - st->stats.in;
         }
     }
 }
@@ -344,22 +577,31 @@ acto_pipeline_cancel(acto_pipeline *p)
 int
 acto_pipeline_wake(acto_pipeline *p)
 {
-    if (p == NULL || p->n == 0) {
+    if (p == NULL) {
         return ACTO_EINVAL;
     }
-    acto_stage *src = p->stages[0];
-    if (!src->waiting || !src->running) {
-        return 0;
-    }
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(p->sys, PIPE_MSG_PULL, NULL, 0, &m);
-    if (rc == 0 && (rc = acto_system_send(p->sys, src->ref, m)) != 0) {
-        acto_msg_free(m);
-    }
-    if (rc == 0) {
+    for (size_t i = 0; i < p->n; i++) {
+        acto_stage *src = p->stages[i];
+        if (src->kind != KIND_SOURCE || !src->waiting || !src->running) {
+            continue;
+        }
+        acto_msg *m;
+        int rc = acto_msg_new_bytes(p->sys, PIPE_MSG_PULL, NULL, 0, &m);
+        if (rc == 0 && (rc = acto_system_send(p->sys, src->ref, m)) != 0) {
+            acto_msg_free(m);
+        }
+        if (rc != 0) {
+            return rc;
+        }
         src->waiting = false;
     }
-    return rc;
+    return 0;
+}
+
+acto_ref
+acto_pipeline_ref(const acto_stage *s)
+{
+    return s != NULL && s->running ? s->ref : ACTO_REF_NONE;
 }
 
 int
@@ -371,6 +613,21 @@ acto_pipeline_stats(const acto_pipeline *p, const acto_stage *s,
     }
     *out = s->stats;
     out->name = s->name;
+    if (s->kind == KIND_POOL) {
+        /* A pool routes: what came out, failed or retried is its
+         * workers'. */
+        out->out = 0;
+        for (size_t i = 0; i < s->n_outs; i++) {
+            const acto_stage_stats *w = &s->outs[i]->stats;
+            out->out += w->out;
+            out->skipped += w->skipped;
+            out->quarantined += w->quarantined;
+            out->failed += w->failed;
+            out->retried += w->retried;
+            out->restarts += w->restarts;
+            out->dropped += w->dropped;
+        }
+    }
     return 0;
 }
 

@@ -30,8 +30,7 @@ enum msg_flag {
     MSG_THREADSAFE = 1u << 1, /* counted in the system's inflight */
     MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
-    MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
-    MSG_TAKEN = 1u << 5       /* acto_take_msg: the handler owns it now */
+    MSG_ASK = 1u << 4         /* a request whose correlation names an ask */
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -257,6 +256,7 @@ struct acto_system {
     /* Hot: touched by every message, kept together at the front. */
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
+    bool msg_taken;              /* acto_take_msg took current_msg */
     acto_actor *runq_head;       /* actors with work, FIFO */
     acto_actor *runq_tail;
     acto_msg *pool; /* free messages */

@@ -157,6 +157,13 @@ acto__unpark_sender(acto_system *sys, acto_ref sender)
     schedule(s);
 }
 
+uint32_t
+acto_mailbox_count(const acto_system *sys, acto_ref ref)
+{
+    acto_actor *a = sys != NULL ? acto__lookup(sys, ref) : NULL;
+    return a != NULL ? a->mb_count + parked_count(a) : 0;
+}
+
 acto_msg *
 acto_take_msg(acto_ctx *ctx)
 {
@@ -165,12 +172,13 @@ acto_take_msg(acto_ctx *ctx)
     }
     acto_actor *a = ctx_actor(ctx);
     acto_msg *m = (acto_msg *)a->sys->current_msg;
-    if (a->sys->current != a || m == NULL || m->type >= ACTO_MSG_SYSTEM_BASE ||
-        m->wait != NULL ||
+    if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
+        m->type >= ACTO_MSG_SYSTEM_BASE || m->wait != NULL ||
         (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK)) != 0) {
-        return NULL; /* also a second take: MSG_TAKEN is set */
+        return NULL;
     }
-    m->flags = (uint8_t)((m->flags & MSG_HEAP_DATA) | MSG_TAKEN);
+    m->flags &= MSG_HEAP_DATA;
+    a->sys->msg_taken = true; /* run_actor must not touch it again */
     return m;
 }
 
@@ -405,8 +413,8 @@ run_actor(acto_actor *a)
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
         sys->current_msg = NULL;
-        if (unlikely(m->flags & MSG_TAKEN)) {
-            m->flags &= (uint8_t)~MSG_TAKEN; /* the handler owns it */
+        if (unlikely(sys->msg_taken)) {
+            sys->msg_taken = false; /* the handler owns it: hands off */
             m = NULL;
         }
         if (unlikely(rc != 0)) {

@@ -146,18 +146,75 @@ typedef struct acto_stage_stats {
 int acto_pipeline_new(acto_system *sys, const acto_pipeline_opts *opts,
                       acto_pipeline **out);
 
-/* The builders add a stage reading from `from` (the source has none) and
- * set *out to it. Each stage has one reader: adding a second one to the
- * same stage gives ACTO_EBUSY. State and arg stay the caller's (or init's
- * and fini's). opts may be NULL. Returns 0; ACTO_EINVAL (a NULL function,
- * a stage of another pipeline, a sink as `from`, building after start);
- * ACTO_EBUSY; ACTO_ENOMEM. */
+/* The builders add a stage reading from `from` (a source has none) and
+ * set *out to it. A stage has one reader (a second gives ACTO_EBUSY),
+ * except a broadcast, which copies every item to each of its readers.
+ * A pipeline may have several sources and inputs, merged or not, and
+ * several sinks. State and arg stay the caller's (or init's and fini's).
+ * opts may be NULL. Returns 0; ACTO_EINVAL (a NULL function, a stage of
+ * another pipeline, a sink as `from`, building after start); ACTO_EBUSY;
+ * ACTO_ENOMEM. */
 int acto_pipeline_source(acto_pipeline *p, acto_source_fn next, void *state,
                          const acto_stage_opts *opts, acto_stage **out);
 int acto_pipeline_stage(acto_pipeline *p, acto_stage *from, acto_stage_fn fn,
                         void *state, const acto_stage_opts *opts,
                         acto_stage **out);
 int acto_pipeline_sink(acto_pipeline *p, acto_stage *from, acto_sink_fn fn,
+                       void *state, const acto_stage_opts *opts,
+                       acto_stage **out);
+
+/* acto_pipeline_input adds a source fed from outside the pipeline: other
+ * actors send it items (acto_send), other threads too
+ * (acto_send_threadsafe, which waits for room), and one ACTO_STREAM_EOS
+ * ends it. acto_pipeline_ref gives its ref once the pipeline started. */
+int acto_pipeline_input(acto_pipeline *p, const acto_stage_opts *opts,
+                        acto_stage **out);
+
+/* acto_pipeline_source_queue adds a source that takes its items from q
+ * (an acto_queue of acto_msg pointers built with acto_msg_new_*, which
+ * pass to the pipeline when taken); the queue's shutdown ends the stream
+ * once it is empty (acto_queue_shutdown(q, false)). q must outlive the
+ * pipeline. */
+int acto_pipeline_source_queue(acto_pipeline *p, acto_queue *q,
+                               const acto_stage_opts *opts, acto_stage **out);
+
+/* acto_pipeline_merge adds a stage that passes on what n stages send it
+ * (fan-in); it ends once all of them have. */
+int acto_pipeline_merge(acto_pipeline *p, acto_stage *const *from, size_t n,
+                        const acto_stage_opts *opts, acto_stage **out);
+
+/* acto_pipeline_broadcast adds a stage that sends each item to every
+ * stage reading from it (fan-out): copies to all but the last. Items must
+ * carry bytes or msgpack (a pointer payload cannot be copied: it fails the
+ * stage with ACTO_EINVAL). */
+int acto_pipeline_broadcast(acto_pipeline *p, acto_stage *from,
+                            const acto_stage_opts *opts, acto_stage **out);
+
+/* How a pool picks the worker for an item. */
+typedef enum acto_route {
+    ACTO_ROUTE_ROUND_ROBIN = 0,
+    ACTO_ROUTE_SHORTEST, /* the worker with the fewest items waiting */
+    ACTO_ROUTE_KEY       /* by key: the same key, the same worker, so the
+                            order per key is kept */
+} acto_route;
+
+/* The key of an item, for ACTO_ROUTE_KEY. */
+typedef uint64_t (*acto_key_fn)(const acto_msg *item, void *user);
+
+typedef struct acto_pool_opts {
+    uint32_t workers; /* 0: 4 */
+    acto_route route;
+    acto_key_fn key; /* required with ACTO_ROUTE_KEY */
+    void *key_user;
+} acto_pool_opts;
+
+/* acto_pipeline_pool adds N workers behind one stage, each running fn as
+ * a stage does (each with its own state from init(arg), or sharing state
+ * without init: they all run on the loop's thread). The error policy
+ * applies per worker: a restart restarts that worker's state in place,
+ * keeping its mailbox. Its stats add up its workers'. */
+int acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
+                       const acto_pool_opts *pool, acto_stage_fn fn,
                        void *state, const acto_stage_opts *opts,
                        acto_stage **out);
 
@@ -197,9 +254,14 @@ int acto_pipeline_start(acto_pipeline *p, acto_future **done);
  * cancelling. */
 int acto_pipeline_cancel(acto_pipeline *p);
 
-/* acto_pipeline_wake asks a source that returned ACTO_PIPE_WAIT for more
- * (from a libuv callback, a queue's callback, anywhere on the loop
- * thread). Returns 0 (also when it was not waiting); ACTO_EINVAL. */
+/* acto_pipeline_ref returns a stage's actor while the pipeline runs (an
+ * input's, to feed it), else ACTO_REF_NONE. */
+acto_ref acto_pipeline_ref(const acto_stage *s);
+
+/* acto_pipeline_wake asks the sources that returned ACTO_PIPE_WAIT for
+ * more (from a libuv callback, a queue's callback, anywhere on the loop
+ * thread). Returns 0 (also when none was waiting); ACTO_EINVAL;
+ * ACTO_ENOMEM. */
 int acto_pipeline_wake(acto_pipeline *p);
 
 /* acto_pipeline_stats copies a stage's counters (also after the end).

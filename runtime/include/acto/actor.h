@@ -121,6 +121,10 @@ int acto_shutdown(acto_system *sys, acto_ref ref);
  * (so a spawn would give the new actor a parent). */
 bool acto_in_handler(const acto_system *sys);
 
+/* acto_mailbox_count returns how many messages wait for ref: in its
+ * mailbox and parked on it (0 for a dead ref). */
+uint32_t acto_mailbox_count(const acto_system *sys, acto_ref ref);
+
 /* acto_alive tells whether ref names a live actor that is not stopping. */
 bool acto_alive(const acto_system *sys, acto_ref ref);
 
