@@ -13,7 +13,9 @@ enum stage_kind {
     KIND_PASS,       /* passes items on: a merge, or an input fed from
                         outside */
     KIND_BROADCAST,  /* copies each item to every reader */
-    KIND_POOL        /* routes items to its workers */
+    KIND_POOL,       /* routes items to its workers */
+    KIND_ASYNC,      /* a future per item, a bounded number at once */
+    KIND_FORWARD     /* passes items to an actor outside (a file sink) */
 };
 
 /* Internal messages, below the stream's own. */
@@ -54,6 +56,7 @@ struct acto_stage {
         acto_source_fn source;
         acto_stage_fn fn;
         acto_sink_fn sink;
+        acto_async_fn async;
     } u;
     uint32_t batch_count;
     uint32_t batch_window_ms;
@@ -62,8 +65,20 @@ struct acto_stage {
     acto_emitter emit;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
+    int (*own_start)(acto_ctx *ctx, struct acto_stage *st); /* spawned */
     void (*own_stop)(struct acto_stage *st); /* when its actor stops */
+    acto_ref ext;          /* a file actor it feeds or is fed by */
+    acto_future *ext_done; /* that actor's done future */
     void (*own_free)(struct acto_stage *st); /* with the pipeline */
+    /* an async stage's futures, in item order (a ring), its permits and
+     * the item waiting for one */
+    acto_future **pend;
+    size_t pend_head, pend_n, pend_cap;
+    acto_semaphore *limit;
+    bool own_limit;
+    acto_msg *held;
+    acto_future *acquiring;
+    bool eos_waits; /* the end of stream waits for the futures */
     /* a batch being filled */
     acto_msg **buf;
     size_t buf_n, buf_cap;
@@ -107,6 +122,25 @@ struct acto_pipeline {
 };
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
+
+/* acto__pipe_add_stage makes a stage of kind reading from `from` (none:
+ * a source or an input). */
+int acto__pipe_add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind,
+                         void *state, const acto_stage_opts *opts,
+                         acto_stage **out);
+
+/* Async stages (pipe_async.c): an item, the end of stream, the stop. */
+void acto__pipe_async_item(acto_ctx *ctx, acto_stage *st, acto_msg *item);
+bool acto__pipe_async_eos(acto_ctx *ctx, acto_stage *st);
+void acto__pipe_async_stop(acto_stage *st);
+
+/* acto__pipe_on_error applies st's error policy (item may be NULL; it is
+ * taken). */
+void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
+                         int code);
+
+/* acto__pipe_end_stream passes the end of the stream on and stops st. */
+void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);
 
 /* acto__pipe_fail records the first error and stops every stage. */
 void acto__pipe_fail(acto_pipeline *p, const acto_stage *st,

@@ -128,8 +128,8 @@ static void retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
 /* on_error applies st's policy to a failure (item may be NULL: a source's
  * failure, or an item already passed on). Ownership: item is taken. */
-static void
-on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
+void
+acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
 {
     acto_on_error policy = st->opts.on_error;
     if (policy == ACTO_ON_ERROR_RETRY) {
@@ -147,13 +147,17 @@ on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
     st->attempt = 0;
     char text[256];
     acto_error e = make_error(st, code, item, text, sizeof(text));
+    /* An item is lost with this error: the one in hand, or an async
+     * stage's whose request failed (a source's failure loses none, but
+     * counts as a skip). */
+    uint64_t lost = item != NULL || st->kind == KIND_ASYNC;
     switch (policy) {
     case ACTO_ON_ERROR_SKIP:
-        st->stats.skipped += item != NULL || st->kind == KIND_SOURCE;
+        st->stats.skipped += lost || st->kind == KIND_SOURCE;
         report(st, &e, ACTO_ON_ERROR_SKIP);
         break;
     case ACTO_ON_ERROR_RESTART:
-        st->stats.quarantined += item != NULL;
+        st->stats.quarantined += lost;
         report(st, &e, ACTO_ON_ERROR_RESTART);
         int rc = restart_state(st);
         if (rc != 0) {
@@ -163,7 +167,7 @@ on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
         }
         break;
     default:
-        st->stats.failed += item != NULL;
+        st->stats.failed += lost;
         report(st, &e, ACTO_ON_ERROR_FAIL);
         acto__pipe_fail(st->p, st, &e);
         break;
@@ -183,8 +187,8 @@ send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
     }
 }
 
-static void
-end_stream(acto_ctx *ctx, acto_stage *st)
+void
+acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
 {
     st->ended = true;
     if (st->kind == KIND_BROADCAST || st->kind == KIND_POOL) {
@@ -203,16 +207,16 @@ static void
 produce(acto_ctx *ctx, acto_stage *st)
 {
     if (st->p->phase == PHASE_DRAINING) {
-        end_stream(ctx, st);
+        acto__pipe_end_stream(ctx, st);
         return;
     }
     int rc = st->u.source(&st->emit, st->state);
     if (rc == ACTO_PIPE_END) {
-        end_stream(ctx, st);
+        acto__pipe_end_stream(ctx, st);
     } else if (rc == ACTO_PIPE_WAIT) {
         st->waiting = true; /* acto_pipeline_wake asks again */
     } else if (rc < 0) {
-        on_error(ctx, st, NULL, rc);
+        acto__pipe_on_error(ctx, st, NULL, rc);
         if (st->p->phase < PHASE_STOPPING && st->retry_timer == 0) {
             send_self(ctx, st, PIPE_MSG_PULL);
         }
@@ -287,7 +291,7 @@ send_to(acto_ctx *ctx, acto_stage *st, acto_stage *to, acto_msg *item)
     int rc = acto_send(ctx, to->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
-        on_error(ctx, st, NULL, rc);
+        acto__pipe_on_error(ctx, st, NULL, rc);
         return;
     }
     to->sent++;
@@ -303,14 +307,14 @@ broadcast(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     if (data == NULL && len == 0 && acto_msg_kind(item) == ACTO_PAYLOAD_PTR) {
         acto_stage_fail(&st->emit, ACTO_EINVAL, "NotCopyable",
                         "a pointer item cannot be broadcast");
-        on_error(ctx, st, item, ACTO_EINVAL);
+        acto__pipe_on_error(ctx, st, item, ACTO_EINVAL);
         return;
     }
     for (size_t i = 0; i + 1 < st->n_outs; i++) {
         acto_msg *copy;
         if (acto_msg_new_bytes(acto_ctx_system(ctx), type, data, len, &copy) !=
             0) {
-            on_error(ctx, st, item, ACTO_ENOMEM);
+            acto__pipe_on_error(ctx, st, item, ACTO_ENOMEM);
             return;
         }
         send_to(ctx, st, st->outs[i], copy);
@@ -359,7 +363,7 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     case KIND_PASS: {
         int rc = acto_emit(&st->emit, item);
         if (rc != 0) {
-            on_error(ctx, st, NULL, rc);
+            acto__pipe_on_error(ctx, st, NULL, rc);
         }
         return;
     }
@@ -369,20 +373,33 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     case KIND_POOL:
         send_to(ctx, st, pick_worker(ctx, st, item), item);
         return;
+    case KIND_ASYNC:
+        acto__pipe_async_item(ctx, st, item);
+        return;
+    case KIND_FORWARD: {
+        int rc = acto_send(ctx, st->ext, item); /* parks when it is full */
+        if (rc != 0) {
+            acto_msg_free(item);
+            acto__pipe_on_error(ctx, st, NULL, rc);
+        } else {
+            st->stats.out++;
+        }
+        return;
+    }
     default:
         break;
     }
     if (st->kind == KIND_BATCH) {
         int rc = add_to_batch(ctx, st, item);
         if (rc != 0) {
-            on_error(ctx, st, item, rc);
+            acto__pipe_on_error(ctx, st, item, rc);
         }
         return;
     }
     acto_msg *left;
     int rc = run_item(st, item, &left);
     if (rc != 0) {
-        on_error(ctx, st, left, rc);
+        acto__pipe_on_error(ctx, st, left, rc);
         return;
     }
     if (st->kind == KIND_SINK) {
@@ -408,7 +425,7 @@ retry_now(acto_ctx *ctx, void *state, void *user)
     acto_msg *left;
     int rc = run_item(st, item, &left);
     if (rc != 0) {
-        on_error(ctx, st, left, rc);
+        acto__pipe_on_error(ctx, st, left, rc);
         return 0;
     }
     st->attempt = 0;
@@ -547,10 +564,18 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         if (++st->eos_seen < st->writers) {
             return 0; /* others still send */
         }
+        if (st->kind == KIND_ASYNC && !acto__pipe_async_eos(ctx, st)) {
+            return 0; /* once its futures are done */
+        }
+        if (st->kind == KIND_FORWARD) {
+            /* It ends once the file actor has written and synced all. */
+            (void)acto_stream_send_eos(ctx, st->ext);
+            return 0;
+        }
         if (st->kind == KIND_BATCH) {
             emit_batch(ctx, st);
         }
-        end_stream(ctx, st);
+        acto__pipe_end_stream(ctx, st);
         return 0;
     default:
         break;
@@ -588,6 +613,15 @@ stage_start(acto_ctx *ctx, void *state)
             return rc;
         }
     }
+    if (st->own_start != NULL) {
+        int rc = st->own_start(ctx, st);
+        if (rc != 0) {
+            if (st->opts.fini != NULL) {
+                st->opts.fini(st->state);
+            }
+            return rc;
+        }
+    }
     st->running = true;
     st->p->live++;
     return 0;
@@ -612,6 +646,9 @@ stage_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
     st->retry_item = NULL;
     if (st->own_stop != NULL) {
         st->own_stop(st);
+    }
+    if (st->kind == KIND_ASYNC) {
+        acto__pipe_async_stop(st);
     }
     st->stats.dropped += st->buf_n;
     for (size_t i = 0; i < st->buf_n; i++) {

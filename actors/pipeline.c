@@ -65,9 +65,19 @@ free_stage(acto_stage *st)
         st->own_free(st);
     }
     acto_free(st->outs, st->outs_cap * sizeof(*st->outs));
+    acto_free(st->pend, st->pend_cap * sizeof(*st->pend));
+    if (st->own_limit) {
+        acto_semaphore_free(st->limit);
+    }
     acto_free(st->buf, st->buf_cap * sizeof(*st->buf));
     acto_free(st->name, st->name_size);
     acto_free(st, sizeof(*st));
+}
+
+static bool
+is_sink(const acto_stage *st)
+{
+    return st->kind == KIND_SINK || st->kind == KIND_FORWARD;
 }
 
 /* can_read tells whether a new stage may read from `from`: its reader is
@@ -75,8 +85,7 @@ free_stage(acto_stage *st)
 static int
 can_read(const acto_pipeline *p, const acto_stage *from)
 {
-    if (from == NULL || from->p != p || from->kind == KIND_SINK ||
-        from->hidden) {
+    if (from == NULL || from->p != p || is_sink(from) || from->hidden) {
         return ACTO_EINVAL;
     }
     if (from->kind != KIND_BROADCAST && from->reader != NULL) {
@@ -218,9 +227,9 @@ drop_last(acto_pipeline *p)
 }
 
 /* add_stage makes a stage of kind reading from `from` (none: a source). */
-static int
-add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind, void *state,
-          const acto_stage_opts *opts, acto_stage **out)
+int
+acto__pipe_add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind,
+                     void *state, const acto_stage_opts *opts, acto_stage **out)
 {
     if (p == NULL || out == NULL) {
         return ACTO_EINVAL;
@@ -246,7 +255,7 @@ acto_pipeline_source(acto_pipeline *p, acto_source_fn next, void *state,
     if (next == NULL) {
         return ACTO_EINVAL;
     }
-    int rc = add_stage(p, NULL, KIND_SOURCE, state, opts, out);
+    int rc = acto__pipe_add_stage(p, NULL, KIND_SOURCE, state, opts, out);
     if (rc == 0) {
         (*out)->u.source = next;
     }
@@ -260,7 +269,7 @@ acto_pipeline_stage(acto_pipeline *p, acto_stage *from, acto_stage_fn fn,
     if (fn == NULL) {
         return ACTO_EINVAL;
     }
-    int rc = add_stage(p, from, KIND_STAGE, state, opts, out);
+    int rc = acto__pipe_add_stage(p, from, KIND_STAGE, state, opts, out);
     if (rc == 0) {
         (*out)->u.fn = fn;
     }
@@ -274,7 +283,7 @@ acto_pipeline_sink(acto_pipeline *p, acto_stage *from, acto_sink_fn fn,
     if (fn == NULL) {
         return ACTO_EINVAL;
     }
-    int rc = add_stage(p, from, KIND_SINK, state, opts, out);
+    int rc = acto__pipe_add_stage(p, from, KIND_SINK, state, opts, out);
     if (rc == 0) {
         (*out)->u.sink = fn;
     }
@@ -289,7 +298,7 @@ acto_pipeline_batch(acto_pipeline *p, acto_stage *from, uint32_t count,
     if (count == 0 && window_ms == 0) {
         return ACTO_EINVAL;
     }
-    int rc = add_stage(p, from, KIND_BATCH, NULL, opts, out);
+    int rc = acto__pipe_add_stage(p, from, KIND_BATCH, NULL, opts, out);
     if (rc == 0) {
         (*out)->batch_count = count;
         (*out)->batch_window_ms = window_ms;
@@ -301,7 +310,7 @@ int
 acto_pipeline_input(acto_pipeline *p, const acto_stage_opts *opts,
                     acto_stage **out)
 {
-    int rc = add_stage(p, NULL, KIND_PASS, NULL, opts, out);
+    int rc = acto__pipe_add_stage(p, NULL, KIND_PASS, NULL, opts, out);
     if (rc == 0) {
         (*out)->fed = true;
         (*out)->writers = 1; /* whoever feeds it sends the end */
@@ -342,7 +351,39 @@ int
 acto_pipeline_broadcast(acto_pipeline *p, acto_stage *from,
                         const acto_stage_opts *opts, acto_stage **out)
 {
-    return add_stage(p, from, KIND_BROADCAST, NULL, opts, out);
+    return acto__pipe_add_stage(p, from, KIND_BROADCAST, NULL, opts, out);
+}
+
+int
+acto_pipeline_async(acto_pipeline *p, acto_stage *from,
+                    const acto_async_opts *async, acto_async_fn fn, void *state,
+                    const acto_stage_opts *opts, acto_stage **out)
+{
+    static const acto_async_opts defaults = {0};
+    const acto_async_opts *ao = async != NULL ? async : &defaults;
+    if (fn == NULL || ao->max_in_flight > 1u << 20) {
+        return ACTO_EINVAL;
+    }
+    int rc = acto__pipe_add_stage(p, from, KIND_ASYNC, state, opts, out);
+    if (rc != 0) {
+        return rc;
+    }
+    acto_stage *st = *out;
+    st->u.async = fn;
+    st->pend_cap = ao->max_in_flight != 0 ? ao->max_in_flight : 16;
+    st->pend = acto_calloc(st->pend_cap, sizeof(*st->pend));
+    st->limit = ao->limit;
+    if (st->pend != NULL && st->limit == NULL) {
+        rc = acto_semaphore_new(p->sys, (unsigned)st->pend_cap, true,
+                                &st->limit);
+        st->own_limit = rc == 0;
+    }
+    if (st->pend == NULL || rc != 0) {
+        unlink_reader(from, st);
+        drop_last(p);
+        return rc != 0 ? rc : ACTO_ENOMEM;
+    }
+    return 0;
 }
 
 /* add_workers makes a pool's n workers, each a hidden stage running fn. */
@@ -386,7 +427,7 @@ acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
     acto_stage_opts ro = opts != NULL ? *opts : (acto_stage_opts){0};
     ro.init = NULL; /* the router has no state of its own */
     ro.fini = NULL;
-    int rc = add_stage(p, from, KIND_POOL, NULL, &ro, out);
+    int rc = acto__pipe_add_stage(p, from, KIND_POOL, NULL, &ro, out);
     if (rc != 0) {
         return rc;
     }
@@ -421,8 +462,8 @@ complete(const acto_pipeline *p)
     for (size_t i = 0; i < p->n; i++) {
         const acto_stage *st = p->stages[i];
         source |= st->kind == KIND_SOURCE || st->fed;
-        sink |= st->kind == KIND_SINK;
-        if (st->kind != KIND_SINK && st->reader == NULL) {
+        sink |= is_sink(st);
+        if (!is_sink(st) && st->reader == NULL) {
             return false;
         }
     }
@@ -555,6 +596,38 @@ acto__pipe_stage_gone(acto_stage *st)
     }
 }
 
+static void
+eos_sent(acto_system *sys, int status, void *user)
+{
+    (void)sys;
+    (void)status;
+    (void)user;
+}
+
+/* drain_file_inputs ends the streams of file sources: the file actor is
+ * killed (what it sent stays in order) and the end follows. */
+static void
+drain_file_inputs(acto_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        acto_stage *st = p->stages[i];
+        acto_msg *m = NULL;
+        if (!st->fed || !st->running || acto_ref_is_none(st->ext) ||
+            !acto_alive(p->sys, st->ext)) {
+            continue;
+        }
+        (void)acto_kill(p->sys, st->ext);
+        if (acto_msg_new_bytes(p->sys, ACTO_STREAM_EOS, NULL, 0, &m) != 0 ||
+            acto_system_send_wait(p->sys, st->ref, m, eos_sent, NULL) != 0) {
+            acto_msg_free(m);
+            acto_error e = {ACTO_ENOMEM, "OutOfMemory",
+                            "could not end a file source", st->ref, NULL};
+            acto__pipe_fail(p, st, &e);
+            return;
+        }
+    }
+}
+
 int
 acto_pipeline_cancel(acto_pipeline *p)
 {
@@ -566,7 +639,8 @@ acto_pipeline_cancel(acto_pipeline *p)
     }
     p->outcome = OUTCOME_CANCELLED;
     if (p->opts.cancel == ACTO_CANCEL_DRAIN) {
-        p->phase = PHASE_DRAINING; /* the source ends at its next pull */
+        p->phase = PHASE_DRAINING; /* a source ends at its next pull */
+        drain_file_inputs(p);
     } else {
         p->phase = PHASE_STOPPING;
         acto__pipe_stop_all(p);

@@ -28,6 +28,7 @@
 #define ACTO_PIPELINE_H
 
 #include <acto/acto.h>
+#include <acto/file.h>
 #include <acto/stream.h>
 
 typedef struct acto_pipeline acto_pipeline;
@@ -178,6 +179,28 @@ int acto_pipeline_input(acto_pipeline *p, const acto_stage_opts *opts,
 int acto_pipeline_source_queue(acto_pipeline *p, acto_queue *q,
                                const acto_stage_opts *opts, acto_stage **out);
 
+/* acto_pipeline_source_file adds a source that streams a file (lines or
+ * chunks, as <acto/file.h> says; fo->to is ignored) with demand-driven
+ * reads: a file of any size costs a few buffers. A file error (missing,
+ * unreadable, truncated while read, a line too long) fails the pipeline
+ * with the file actor's error, whatever the stage's policy. */
+int acto_pipeline_source_file(acto_pipeline *p, const char *path,
+                              const acto_file_source_opts *fo,
+                              const acto_stage_opts *opts, acto_stage **out);
+
+/* acto_pipeline_sink_file adds a sink that writes the items' bytes to a
+ * file with bounded buffering (<acto/file.h>); the pipeline is done once
+ * the file was written, synced and closed (acto_pipeline_file_bytes then
+ * says how many bytes). A write error (a full disk) fails the pipeline. */
+int acto_pipeline_sink_file(acto_pipeline *p, acto_stage *from,
+                            const char *path, const acto_file_sink_opts *fo,
+                            const acto_stage_opts *opts, acto_stage **out);
+
+/* acto_pipeline_file_bytes reads how many bytes a file stage read or
+ * wrote, once the pipeline is over. Returns 0; ACTO_EINVAL (not a file
+ * stage); ACTO_EPENDING (not finished). */
+int acto_pipeline_file_bytes(const acto_stage *s, uint64_t *bytes);
+
 /* acto_pipeline_merge adds a stage that passes on what n stages send it
  * (fan-in); it ends once all of them have. */
 int acto_pipeline_merge(acto_pipeline *p, acto_stage *const *from, size_t n,
@@ -217,6 +240,33 @@ int acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
                        const acto_pool_opts *pool, acto_stage_fn fn,
                        void *state, const acto_stage_opts *opts,
                        acto_stage **out);
+
+/* An async stage function starts the work for an item, which it borrows
+ * (an ask to a service, a thread-pool job), and returns a future for it
+ * in *out. The future's result, an acto_msg (an ask's reply is one), goes
+ * on as the item once it completes. Returns 0, or a negative error for
+ * the error policy. */
+typedef int (*acto_async_fn)(void *state, const acto_msg *item,
+                             acto_future **out);
+
+typedef struct acto_async_opts {
+    uint32_t max_in_flight; /* at most this many futures pending; 0: 16 */
+    acto_semaphore *limit;  /* optional, may be shared by several stages:
+                               each pending future holds one permit, and
+                               items wait for permits in order */
+} acto_async_opts;
+
+/* acto_pipeline_async adds a stage with at most max_in_flight requests in
+ * flight (and one permit of limit each), the seeds' "don't DDoS the
+ * server": further items wait, in order, and the stage's mailbox then
+ * fills, so backpressure reaches the source. Results go on in the order of
+ * the items; a failed or cancelled future is an error for the policy (a
+ * retry is not possible: the item went with the request). The stage ends
+ * once every future is done. */
+int acto_pipeline_async(acto_pipeline *p, acto_stage *from,
+                        const acto_async_opts *async, acto_async_fn fn,
+                        void *state, const acto_stage_opts *opts,
+                        acto_stage **out);
 
 /* acto_pipeline_batch groups items into one item of type ACTO_PIPE_BATCH
  * (a pointer payload: acto_pipe_batch_of reads it) of `count` items, or
