@@ -361,6 +361,85 @@ queue_source_cancelled_while_waiting(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* ---- cancelling at every point ---------------------------------------- */
+
+static int fini_count;
+
+static void
+count_fini(void *state)
+{
+    (void)state;
+    fini_count++;
+}
+
+static int
+batch_sink(acto_emitter *out, void *state, const acto_msg *item)
+{
+    (void)out;
+    const acto_pipe_batch *b = acto_pipe_batch_of(item);
+    *(int *)state += b != NULL ? (int)b->n : 0;
+    return 0;
+}
+
+static void
+cancel_at_every_point(void **state)
+{
+    acto_test_env *env = *state;
+    int cancelled = 0;
+    for (int k = 0; k < 40; k++) {
+        acto_system *sys = acto_test_system(env, NULL);
+        acto_cancel_mode mode = (acto_cancel_mode)(k % 2);
+        /* More than the loop iterations below can move: cancelled midway
+         * (the scheduler gives the loop back every millisecond). */
+        counter c = {.next = 1, .last = 1000000};
+        int got = 0;
+        fini_count = 0;
+        acto_pipeline *p;
+        acto_stage *src, *pool, *bat, *snk;
+        acto_pipeline_opts po = {.cancel = mode};
+        acto_stage_opts fo = {.fini = count_fini, .capacity = 8};
+        assert_acto_ok(acto_pipeline_new(sys, &po, &p));
+        assert_acto_ok(acto_pipeline_source(p, count_up, &c, &fo, &src));
+        acto_pool_opts pl = {.workers = 3};
+        assert_acto_ok(acto_pipeline_pool(p, src, &pl, pass, NULL, &fo, &pool));
+        assert_acto_ok(acto_pipeline_batch(p, pool, 5, 0, &fo, &bat));
+        assert_acto_ok(acto_pipeline_sink(p, bat, batch_sink, &got, &fo, &snk));
+        acto_future *done;
+        assert_acto_ok(acto_pipeline_start(p, &done));
+        for (int i = 0; i < k / 2; i++) {
+            acto_test_run_once(&env->loop);
+        }
+        int rc = acto_pipeline_cancel(p);
+        acto_test_settle(env);
+        acto_future_state fs = acto_future_state_of(done);
+        if (rc == ACTO_EALREADY) {
+            assert_int_equal(fs, ACTO_FUTURE_DONE); /* finished first */
+        } else {
+            assert_acto_ok(rc);
+            assert_int_equal(fs, ACTO_FUTURE_CANCELLED);
+            cancelled++;
+        }
+        assert_int_equal(fini_count, 1 + 3 + 1 + 1); /* every stage's */
+        acto_stage_stats s_src, s_snk;
+        assert_acto_ok(acto_pipeline_stats(p, src, &s_src));
+        assert_acto_ok(acto_pipeline_stats(p, snk, &s_snk));
+        assert_true((uint64_t)got <= s_src.out);
+        /* The sink handled or dropped every batch sent to it. */
+        acto_stage_stats s_bat;
+        assert_acto_ok(acto_pipeline_stats(p, bat, &s_bat));
+        assert_true(s_snk.in + s_snk.dropped <= s_bat.out);
+        if (mode == ACTO_CANCEL_DRAIN || rc == ACTO_EALREADY) {
+            assert_int_equal(got, (int)s_src.out); /* all arrived */
+        }
+        acto_future_release(done);
+        assert_acto_ok(acto_pipeline_free(p));
+        acto_test_assert_stats_balance(sys);
+        acto_test_close_system(env, sys);
+        assert_no_leaks();
+    }
+    assert_int_equal(cancelled, 40);
+}
+
 int
 main(void)
 {
@@ -371,6 +450,7 @@ main(void)
         acto_unit_test(input_fed_by_another_thread),
         acto_unit_test(queue_source_waits_and_ends_at_shutdown),
         acto_unit_test(queue_source_cancelled_while_waiting),
+        acto_unit_test(cancel_at_every_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
