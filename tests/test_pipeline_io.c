@@ -376,6 +376,37 @@ file_errors_fail_the_pipeline(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* ---- the system closing under a pipeline ------------------------------ */
+
+static bool
+some_arrived(void *arg)
+{
+    return ((tally *)arg)->n >= 100;
+}
+
+static void
+system_close_stops_a_running_pipeline(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    counter c = {.next = 1, .last = 1 << 30};
+    tally t = {.ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *snk;
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    assert_acto_ok(acto_pipeline_sink(p, src, add_up, &t, NULL, &snk));
+    acto_future *done;
+    assert_acto_ok(acto_pipeline_start(p, &done));
+    assert_true(acto_test_run_until(&env->loop, some_arrived, &t, 5000));
+    acto_test_close_system(env, sys);
+    /* Every stage stopped: the future failed, the pipeline can go. */
+    assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_FAILED);
+    assert_string_equal(acto_future_exception(done)->type, "StageStopped");
+    acto_future_release(done);
+    assert_acto_ok(acto_pipeline_free(p));
+}
+
 int
 main(void)
 {
@@ -385,6 +416,7 @@ main(void)
         acto_unit_test(async_timeouts_go_to_the_policy),
         acto_unit_test(file_through_pipeline_into_file),
         acto_unit_test(file_errors_fail_the_pipeline),
+        acto_unit_test(system_close_stops_a_running_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
