@@ -38,6 +38,7 @@ struct acto_stage {
     size_t eos_seen;         /* ends of stream received so far */
     uint64_t sent;           /* items sent to it */
     bool hidden;             /* a pool's worker: not the user's */
+    bool started;            /* its actor started once: next is a restart */
     bool fed;                /* an input: fed from outside */
     uint8_t route;           /* a pool's acto_route */
     acto_key_fn key;
@@ -141,6 +142,11 @@ void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);
+
+/* Pools (pipe_pool.c): start the workers under a supervisor (the pool's
+ * ext), and hear that supervisor fail. */
+int acto__pipe_pool_start(acto_ctx *ctx, acto_stage *pool);
+void acto__pipe_pool_child_failed(acto_stage *pool, const acto_msg *m);
 
 /* acto__pipe_fail records the first error and stops every stage. */
 void acto__pipe_fail(acto_pipeline *p, const acto_stage *st,

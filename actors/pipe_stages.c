@@ -322,37 +322,44 @@ broadcast(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     send_to(ctx, st, st->outs[st->n_outs - 1], item);
 }
 
+/* pick_worker chooses the worker for an item. Round robin and shortest
+ * mailbox pass over a worker that is down (its supervisor restarts it);
+ * by key the item goes to its worker whatever, or the order per key would
+ * break (one sent while that worker is down is counted as dropped). */
 static acto_stage *
 pick_worker(acto_ctx *ctx, acto_stage *st, const acto_msg *item)
 {
     size_t n = st->n_outs;
-    switch ((acto_route)st->route) {
-    case ACTO_ROUTE_KEY: {
+    if (st->route == ACTO_ROUTE_KEY) {
         uint64_t k = st->key(item, st->key_user);
         k ^= k >> 33;
         k *= 0xff51afd7ed558ccdULL;
         k ^= k >> 33;
         return st->outs[k % n];
     }
-    case ACTO_ROUTE_SHORTEST: {
-        acto_system *sys = acto_ctx_system(ctx);
-        size_t best = st->rr;
-        uint32_t least = UINT32_MAX;
-        for (size_t i = 0; i < n && least > 0; i++) {
-            size_t w = (st->rr + i) % n; /* ties go round */
-            uint32_t c = acto_mailbox_count(sys, st->outs[w]->ref);
-            if (c < least) {
-                least = c;
-                best = w;
+    acto_system *sys = acto_ctx_system(ctx);
+    size_t best = st->rr;
+    uint32_t least = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t w = (st->rr + i) % n; /* ties go round */
+        if (!acto_alive(sys, st->outs[w]->ref)) {
+            continue; /* down or going down */
+        }
+        if (st->route != ACTO_ROUTE_SHORTEST) {
+            best = w;
+            break;
+        }
+        uint32_t c = acto_mailbox_count(sys, st->outs[w]->ref);
+        if (c < least) {
+            least = c;
+            best = w;
+            if (c == 0) {
+                break;
             }
         }
-        st->rr = (best + 1) % n;
-        return st->outs[best];
     }
-    default:
-        st->rr = (st->rr + 1) % n;
-        return st->outs[st->rr];
-    }
+    st->rr = (best + 1) % n;
+    return st->outs[best];
 }
 
 static void
@@ -553,6 +560,10 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     if (st->p->phase >= PHASE_STOPPING) {
         return 0; /* stopping: what is left is dropped */
     }
+    if (type == ACTO_MSG_CHILD_FAILED && st->kind == KIND_POOL) {
+        acto__pipe_pool_child_failed(st, m);
+        return 0;
+    }
     switch (type) {
     case PIPE_MSG_PULL:
         produce(ctx, st);
@@ -622,6 +633,10 @@ stage_start(acto_ctx *ctx, void *state)
             return rc;
         }
     }
+    if (st->started) {
+        st->stats.restarts++; /* its supervisor restarted it */
+    }
+    st->started = true;
     st->running = true;
     st->p->live++;
     return 0;
@@ -631,7 +646,6 @@ static void
 stage_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
 {
     (void)ctx;
-    (void)why;
     acto_stage *st = state;
     acto_system *sys = st->p->sys;
     if (st->retry_timer != 0) {
@@ -658,7 +672,9 @@ stage_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
     if (st->opts.fini != NULL) {
         st->opts.fini(st->state);
     }
-    if (!st->ended && st->p->phase < PHASE_STOPPING) {
+    bool restarts = st->pool != NULL && why->kind != ACTO_EXIT_NORMAL &&
+                    why->kind != ACTO_EXIT_SHUTDOWN;
+    if (!st->ended && st->p->phase < PHASE_STOPPING && !restarts) {
         acto_error e = {ACTO_ECANCELED, "StageStopped",
                         "a stage stopped before the end of the stream", st->ref,
                         NULL};

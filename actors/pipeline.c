@@ -432,6 +432,7 @@ acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
         return rc;
     }
     acto_stage *router = *out;
+    router->own_start = acto__pipe_pool_start;
     router->route = (uint8_t)po->route;
     router->key = po->key;
     router->key_user = po->key_user;
@@ -494,7 +495,9 @@ acto_pipeline_start(acto_pipeline *p, acto_future **done)
     }
     p->phase = PHASE_RUNNING;
     for (size_t i = p->n; i-- > 0 && rc == 0;) {
-        rc = spawn_stage(p, p->stages[i]);
+        if (!p->stages[i]->hidden) { /* a pool starts its workers */
+            rc = spawn_stage(p, p->stages[i]);
+        }
     }
     for (size_t i = 0; i < p->n; i++) {
         if (p->stages[i]->kind == KIND_SOURCE) {
@@ -670,6 +673,15 @@ acto_pipeline_wake(acto_pipeline *p)
         src->waiting = false;
     }
     return 0;
+}
+
+acto_ref
+acto_pipeline_worker(const acto_stage *pool, size_t i)
+{
+    if (pool == NULL || pool->kind != KIND_POOL || i >= pool->n_outs) {
+        return ACTO_REF_NONE;
+    }
+    return acto_pipeline_ref(pool->outs[i]);
 }
 
 acto_ref

@@ -440,6 +440,52 @@ cancel_at_every_point(void **state)
     assert_int_equal(cancelled, 40);
 }
 
+/* ---- a pool's supervisor ---------------------------------------------- */
+
+static bool
+half_way(void *arg)
+{
+    return ((tally *)arg)->n >= 1000;
+}
+
+static void
+pool_worker_killed_is_restarted_by_its_supervisor(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    counter c = {.next = 1, .last = 20000};
+    tally t = {.key_ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pool, *snk;
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    acto_pool_opts po = {.workers = 2};
+    acto_stage_opts so = {.capacity = 16};
+    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &so, &pool));
+    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
+    acto_future *done;
+    assert_acto_ok(acto_pipeline_start(p, &done));
+    assert_true(acto_test_run_until(&env->loop, half_way, &t, 5000));
+    acto_ref w0 = acto_pipeline_worker(pool, 0);
+    assert_false(acto_ref_is_none(w0));
+    assert_true(acto_ref_is_none(acto_pipeline_worker(pool, 2)));
+    assert_true(acto_ref_is_none(acto_pipeline_worker(snk, 0)));
+    assert_acto_ok(acto_kill(sys, w0));
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_DONE);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+    assert_int_equal(st.restarts, 1);
+    /* Only what waited in the killed worker's mailbox was lost. */
+    if (st.dropped > 16 + 1) {
+        fail_msg("%llu dropped", (unsigned long long)st.dropped);
+    }
+    assert_int_equal((uint64_t)t.n + st.dropped, 20000);
+    acto_future_release(done);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -451,6 +497,7 @@ main(void)
         acto_unit_test(queue_source_waits_and_ends_at_shutdown),
         acto_unit_test(queue_source_cancelled_while_waiting),
         acto_unit_test(cancel_at_every_point),
+        acto_unit_test(pool_worker_killed_is_restarted_by_its_supervisor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

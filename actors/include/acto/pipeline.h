@@ -235,7 +235,10 @@ typedef struct acto_pool_opts {
  * a stage does (each with its own state from init(arg), or sharing state
  * without init: they all run on the loop's thread). The error policy
  * applies per worker: a restart restarts that worker's state in place,
- * keeping its mailbox. Its stats add up its workers'. */
+ * keeping its mailbox. The workers are supervised children of the pool:
+ * a worker actor that is killed or fails is restarted (its mailbox is
+ * lost, counted as dropped); past 10 restarts in a second the pipeline
+ * fails. Its stats add up its workers'. */
 int acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
                        const acto_pool_opts *pool, acto_stage_fn fn,
                        void *state, const acto_stage_opts *opts,
@@ -307,6 +310,11 @@ int acto_pipeline_cancel(acto_pipeline *p);
 /* acto_pipeline_ref returns a stage's actor while the pipeline runs (an
  * input's, to feed it), else ACTO_REF_NONE. */
 acto_ref acto_pipeline_ref(const acto_stage *s);
+
+/* acto_pipeline_worker returns the actor of a pool's i-th worker while
+ * the pipeline runs (it changes when its supervisor restarts it), else
+ * ACTO_REF_NONE. */
+acto_ref acto_pipeline_worker(const acto_stage *pool, size_t i);
 
 /* acto_pipeline_wake asks the sources that returned ACTO_PIPE_WAIT for
  * more (from a libuv callback, a queue's callback, anywhere on the loop
