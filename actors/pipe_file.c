@@ -15,12 +15,17 @@ typedef struct file_args {
 } file_args;
 
 static void
+drop_args(file_args *a)
+{
+    acto_free(a->path, a->path_size);
+    acto_free(a, sizeof(*a));
+}
+
+static void
 free_args(acto_stage *st)
 {
-    file_args *a = st->own;
-    if (a != NULL) {
-        acto_free(a->path, a->path_size);
-        acto_free(a, sizeof(*a));
+    if (st->own != NULL) {
+        drop_args(st->own);
         st->own = NULL;
     }
     acto_future_release(st->ext_done);
@@ -137,8 +142,7 @@ acto_pipeline_source_file(acto_pipeline *p, const char *path,
     }
     rc = acto_pipeline_input(p, opts, out);
     if (rc != 0) {
-        acto_free(a->path, a->path_size);
-        acto_free(a, sizeof(*a));
+        drop_args(a);
         return rc;
     }
     attach(*out, a, start_source);
@@ -160,8 +164,7 @@ acto_pipeline_sink_file(acto_pipeline *p, acto_stage *from, const char *path,
     }
     rc = acto__pipe_add_stage(p, from, KIND_FORWARD, NULL, opts, out);
     if (rc != 0) {
-        acto_free(a->path, a->path_size);
-        acto_free(a, sizeof(*a));
+        drop_args(a);
         return rc;
     }
     attach(*out, a, start_sink);

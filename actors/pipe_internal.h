@@ -124,6 +124,13 @@ struct acto_pipeline {
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
 
+/* acto__pipe_grown makes room for one more element of size elem in the
+ * array v holding n (capacity *cap, doubling from first). Returns v, or
+ * the array that replaced it (v freed, *cap updated), or NULL when out of
+ * memory (v unchanged). */
+void *acto__pipe_grown(void *v, size_t elem, size_t n, size_t *cap,
+                       size_t first);
+
 /* acto__pipe_add_stage makes a stage of kind reading from `from` (none:
  * a source or an input). */
 int acto__pipe_add_stage(acto_pipeline *p, acto_stage *from, uint8_t kind,

@@ -231,19 +231,12 @@ static void emit_batch(acto_ctx *ctx, acto_stage *st);
 static int
 add_to_batch(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    if (st->buf_n == st->buf_cap) {
-        size_t cap = st->buf_cap != 0 ? st->buf_cap * 2 : 16;
-        acto_msg **nb = acto_malloc(cap * sizeof(*nb));
-        if (nb == NULL) {
-            return ACTO_ENOMEM;
-        }
-        if (st->buf_n > 0) {
-            memcpy(nb, st->buf, st->buf_n * sizeof(*nb));
-        }
-        acto_free(st->buf, st->buf_cap * sizeof(*nb));
-        st->buf = nb;
-        st->buf_cap = cap;
+    acto_msg **buf =
+        acto__pipe_grown(st->buf, sizeof(*buf), st->buf_n, &st->buf_cap, 16);
+    if (buf == NULL) {
+        return ACTO_ENOMEM;
     }
+    st->buf = buf;
     st->buf[st->buf_n++] = item;
     if (st->buf_n == 1 && st->batch_window_ms > 0) {
         acto_msg *m;

@@ -97,19 +97,12 @@ can_read(const acto_pipeline *p, const acto_stage *from)
 static int
 push_out(acto_stage *st, acto_stage *out)
 {
-    if (st->n_outs == st->outs_cap) {
-        size_t cap = st->outs_cap != 0 ? st->outs_cap * 2 : 4;
-        acto_stage **no = acto_malloc(cap * sizeof(*no));
-        if (no == NULL) {
-            return ACTO_ENOMEM;
-        }
-        if (st->n_outs > 0) {
-            memcpy(no, st->outs, st->n_outs * sizeof(*no));
-        }
-        acto_free(st->outs, st->outs_cap * sizeof(*no));
-        st->outs = no;
-        st->outs_cap = cap;
+    acto_stage **outs =
+        acto__pipe_grown(st->outs, sizeof(*outs), st->n_outs, &st->outs_cap, 4);
+    if (outs == NULL) {
+        return ACTO_ENOMEM;
     }
+    st->outs = outs;
     st->outs[st->n_outs++] = out;
     return 0;
 }
@@ -164,24 +157,23 @@ unlink_reader(acto_stage *from, acto_stage *st)
     }
 }
 
-static int
-grow_stages(acto_pipeline *p)
+void *
+acto__pipe_grown(void *v, size_t elem, size_t n, size_t *cap, size_t first)
 {
-    if (p->n < p->cap) {
-        return 0;
+    if (n < *cap) {
+        return v;
     }
-    size_t cap = p->cap != 0 ? p->cap * 2 : 8;
-    acto_stage **ns = acto_malloc(cap * sizeof(*ns));
-    if (ns == NULL) {
-        return ACTO_ENOMEM;
+    size_t ncap = *cap != 0 ? *cap * 2 : first;
+    void *nv = acto_malloc(ncap * elem);
+    if (nv == NULL) {
+        return NULL;
     }
-    if (p->n > 0) {
-        memcpy(ns, p->stages, p->n * sizeof(*ns));
+    if (n > 0) {
+        memcpy(nv, v, n * elem);
     }
-    acto_free(p->stages, p->cap * sizeof(*ns));
-    p->stages = ns;
-    p->cap = cap;
-    return 0;
+    acto_free(v, *cap * elem);
+    *cap = ncap;
+    return nv;
 }
 
 /* new_stage makes a stage of kind, not yet linked. */
@@ -193,10 +185,12 @@ new_stage(acto_pipeline *p, uint8_t kind, void *state,
         p->phase != PHASE_BUILDING) {
         return ACTO_EINVAL;
     }
-    int rc = grow_stages(p);
-    if (rc != 0) {
-        return rc;
+    acto_stage **stages =
+        acto__pipe_grown(p->stages, sizeof(*stages), p->n, &p->cap, 8);
+    if (stages == NULL) {
+        return ACTO_ENOMEM;
     }
+    p->stages = stages;
     acto_stage *st = acto_calloc(1, sizeof(*st));
     if (st == NULL) {
         return ACTO_ENOMEM;
@@ -204,7 +198,7 @@ new_stage(acto_pipeline *p, uint8_t kind, void *state,
     if (opts != NULL) {
         st->opts = *opts;
     }
-    rc = set_name(st, st->opts.name, p->n);
+    int rc = set_name(st, st->opts.name, p->n);
     if (rc != 0) {
         acto_free(st, sizeof(*st));
         return rc;
