@@ -37,14 +37,10 @@ start_worker(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
 int
 acto__pipe_pool_start(acto_ctx *ctx, acto_stage *pool)
 {
-    acto_child_spec specs[64];
-    acto_child_spec *sp = specs;
     size_t n = pool->n_outs;
-    if (n > sizeof(specs) / sizeof(specs[0])) {
-        sp = acto_calloc(n, sizeof(*sp));
-        if (sp == NULL) {
-            return ACTO_ENOMEM;
-        }
+    acto_child_spec *sp = acto_calloc(n, sizeof(*sp));
+    if (sp == NULL) {
+        return ACTO_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         sp[i] = (acto_child_spec){
@@ -63,9 +59,7 @@ acto__pipe_pool_start(acto_ctx *ctx, acto_stage *pool)
                         .label = pool->name};
     (void)ctx;
     int rc = acto_sup_start(pool->p->sys, &f, sp, n, &pool->ext);
-    if (sp != specs) {
-        acto_free(sp, n * sizeof(*sp));
-    }
+    acto_free(sp, n * sizeof(*sp));
     return rc;
 }
 

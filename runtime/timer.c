@@ -185,7 +185,7 @@ acto__timers_fire(acto_system *sys)
 /* add_timer schedules a timer record after delay. */
 static int
 add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
-          acto_msg *m, uint64_t *id)
+          acto_msg *m, uint64_t *id, acto__timer **made)
 {
     if (sys == NULL) {
         return ACTO_EINVAL;
@@ -217,6 +217,9 @@ add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
     if (id != NULL) {
         *id = ((uint64_t)gen << 32) | t->slot;
     }
+    if (made != NULL) {
+        *made = t;
+    }
     return 0;
 }
 
@@ -227,7 +230,7 @@ acto_send_after(acto_system *sys, uint64_t delay_ms, acto_ref to, acto_msg *m,
     if (m == NULL) {
         return ACTO_EINVAL;
     }
-    return add_timer(sys, delay_ms, 0, to, m, id);
+    return add_timer(sys, delay_ms, 0, to, m, id, NULL);
 }
 
 int
@@ -237,16 +240,11 @@ acto_call_after(acto_system *sys, uint64_t delay_ms, acto_call_fn fn,
     if (fn == NULL) {
         return ACTO_EINVAL;
     }
-    uint64_t tid = 0;
-    int rc = add_timer(sys, delay_ms, 0, ACTO_REF_NONE, NULL, &tid);
+    acto__timer *t = NULL;
+    int rc = add_timer(sys, delay_ms, 0, ACTO_REF_NONE, NULL, id, &t);
     if (rc == 0) {
-        acto__timer *t =
-            acto__slots_get(&sys->timers, (uint32_t)tid, (uint32_t)(tid >> 32));
         t->call = fn;
         t->user = user;
-        if (id != NULL) {
-            *id = tid;
-        }
     }
     return rc;
 }
@@ -259,7 +257,7 @@ acto_send_every(acto_system *sys, uint64_t interval_ms, acto_ref to,
         (m->kind != ACTO_PAYLOAD_BYTES && m->kind != ACTO_PAYLOAD_MSGPACK)) {
         return ACTO_EINVAL;
     }
-    return add_timer(sys, interval_ms, interval_ms, to, m, id);
+    return add_timer(sys, interval_ms, interval_ms, to, m, id, NULL);
 }
 
 int
