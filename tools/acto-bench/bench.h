@@ -252,7 +252,7 @@ double bench_peak_growth(uint64_t base_kb);
 /* ---- the workloads ---------------------------------------------------- */
 
 /* bench_queue.c, bench_actors.c for the actors', bench_futures.c for the
- * futures' and asks'. */
+ * futures' and asks', bench_sup.c for the supervisors'. */
 void bench_queue(const bench_opts *opts);
 void bench_pingpong(const bench_opts *opts);
 void bench_pipeline(const bench_opts *opts);
@@ -266,5 +266,17 @@ void bench_ask_memory(const bench_opts *opts);
 void bench_timers(const bench_opts *opts);
 void bench_restart(const bench_opts *opts);
 void bench_pool(const bench_opts *opts);
+/* bench_pipeline.c: pipelines of <acto/pipeline.h>; bench_wordfreq.c:
+ * acto-wordfreq against its baselines. */
+void bench_pipe5(const bench_opts *opts);
+void bench_pool8(const bench_opts *opts);
+void bench_flood(const bench_opts *opts);
+void bench_wordfreq(const bench_opts *opts);
+
+/* acto-bench SPAWN_ARG COMMAND...: runs COMMAND, waits for it and writes
+ * its peak RSS in kB to fd 3; exits with its status. Used by wordfreq, so
+ * that the forking process is small (bench_wordfreq.c says why). */
+#define BENCH_SPAWN_ARG "--spawn-child"
+int bench_spawn_child(int argc, char **argv);
 
 #endif /* ACTO_BENCH_H */

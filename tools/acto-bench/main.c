@@ -50,6 +50,22 @@ static const bench_workload workloads[] = {
      "1M timers set ten to a millisecond and cancelled in due order, as "
      "ask timeouts are when replies arrive in turn",
      bench_timers},
+    {"pipe5",
+     "pipeline: a source, 5 map stages passing each item on in place, a "
+     "sink, mailboxes bounded at 64: 5M items, 30M stage-hops",
+     bench_pipe5},
+    {"pool8",
+     "pipeline: a source, a key-routed pool of 8 workers, a sink: 5M items",
+     bench_pool8},
+    {"flood",
+     "pipeline: a source into a sink that burns 200 ns an item (100x the "
+     "source function's work) over a mailbox bounded at 64: 100M items, "
+     "peak RSS growth (one run)",
+     bench_flood},
+    {"wordfreq",
+     "acto-wordfreq on a generated 1 GB text beside Python asyncio and "
+     "tr|sort|uniq, and the same counting in plain C (one run)",
+     bench_wordfreq},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -102,6 +118,9 @@ main(int argc, char **argv)
     bench_opts opts = {.runs = 5, .scale = 1.0, .tsv = false};
     const bench_workload *chosen[N_WORKLOADS];
     size_t n_chosen = 0;
+    if (argc > 1 && strcmp(argv[1], BENCH_SPAWN_ARG) == 0) {
+        return bench_spawn_child(argc, argv);
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         double v;
