@@ -149,7 +149,7 @@ flush_as_stage(acto_ctx *ctx, void *state, void *user)
     }
     if (st->eos_waits && st->pend_n == 0 && st->held == NULL) {
         st->eos_waits = false;
-        acto__pipe_end_stream(ctx, st);
+        acto__pipe_finish(ctx, st);
     }
     return 0;
 }

@@ -147,6 +147,10 @@ void acto__pipe_async_stop(acto_stage *st);
 void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
                          int code);
 
+/* acto__pipe_finish runs st's flush hook (and a batch's last group),
+ * then ends its stream. */
+void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
+
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);
 

@@ -542,6 +542,27 @@ on_flush(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
     }
 }
 
+/* ---- the end ---------------------------------------------------------- */
+
+void
+acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
+{
+    if (st->opts.flush != NULL) {
+        st->has_err = false;
+        int rc = st->opts.flush(&st->emit, st->state);
+        if (rc != 0) {
+            acto__pipe_on_error(ctx, st, NULL, rc);
+        }
+        if (st->p->phase >= PHASE_STOPPING) {
+            return; /* its error failed the pipeline */
+        }
+    }
+    if (st->kind == KIND_BATCH) {
+        emit_batch(ctx, st);
+    }
+    acto__pipe_end_stream(ctx, st);
+}
+
 /* ---- the actor -------------------------------------------------------- */
 
 static int
@@ -576,10 +597,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
             (void)acto_stream_send_eos(ctx, st->ext);
             return 0;
         }
-        if (st->kind == KIND_BATCH) {
-            emit_batch(ctx, st);
-        }
-        acto__pipe_end_stream(ctx, st);
+        acto__pipe_finish(ctx, st);
         return 0;
     default:
         break;

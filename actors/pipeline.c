@@ -421,6 +421,7 @@ acto_pipeline_pool(acto_pipeline *p, acto_stage *from,
     acto_stage_opts ro = opts != NULL ? *opts : (acto_stage_opts){0};
     ro.init = NULL; /* the router has no state of its own */
     ro.fini = NULL;
+    ro.flush = NULL;
     int rc = acto__pipe_add_stage(p, from, KIND_POOL, NULL, &ro, out);
     if (rc != 0) {
         return rc;

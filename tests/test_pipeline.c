@@ -708,6 +708,62 @@ pipeline_survives_allocation_failure_anywhere(void **state)
     }
 }
 
+/* ---- the end-of-stream hook ------------------------------------------- */
+
+typedef struct pairer {
+    int held;
+    bool has;
+} pairer;
+
+/* Emits the sum of every two items; an odd one waits for the end. */
+static int
+pair_up(acto_emitter *out, void *state, acto_msg *item)
+{
+    pairer *pr = state;
+    int v = item_int(item);
+    if (!pr->has) {
+        pr->held = v;
+        pr->has = true;
+        return 0;
+    }
+    pr->has = false;
+    int sum = pr->held + v;
+    return acto_emit_bytes(out, T_NUM, &sum, sizeof(sum));
+}
+
+static int
+pair_flush(acto_emitter *out, void *state)
+{
+    pairer *pr = state;
+    return pr->has ? acto_emit_bytes(out, T_NUM, &pr->held, sizeof(int)) : 0;
+}
+
+static void
+pipeline_flush_hook_emits_what_a_stage_held(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env);
+    counter c = {.next = 1, .last = 3};
+    pairer pr = {0};
+    tally t = {.ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pairs, *snk;
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    acto_stage_opts po = {.flush = pair_flush};
+    assert_acto_ok(acto_pipeline_stage(p, src, pair_up, &pr, &po, &pairs));
+    assert_acto_ok(acto_pipeline_sink(p, pairs, add_up, &t, NULL, &snk));
+    acto_future *done;
+    assert_acto_ok(acto_pipeline_start(p, &done));
+    assert_int_equal(run_done(env, done), ACTO_FUTURE_DONE);
+    assert_int_equal(t.n, 2); /* 1+2, then the held 3 */
+    assert_int_equal(t.sum, 6);
+    assert_int_equal(t.last, 3);
+    acto_future_release(done);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -725,6 +781,7 @@ main(void)
         acto_unit_test(pipeline_cancel_drop_and_drain),
         acto_unit_test(pipeline_builder_rejects_bad_shapes),
         acto_unit_test(pipeline_survives_allocation_failure_anywhere),
+        acto_unit_test(pipeline_flush_hook_emits_what_a_stage_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

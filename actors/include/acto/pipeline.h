@@ -84,6 +84,12 @@ typedef int (*acto_sink_fn)(acto_emitter *out, void *state,
 typedef int (*acto_stage_init_fn)(void *arg, void **state);
 typedef void (*acto_stage_fini_fn)(void *state);
 
+/* A stage's end-of-stream hook, optional: called once every writer has
+ * ended, before the end is passed on, so a stage holding state (a sum, a
+ * partial record, a count map) can emit it (a sink: finish it). Returns 0,
+ * or a negative error for the error policy. */
+typedef int (*acto_stage_flush_fn)(acto_emitter *out, void *state);
+
 typedef enum acto_on_error {
     ACTO_ON_ERROR_FAIL = 0, /* fail the pipeline */
     ACTO_ON_ERROR_SKIP,     /* drop the item, count it, go on */
@@ -101,6 +107,7 @@ typedef struct acto_stage_opts {
     acto_on_error after_retries; /* FAIL, SKIP or RESTART */
     acto_stage_init_fn init;
     acto_stage_fini_fn fini;
+    acto_stage_flush_fn flush;
 } acto_stage_opts;
 
 /* A skipped or quarantined item, as the error callback sees it. */
