@@ -571,6 +571,37 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     acto_stage *st = state;
     st->emit.ctx = ctx;
     uint32_t type = acto_msg_type(m);
+    /* The common cases first: an item for a running sink, borrowed (taken
+     * only if it fails, for the policy), or for a function stage. */
+    if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_SINK &&
+                             st->p->phase < PHASE_STOPPING && !st->ended,
+                         1)) {
+        st->stats.in++;
+        st->has_err = false;
+        int rc = st->u.sink(&st->emit, st->state, m);
+        if (rc == 0) {
+            st->stats.out++;
+        } else {
+            acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
+        }
+        return 0;
+    }
+    if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_STAGE &&
+                             st->p->phase < PHASE_STOPPING && !st->ended,
+                         1)) {
+        acto_msg *item = acto_take_msg(ctx);
+        if (__builtin_expect(item != NULL, 1)) {
+            st->stats.in++;
+            acto_msg *left;
+            int rc = run_item(st, item, &left);
+            if (rc != 0) {
+                acto__pipe_on_error(ctx, st, left, rc);
+            } else if (left != NULL) {
+                acto_msg_free(left);
+            }
+            return 0;
+        }
+    }
     if (st->p->phase >= PHASE_STOPPING) {
         return 0; /* stopping: what is left is dropped */
     }
