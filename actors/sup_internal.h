@@ -24,6 +24,7 @@ typedef struct child {
     uint64_t monitor;
     uint64_t kill_timer; /* 0: none */
     uint64_t started_at;
+    uint64_t failed_msg; /* the message its last failure was handling */
     int64_t shutdown_ms;
     uint32_t restarts; /* of this child, all time */
     uint32_t streak;   /* consecutive restarts, for the backoff */

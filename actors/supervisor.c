@@ -267,6 +267,8 @@ restart_step(acto_ctx *ctx, sup *s)
         if (rc == 0) {
             acto__sup_queue_remove(&s->restartq, c);
             c->restarts++;
+            acto_trace_emit(s->sys, ACTO_TRACE_RESTART, c->ref, s->self,
+                            c->failed_msg, c->failed_msg, c->restarts);
             if (c->state == ACTO_CHILD_TERMINATED &&
                 (c->restart == ACTO_RESTART_TEMPORARY ||
                  s->flags.strategy == ACTO_SIMPLE_ONE_FOR_ONE)) {
@@ -436,6 +438,8 @@ static void
 on_own_stop(sup *s, child *c, const acto_down *d)
 {
     acto_exit_kind kind = d->reason.kind;
+    const acto_error *fe = d->reason.error;
+    c->failed_msg = fe != NULL && fe->msg != NULL ? acto_msg_id(fe->msg) : 0;
     acto_sup_action act = kind == ACTO_EXIT_FAILED
                               ? decide(s, c, d->reason.error)
                               : ACTO_SUP_RESTART;

@@ -336,6 +336,13 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
     }
     sys->stats.spawned++;
     sys->stats.live++;
+    if (acto__tracing(sys)) {
+        acto__trace_actor_born(sys, a);
+        if (a->flags & ACTOR_TRACED) {
+            acto__trace_record(sys, ACTO_TRACE_SPAWN, 0, 0, 0, a->self,
+                               a->parent, 0, 0);
+        }
+    }
     if (a->life == LIFE_STARTING) {
         a->life = LIFE_RUNNING;
         acto__schedule(a);
@@ -523,6 +530,13 @@ acto__fail(acto_actor *a, int code, acto_msg *m)
             acto__ask_lost(sys, m);
         }
     }
+    if (acto__traced(sys, a)) {
+        acto__trace_record(sys, ACTO_TRACE_FAIL,
+                           m != NULL ? acto__msg_flow(m) : sys->trace_flow,
+                           m != NULL ? m->id : 0, 0, a->self, a->parent, 0,
+                           (uint32_t)code);
+        acto__trace_failed(sys);
+    }
     if (parent_resumes(a, b, m)) {
         sys->stats.failures++;
         return;
@@ -675,6 +689,10 @@ acto__finalize(acto_actor *a)
         acto__timers_removed(sys);
     }
     run_stop_hook(a);
+    if (acto__traced(sys, a)) {
+        acto__trace_record(sys, ACTO_TRACE_STOP, 0, 0, 0, a->self, a->parent, 0,
+                           a->exit_kind);
+    }
     a->life = LIFE_DEAD;
     acto__discard_mailbox(a);
     acto__notify_down(a);

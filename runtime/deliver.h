@@ -90,6 +90,9 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
 {
     m->to = to;
     m->id = ++sys->next_msg_id;
+    if (acto__tracing(sys)) {
+        acto__trace_send(sys, from, to, m);
+    }
     acto_actor *r = acto__lookup(sys, to);
     if (likely(r != NULL && r->life == LIFE_RUNNING &&
                !(m->flags & MSG_WAITED) && m->wait == NULL)) {

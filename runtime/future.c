@@ -275,6 +275,27 @@ queue_callbacks(acto_future *f)
     acto__kick(f->sys);
 }
 
+/* trace_settle records a future resolving, caused by the message being
+ * handled (a reply's request, a continuation's step), and makes the
+ * continuation it notifies part of that flow. */
+static void
+trace_settle(acto_future *f)
+{
+    acto_system *sys = f->sys;
+    const acto_msg *cur = sys->current_msg;
+    uint64_t flow = cur != NULL ? acto__msg_flow(cur) : 0;
+    acto__trace_record(sys, ACTO_TRACE_FUTURE, flow, (uint64_t)(uintptr_t)f,
+                       cur != NULL ? cur->id : 0,
+                       sys->current != NULL ? sys->current->self
+                                            : ACTO_REF_NONE,
+                       ACTO_REF_NONE, 0, f->state);
+    if (f->notify != NULL && cur != NULL && flow != 0) {
+        f->notify->cause = cur->id;
+        f->notify->flow = flow;
+        f->notify->flags |= MSG_FLOWED;
+    }
+}
+
 /* settle records the outcome, then hands the callbacks to the ready list;
  * when they were all removed meanwhile, the reference kept for them goes
  * (which may free f: callers touch f no more). */
@@ -283,6 +304,9 @@ settle(acto_future *f, acto_future_state state)
 {
     f->state = (uint8_t)state;
     unregister_ask(f);
+    if (acto__tracing(f->sys)) {
+        trace_settle(f);
+    }
     if (f->notify != NULL) {
         /* A message, not a callback: delivering it here runs no code of
          * the actor's until its turn. */

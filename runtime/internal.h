@@ -30,7 +30,8 @@ enum msg_flag {
     MSG_THREADSAFE = 1u << 1, /* counted in the system's inflight */
     MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
-    MSG_ASK = 1u << 4         /* a request whose correlation names an ask */
+    MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
+    MSG_FLOWED = 1u << 5      /* tracing gave it its flow (m->flow) */
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -69,6 +70,7 @@ struct acto_msg {
     uint64_t correlation;
     uint64_t id;
     uint64_t cause;
+    uint64_t flow;    /* the flow's first message id, while tracing */
     acto__wait *wait; /* set while an outside sender waits for room */
     union {
         unsigned char bytes[ACTO_MSG_INLINE];
@@ -105,7 +107,8 @@ enum actor_flag {
     ACTOR_PARKED = 1u << 2,         /* has sends parked on full mailboxes */
     ACTOR_DRAINING = 1u << 3,       /* shut down once the mailbox is empty */
     ACTOR_SHUTDOWN_ASKED = 1u << 4, /* acto_shutdown was called */
-    ACTOR_SUSPENDED = 1u << 5       /* acto_suspend: handles nothing */
+    ACTOR_SUSPENDED = 1u << 5,      /* acto_suspend: handles nothing */
+    ACTOR_TRACED = 1u << 6          /* tracing records what it does */
 };
 
 /* What a wheel entry belongs to. */
@@ -256,8 +259,12 @@ struct acto_system {
     /* Hot: touched by every message, kept together at the front. */
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
-    bool msg_taken;              /* acto_take_msg took current_msg */
-    acto_actor *runq_head;       /* actors with work, FIFO */
+    struct acto__trace *trace;   /* NULL: tracing is off */
+    bool special; /* debug mode or tracing: turns take the slow path */
+    uint64_t trace_msg, trace_flow; /* the message being handled, traced */
+    uint32_t trace_type;
+    bool msg_taken;        /* acto_take_msg took current_msg */
+    acto_actor *runq_head; /* actors with work, FIFO */
     acto_actor *runq_tail;
     acto_msg *pool; /* free messages */
     uint32_t pool_size;
@@ -530,5 +537,49 @@ void acto__registry_fini(acto_system *sys);
 void acto__system_future_gone(acto_system *sys);
 uint64_t acto__now(const acto_system *sys);
 void acto__report_exception(acto_system *sys, const acto_error *e);
+
+/* ---- tracing (trace.c) ------------------------------------------------ */
+
+typedef struct acto__trace acto__trace;
+
+/* acto__trace_record writes one event unless its flow is sampled out or
+ * the ring is full (counted). Only when sys->trace is set. */
+void acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow,
+                        uint64_t msg, uint64_t cause, acto_ref actor,
+                        acto_ref peer, uint32_t type, uint32_t arg);
+/* acto__trace_send gives m its flow and records the send. */
+void acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to,
+                      acto_msg *m);
+/* acto__trace_actor_born decides whether a is traced (its label) and
+ * tells the sink its name. */
+void acto__trace_actor_born(acto_system *sys, acto_actor *a);
+/* acto__trace_round_end hands the ring to the sink at a round's end. */
+void acto__trace_round_end(acto_system *sys);
+/* acto__trace_failed dumps a flight recorder that asked for it. */
+void acto__trace_failed(acto_system *sys);
+/* acto__trace_from_env starts tracing as ACTO_TRACE says. */
+void acto__trace_from_env(acto_system *sys);
+
+/* Tracing can be compiled out (cmake -DACTO_TRACING=OFF): the hooks then
+ * vanish and acto_trace_start fails with ACTO_EINVAL. It exists to
+ * measure what the hooks cost while tracing is off. */
+#ifndef ACTO_TRACING
+#define ACTO_TRACING 1
+#endif
+#define acto__tracing(sys) (ACTO_TRACING && unlikely((sys)->trace != NULL))
+
+/* acto__msg_flow is m's flow, when tracing gave it one (else 0: the
+ * field is not kept up to date while tracing is off). */
+static inline uint64_t
+acto__msg_flow(const acto_msg *m)
+{
+    return (m->flags & MSG_FLOWED) ? m->flow : 0;
+}
+
+static inline bool
+acto__traced(const acto_system *sys, const acto_actor *a)
+{
+    return acto__tracing(sys) && (a == NULL || (a->flags & ACTOR_TRACED));
+}
 
 #endif /* ACTO__INTERNAL_H */

@@ -100,6 +100,10 @@ landed(acto_system *sys, acto_msg *m, int status)
 {
     if (m->flags & MSG_ACTOR_PARK) {
         m->flags &= (uint8_t)~MSG_ACTOR_PARK;
+        if (acto__tracing(sys)) {
+            acto__trace_record(sys, ACTO_TRACE_UNPARK, acto__msg_flow(m), m->id,
+                               m->cause, m->sender, m->to, m->type, 0);
+        }
         acto__unpark_sender(sys, m->sender);
     }
     if (m->flags & MSG_THREADSAFE) {
@@ -121,6 +125,10 @@ void
 acto__dead_letter(acto_system *sys, acto_msg *m)
 {
     sys->stats.dead_letters++;
+    if (acto__tracing(sys)) {
+        acto__trace_record(sys, ACTO_TRACE_DEAD, acto__msg_flow(m), m->id,
+                           m->cause, m->sender, m->to, m->type, 0);
+    }
     if (unlikely(m->flags & MSG_ASK)) {
         acto__ask_lost(sys, m); /* the caller need not wait for a timeout */
     }
@@ -141,6 +149,10 @@ static void
 drop(acto_system *sys, acto_msg *m)
 {
     sys->stats.dropped++;
+    if (acto__tracing(sys)) {
+        acto__trace_record(sys, ACTO_TRACE_DROP, acto__msg_flow(m), m->id,
+                           m->cause, m->sender, m->to, m->type, 0);
+    }
     maybe_landed(sys, m, 0);
     acto__msg_release(m);
 }
@@ -174,7 +186,7 @@ acto_take_msg(acto_ctx *ctx)
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
         m->type >= ACTO_MSG_SYSTEM_BASE || m->wait != NULL ||
-        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK)) != 0) {
+        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)) != 0) {
         return NULL;
     }
     m->flags &= MSG_HEAP_DATA;
@@ -227,6 +239,10 @@ park(acto_actor *r, acto_actor *from, acto_msg *m)
     sys->stats.sent++;
     sys->stats.parks++;
     if (from != NULL && from->life <= LIFE_RUNNING) {
+        if (acto__tracing(sys)) {
+            acto__trace_record(sys, ACTO_TRACE_PARK, acto__msg_flow(m), m->id,
+                               m->cause, from->self, r->self, m->type, 0);
+        }
         m->flags |= MSG_ACTOR_PARK;
         if (from->my_parked++ == 0) {
             from->flags |= ACTOR_PARKED;
@@ -355,6 +371,25 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
+/* trace_handle records handling m beginning or ending (rc: its result).
+ * m may have been freed by a handler that took it: only its id and flow,
+ * read before, are used; so they are read at the beginning and kept. */
+static __attribute__((noinline)) void
+trace_handle(acto_system *sys, acto_actor *a, const acto_msg *m, uint16_t kind,
+             int rc)
+{
+    if (kind == ACTO_TRACE_HANDLE) {
+        sys->trace_msg = m->id;
+        sys->trace_flow = acto__msg_flow(m);
+        sys->trace_type = m->type;
+        acto__trace_record(sys, kind, acto__msg_flow(m), m->id, m->cause,
+                           a->self, m->sender, m->type, 0);
+        return;
+    }
+    acto__trace_record(sys, kind, sys->trace_flow, sys->trace_msg, 0, a->self,
+                       ACTO_REF_NONE, sys->trace_type, (uint32_t)rc);
+}
+
 static __attribute__((noinline)) int
 receive_timed(acto_actor *a, const acto_msg *m)
 {
@@ -383,8 +418,17 @@ receive_special(acto_actor *a, acto_msg *m)
         acto__run_then(a, m);
         return 0;
     }
-    return a->sys->debug ? receive_timed(a, m)
-                         : a->beh->receive(actor_ctx(a), a->state, m);
+    acto_system *sys = a->sys;
+    bool traced = sys->trace != NULL && (a->flags & ACTOR_TRACED);
+    if (traced) {
+        trace_handle(sys, a, m, ACTO_TRACE_HANDLE, 0);
+    }
+    int rc = sys->debug ? receive_timed(a, m)
+                        : a->beh->receive(actor_ctx(a), a->state, m);
+    if (traced) {
+        trace_handle(sys, a, m, ACTO_TRACE_HANDLED, rc);
+    }
+    return rc;
 }
 
 static inline void
@@ -395,6 +439,7 @@ run_actor(acto_actor *a)
     sys->current = a;
     const acto_behaviour *beh = a->beh;
     bool drained = false;
+
     for (uint32_t n = 0; n < a->batch; n++) {
         if (unlikely(a->life != LIFE_RUNNING ||
                      (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)))) {
@@ -407,12 +452,14 @@ run_actor(acto_actor *a)
         }
         sys->stats.handled++;
         sys->current_msg = m;
+
         /* One test keeps continuations and debug timing off the path
          * of ordinary messages. */
-        int rc = likely(m->type < ACTO__MSG_THEN && !sys->debug)
+        int rc = likely(m->type < ACTO__MSG_THEN && !sys->special)
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
         sys->current_msg = NULL;
+
         if (unlikely(sys->msg_taken)) {
             sys->msg_taken = false; /* the handler owns it: hands off */
             m = NULL;

@@ -105,6 +105,9 @@ acto__on_idle(uv_idle_t *idle)
         acto__futures_run(sys);
         acto__run_queue(sys, deadline);
         reap(sys);
+        if (acto__tracing(sys)) {
+            acto__trace_round_end(sys);
+        }
         if (!has_work(sys)) {
             uv_idle_stop(&sys->idle);
             sys->idle_on = false;
@@ -219,6 +222,7 @@ init_fields(acto_system *sys, const acto_system_opts *o)
     sys->shard = o->shard;
     sys->virtual_time = o->virtual_time;
     sys->debug = o->debug || env_debug();
+    sys->special = sys->debug;
     sys->slow_handler_ns =
         (uint64_t)(o->slow_handler_ms ? o->slow_handler_ms : 100) * 1000000u;
     sys->high_water = o->mailbox_high_water ? o->mailbox_high_water : 10000;
@@ -363,6 +367,7 @@ acto_system_alloc(const acto_system_opts *opts, acto_system **out)
             return rc;
         }
         *out = sys;
+        acto__trace_from_env(sys);
         return 0;
     }
     acto__futures_fini(sys);
@@ -402,6 +407,7 @@ void
 acto_system_set_debug(acto_system *sys, bool on)
 {
     sys->debug = on;
+    sys->special = on || sys->trace != NULL;
 }
 
 void
@@ -465,6 +471,9 @@ finish_close(acto_system *sys)
 {
     if (uv_is_closing((uv_handle_t *)&sys->idle)) {
         return;
+    }
+    if (sys->trace != NULL) {
+        (void)acto_trace_stop(sys); /* every stop recorded: flushed, closed */
     }
     close_handles(sys);
 }

@@ -26,6 +26,12 @@ fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
         call(sys, user);
         return;
     }
+    if (acto__tracing(sys)) {
+        acto__trace_record(sys, ACTO_TRACE_TIMER_FIRE, acto__msg_flow(t->msg),
+                           t->msg->id, t->msg->cause, t->msg->sender, t->to,
+                           t->msg->type, 0);
+        t->msg->cause = t->msg->id; /* the send it makes follows the fire */
+    }
     if (t->interval == 0) {
         acto_msg *m = t->msg;
         t->msg = NULL;
@@ -182,6 +188,22 @@ acto__timers_fire(acto_system *sys)
     acto__timers_arm(sys);
 }
 
+/* trace_timer_set records a timer set: its message gets an id now (a
+ * timer's message is the flow's next step), and the delay. */
+static void
+trace_timer_set(acto_system *sys, acto_msg *m, uint64_t delay)
+{
+    const acto_msg *cur = sys->current_msg;
+    m->id = ++sys->next_msg_id;
+    m->cause = cur != NULL ? cur->id : 0;
+    uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
+    m->flow = f != 0 ? f : m->id;
+    m->flags |= MSG_FLOWED;
+    acto__trace_record(sys, ACTO_TRACE_TIMER_SET, acto__msg_flow(m), m->id,
+                       m->cause, m->sender, m->to, m->type,
+                       delay > UINT32_MAX ? UINT32_MAX : (uint32_t)delay);
+}
+
 /* add_timer schedules a timer record after delay. */
 static int
 add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
@@ -211,6 +233,9 @@ add_timer(acto_system *sys, uint64_t delay, uint64_t interval, acto_ref to,
     if (m != NULL) {
         m->to = to;
         m->sender = sys->current != NULL ? sys->current->self : ACTO_REF_NONE;
+        if (acto__tracing(sys)) {
+            trace_timer_set(sys, m, delay);
+        }
     }
     acto__wheel_add(&sys->wheel, &t->hook.entry, acto__now(sys) + delay);
     acto__timers_added(sys, t->hook.entry.due);

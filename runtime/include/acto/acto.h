@@ -13,5 +13,6 @@
 #include <acto/sync.h>
 #include <acto/system.h>
 #include <acto/thread.h>
+#include <acto/trace.h>
 
 #endif /* ACTO_ACTO_H */

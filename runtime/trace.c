@@ -1,0 +1,459 @@
+/* Tracing: a preallocated ring of fixed-size events on the loop thread,
+ * handed to a sink in batches off the hot path.
+ *
+ * Recording an event is a few stores into the ring; the clock is read
+ * once per record (uv_hrtime), or taken from the system's virtual clock.
+ * The ring is handed to the sink at the end of each scheduler round and
+ * when it is half full; when it is full, DROP_NEW counts what it loses and
+ * records a LOST event once there is room, FLIGHT overwrites the oldest,
+ * BLOCK hands it over at once. Flows are sampled by a hash of their id, so
+ * a flow is kept or skipped as a whole without any state per flow. */
+#include "internal.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_RING 65536u
+#define MAX_RING (1u << 24)
+#define MAX_PATTERN 255
+
+struct acto__trace {
+    acto_trace_event *ring;
+    uint32_t mask;
+    uint64_t head;    /* events written */
+    uint64_t flushed; /* events handed to the sink (or overwritten) */
+    uint64_t lost;    /* lost since the last LOST event */
+    acto_trace_mode mode;
+    acto_trace_sink sink;
+    uint64_t sample_below; /* a flow is kept when its hash is below */
+    uint64_t seed;
+    bool dump_on_failure;
+    char *only, *except;
+    acto_trace_stats stats;
+};
+
+static acto_trace_sink_factory env_factory;
+
+void
+acto_trace_set_env_factory(acto_trace_sink_factory factory)
+{
+    env_factory = factory;
+}
+
+/* ---- deciding what is traced ------------------------------------------ */
+
+static uint64_t
+mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static bool
+flow_kept(const acto__trace *t, uint64_t flow)
+{
+    return t->sample_below == UINT64_MAX ||
+           mix(flow ^ t->seed) < t->sample_below;
+}
+
+static bool
+label_traced(const acto__trace *t, const char *label)
+{
+    const char *l = label != NULL ? label : "";
+    if (t->only != NULL && fnmatch(t->only, l, 0) != 0) {
+        return false;
+    }
+    return t->except == NULL || fnmatch(t->except, l, 0) != 0;
+}
+
+void
+acto__trace_actor_born(acto_system *sys, acto_actor *a)
+{
+    acto__trace *t = sys->trace;
+    const char *label = a->ext != NULL ? a->ext->label : NULL;
+    if (label_traced(t, label)) {
+        a->flags |= ACTOR_TRACED;
+    } else {
+        a->flags &= (uint8_t)~ACTOR_TRACED;
+    }
+    if ((a->flags & ACTOR_TRACED) && label != NULL && t->sink.name != NULL) {
+        t->sink.name(a->self, label, t->sink.user);
+    }
+}
+
+/* ---- the ring --------------------------------------------------------- */
+
+static uint64_t
+now_ns(const acto_system *sys)
+{
+    return sys->virtual_time ? sys->vnow * 1000000u : uv_hrtime();
+}
+
+static int flush(acto_system *sys, acto__trace *t);
+static void note_lost(acto_system *sys, acto__trace *t);
+
+static acto_trace_event *
+slot(acto_system *sys)
+{
+    acto__trace *t = sys->trace;
+    if (t->head - t->flushed > t->mask) { /* full */
+        switch (t->mode) {
+        case ACTO_TRACE_FLIGHT:
+            t->flushed++; /* the oldest goes */
+            break;
+        case ACTO_TRACE_BLOCK:
+            if (flush(sys, t) != 0 || sys->trace == NULL) {
+                return NULL;
+            }
+            break;
+        default:
+            t->lost++;
+            t->stats.lost++;
+            return NULL;
+        }
+    }
+    if (t->lost > 0 && t->head - t->flushed < t->mask) {
+        note_lost(sys, t); /* before the event that found room */
+    }
+    if (t->mode != ACTO_TRACE_FLIGHT &&
+        t->head - t->flushed == (uint64_t)(t->mask + 1) / 2) {
+        acto__kick(sys); /* half full: the round's end hands it over */
+    }
+    t->stats.recorded++;
+    acto_trace_event *e = &t->ring[t->head++ & t->mask];
+    e->ts = now_ns(sys);
+    e->flags = 0;
+    e->pad = 0;
+    return e;
+}
+
+void
+acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow, uint64_t msg,
+                   uint64_t cause, acto_ref actor, acto_ref peer, uint32_t type,
+                   uint32_t arg)
+{
+    acto__trace *t = sys->trace;
+    if (flow != 0 && !flow_kept(t, flow)) {
+        return;
+    }
+    acto_trace_event *e = slot(sys);
+    if (e != NULL) {
+        e->kind = kind;
+        e->flow = flow;
+        e->msg = msg;
+        e->cause = cause;
+        e->actor = actor.id;
+        e->peer = peer.id;
+        e->type = type;
+        e->arg = arg;
+    }
+}
+
+void
+acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
+{
+    const acto_msg *cur = sys->current_msg;
+    if (!(m->flags & MSG_FLOWED)) {
+        /* Sent while handling a message: its flow goes on; else a flow
+         * starts here. */
+        uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
+        m->flow = f != 0 ? f : m->id;
+        m->flags |= MSG_FLOWED;
+    }
+    acto_actor *r = acto__lookup(sys, to);
+    bool traced = from != NULL ? (from->flags & ACTOR_TRACED) != 0
+                               : r == NULL || (r->flags & ACTOR_TRACED);
+    if (traced) {
+        acto__trace_record(sys, ACTO_TRACE_SEND, m->flow, m->id, m->cause,
+                           from != NULL ? from->self : ACTO_REF_NONE, to,
+                           m->type, r != NULL ? r->mb_count : 0);
+    }
+}
+
+void
+acto_trace_emit(acto_system *sys, acto_trace_kind kind, acto_ref actor,
+                acto_ref peer, uint64_t msg, uint64_t cause, uint32_t arg)
+{
+    if (sys != NULL && sys->trace != NULL) {
+        acto__trace_record(sys, (uint16_t)kind, 0, msg, cause, actor, peer, 0,
+                           arg);
+    }
+}
+
+/* note_lost records, when there is room, how many events were lost. */
+static void
+note_lost(acto_system *sys, acto__trace *t)
+{
+    if (t->lost == 0 || t->head - t->flushed > t->mask) {
+        return;
+    }
+    acto_trace_event *e = &t->ring[t->head++ & t->mask];
+    *e = (acto_trace_event){.ts = now_ns(sys),
+                            .kind = ACTO_TRACE_LOST,
+                            .arg = t->lost > UINT32_MAX ? UINT32_MAX
+                                                        : (uint32_t)t->lost};
+    t->lost = 0;
+}
+
+static int hand_over(acto_system *sys, acto__trace *t);
+
+/* flush hands the ring to the sink, then the count of what was lost
+ * meanwhile, if any. */
+static int
+flush(acto_system *sys, acto__trace *t)
+{
+    int rc = hand_over(sys, t);
+    if (rc == 0 && sys->trace == t && t->lost > 0) {
+        note_lost(sys, t);
+        rc = hand_over(sys, t);
+    }
+    return rc;
+}
+
+/* hand_over hands the unflushed part of the ring to the sink, in at most
+ * two pieces (the ring wraps). */
+static int
+hand_over(acto_system *sys, acto__trace *t)
+{
+    while (t->flushed < t->head) {
+        uint64_t from = t->flushed & t->mask;
+        uint64_t n = t->head - t->flushed;
+        if (from + n > (uint64_t)t->mask + 1) {
+            n = (uint64_t)t->mask + 1 - from;
+        }
+        int rc = t->sink.write(&t->ring[from], (size_t)n, t->sink.user);
+        if (rc != 0) {
+            acto_error e = {rc, "TraceSinkFailed",
+                            "the trace sink failed; tracing stopped",
+                            ACTO_REF_NONE, NULL};
+            acto__report_exception(sys, &e);
+            t->flushed = t->head;
+            (void)acto_trace_stop(sys);
+            return rc;
+        }
+        t->flushed += n;
+    }
+    return 0;
+}
+
+void
+acto__trace_round_end(acto_system *sys)
+{
+    acto__trace *t = sys->trace;
+    if (t->mode != ACTO_TRACE_FLIGHT && t->flushed < t->head) {
+        (void)flush(sys, t);
+    }
+}
+
+/* ---- the switch ------------------------------------------------------- */
+
+static char *
+dup_pattern(const char *p)
+{
+    if (p == NULL) {
+        return NULL;
+    }
+    size_t n = strlen(p) + 1;
+    char *d = acto__malloc(n);
+    if (d != NULL) {
+        memcpy(d, p, n);
+    }
+    return d;
+}
+
+static void
+free_pattern(char *p)
+{
+    if (p != NULL) {
+        acto__free(p, strlen(p) + 1);
+    }
+}
+
+static void
+free_trace(acto__trace *t)
+{
+    acto__free(t->ring, ((size_t)t->mask + 1) * sizeof(*t->ring));
+    free_pattern(t->only);
+    free_pattern(t->except);
+    acto__free(t, sizeof(*t));
+}
+
+static bool
+valid(const acto_trace_sink *sink, const acto_trace_opts *o)
+{
+    return sink != NULL && sink->write != NULL &&
+           (unsigned)o->mode <= ACTO_TRACE_BLOCK && o->sample >= 0.0 &&
+           o->sample <= 1.0 && o->ring_events <= MAX_RING &&
+           (o->only == NULL || strlen(o->only) <= MAX_PATTERN) &&
+           (o->except == NULL || strlen(o->except) <= MAX_PATTERN);
+}
+
+static acto__trace *
+new_trace(const acto_trace_sink *sink, const acto_trace_opts *o)
+{
+    acto__trace *t = acto__calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return NULL;
+    }
+    uint32_t cap = 64;
+    uint32_t want = o->ring_events != 0 ? o->ring_events : DEFAULT_RING;
+    while (cap < want) {
+        cap *= 2;
+    }
+    t->ring = acto__malloc((size_t)cap * sizeof(*t->ring));
+    t->only = dup_pattern(o->only);
+    t->except = dup_pattern(o->except);
+    if (t->ring == NULL || (o->only != NULL && t->only == NULL) ||
+        (o->except != NULL && t->except == NULL)) {
+        t->mask = cap - 1;
+        free_trace(t);
+        return NULL;
+    }
+    t->mask = cap - 1;
+    t->mode = o->mode;
+    t->sink = *sink;
+    t->seed = o->seed;
+    t->dump_on_failure = o->dump_on_failure;
+    t->sample_below = o->sample == 0.0 || o->sample >= 1.0
+                          ? UINT64_MAX
+                          : (uint64_t)(o->sample * 18446744073709551615.0);
+    return t;
+}
+
+int
+acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
+                 const acto_trace_opts *opts)
+{
+    static const acto_trace_opts defaults = {0};
+    const acto_trace_opts *o = opts != NULL ? opts : &defaults;
+    if (sys == NULL || !valid(sink, o) || !ACTO_TRACING) {
+        return ACTO_EINVAL; /* also when compiled without tracing */
+    }
+    if (sys->trace != NULL) {
+        return ACTO_EALREADY;
+    }
+    acto__trace *t = new_trace(sink, o);
+    if (t == NULL) {
+        return ACTO_ENOMEM;
+    }
+    sys->trace = t;
+    sys->special = true;
+    /* Actors already alive are traced or not by their labels too. */
+    for (uint32_t i = 0; i < sys->actors.fresh; i++) {
+        acto_actor *a = sys->actors.v[i].ptr;
+        if (a != NULL) {
+            acto__trace_actor_born(sys, a);
+        }
+    }
+    return 0;
+}
+
+int
+acto_trace_stop(acto_system *sys)
+{
+    acto__trace *t = sys != NULL ? sys->trace : NULL;
+    if (t == NULL) {
+        return ACTO_EALREADY;
+    }
+    if (t->mode != ACTO_TRACE_FLIGHT) {
+        (void)flush(sys, t);
+    }
+    if (sys->trace == NULL) {
+        return 0; /* the flush failed and stopped it */
+    }
+    sys->trace = NULL;
+    sys->special = sys->debug;
+    if (t->sink.close != NULL) {
+        t->sink.close(t->sink.user);
+    }
+    free_trace(t);
+    return 0;
+}
+
+int
+acto_trace_flush(acto_system *sys)
+{
+    acto__trace *t = sys != NULL ? sys->trace : NULL;
+    if (t == NULL) {
+        return ACTO_EALREADY;
+    }
+    return t->mode == ACTO_TRACE_FLIGHT ? ACTO_EINVAL : flush(sys, t);
+}
+
+int
+acto_trace_dump(acto_system *sys)
+{
+    acto__trace *t = sys != NULL ? sys->trace : NULL;
+    if (t == NULL) {
+        return ACTO_EALREADY;
+    }
+    if (t->mode != ACTO_TRACE_FLIGHT) {
+        return ACTO_EINVAL;
+    }
+    return flush(sys, t);
+}
+
+void
+acto__trace_failed(acto_system *sys)
+{
+    if (sys->trace->mode == ACTO_TRACE_FLIGHT && sys->trace->dump_on_failure) {
+        (void)flush(sys, sys->trace);
+    }
+}
+
+bool
+acto_trace_enabled(const acto_system *sys)
+{
+    return sys != NULL && sys->trace != NULL;
+}
+
+void
+acto_trace_get_stats(const acto_system *sys, acto_trace_stats *out)
+{
+    *out = sys != NULL && sys->trace != NULL ? sys->trace->stats
+                                             : (acto_trace_stats){0};
+}
+
+/* ---- ACTO_TRACE ------------------------------------------------------- */
+
+void
+acto__trace_from_env(acto_system *sys)
+{
+    const char *path = getenv("ACTO_TRACE");
+    if (path == NULL || path[0] == '\0') {
+        return;
+    }
+    if (env_factory == NULL) {
+        fprintf(stderr, "acto: ACTO_TRACE is set but no trace writer is "
+                        "linked in (link acto::protocols)\n");
+        return;
+    }
+    acto_trace_opts o = {0};
+    const char *sample = getenv("ACTO_TRACE_SAMPLE");
+    const char *mode = getenv("ACTO_TRACE_MODE");
+    if (sample != NULL) {
+        o.sample = strtod(sample, NULL);
+    }
+    if (mode != NULL) {
+        o.mode = strcmp(mode, "flight") == 0  ? ACTO_TRACE_FLIGHT
+                 : strcmp(mode, "block") == 0 ? ACTO_TRACE_BLOCK
+                                              : ACTO_TRACE_DROP_NEW;
+    }
+    acto_trace_sink sink;
+    int rc = env_factory(path, &sink);
+    if (rc == 0) {
+        rc = acto_trace_start(sys, &sink, &o);
+        if (rc != 0 && sink.close != NULL) {
+            sink.close(sink.user);
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr, "acto: ACTO_TRACE=%s: %s\n", path, acto_strerror(rc));
+    }
+}
