@@ -91,7 +91,15 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
     m->to = to;
     m->id = ++sys->next_msg_id;
     if (acto__tracing(sys)) {
-        acto__trace_send(sys, from, to, m);
+        const acto_msg *cur = sys->current_msg;
+        if (cur != NULL && !acto__msg_sampled(cur) &&
+            !(m->flags & MSG_FLOWED)) {
+            /* A sampled-out flow goes on: mark it, record nothing. */
+            m->flow = cur->flow;
+            m->flags |= MSG_FLOWED | MSG_UNSAMPLED;
+        } else {
+            acto__trace_send(sys, from, to, m);
+        }
     }
     acto_actor *r = acto__lookup(sys, to);
     if (likely(r != NULL && r->life == LIFE_RUNNING &&

@@ -284,6 +284,13 @@ trace_settle(acto_future *f)
     acto_system *sys = f->sys;
     const acto_msg *cur = sys->current_msg;
     uint64_t flow = cur != NULL ? acto__msg_flow(cur) : 0;
+    if (cur != NULL && !acto__msg_sampled(cur)) {
+        if (f->notify != NULL) { /* the continuation stays out too */
+            f->notify->flow = flow;
+            f->notify->flags |= MSG_FLOWED | MSG_UNSAMPLED;
+        }
+        return;
+    }
     acto__trace_record(sys, ACTO_TRACE_FUTURE, flow, (uint64_t)(uintptr_t)f,
                        cur != NULL ? cur->id : 0,
                        sys->current != NULL ? sys->current->self

@@ -31,7 +31,8 @@ enum msg_flag {
     MSG_SYS_LANE = 1u << 2,   /* goes on the system lane */
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
     MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
-    MSG_FLOWED = 1u << 5      /* tracing gave it its flow (m->flow) */
+    MSG_FLOWED = 1u << 5,     /* tracing gave it its flow (m->flow) */
+    MSG_UNSAMPLED = 1u << 6   /* its flow is not sampled: no events */
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -567,6 +568,14 @@ void acto__trace_from_env(acto_system *sys);
 #define ACTO_TRACING 1
 #endif
 #define acto__tracing(sys) (ACTO_TRACING && unlikely((sys)->trace != NULL))
+
+/* acto__msg_sampled tells whether m's events are recorded (its flow was
+ * sampled in, or it has none yet). */
+static inline bool
+acto__msg_sampled(const acto_msg *m)
+{
+    return !(m->flags & MSG_UNSAMPLED);
+}
 
 /* acto__msg_flow is m's flow, when tracing gave it one (else 0: the
  * field is not kept up to date while tracing is off). */

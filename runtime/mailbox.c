@@ -100,7 +100,7 @@ landed(acto_system *sys, acto_msg *m, int status)
 {
     if (m->flags & MSG_ACTOR_PARK) {
         m->flags &= (uint8_t)~MSG_ACTOR_PARK;
-        if (acto__tracing(sys)) {
+        if (acto__tracing(sys) && acto__msg_sampled(m)) {
             acto__trace_record(sys, ACTO_TRACE_UNPARK, acto__msg_flow(m), m->id,
                                m->cause, m->sender, m->to, m->type, 0);
         }
@@ -125,7 +125,7 @@ void
 acto__dead_letter(acto_system *sys, acto_msg *m)
 {
     sys->stats.dead_letters++;
-    if (acto__tracing(sys)) {
+    if (acto__tracing(sys) && acto__msg_sampled(m)) {
         acto__trace_record(sys, ACTO_TRACE_DEAD, acto__msg_flow(m), m->id,
                            m->cause, m->sender, m->to, m->type, 0);
     }
@@ -149,7 +149,7 @@ static void
 drop(acto_system *sys, acto_msg *m)
 {
     sys->stats.dropped++;
-    if (acto__tracing(sys)) {
+    if (acto__tracing(sys) && acto__msg_sampled(m)) {
         acto__trace_record(sys, ACTO_TRACE_DROP, acto__msg_flow(m), m->id,
                            m->cause, m->sender, m->to, m->type, 0);
     }
@@ -239,7 +239,7 @@ park(acto_actor *r, acto_actor *from, acto_msg *m)
     sys->stats.sent++;
     sys->stats.parks++;
     if (from != NULL && from->life <= LIFE_RUNNING) {
-        if (acto__tracing(sys)) {
+        if (acto__tracing(sys) && acto__msg_sampled(m)) {
             acto__trace_record(sys, ACTO_TRACE_PARK, acto__msg_flow(m), m->id,
                                m->cause, from->self, r->self, m->type, 0);
         }
@@ -371,6 +371,14 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
+/* fast_while_special tells whether m can skip the slow path although it
+ * is taken (tracing is on, but m's flow is sampled out, and no debug). */
+static inline bool
+fast_while_special(const acto_system *sys, const acto_msg *m)
+{
+    return !acto__msg_sampled(m) && !sys->debug;
+}
+
 /* trace_handle records handling m beginning or ending (rc: its result).
  * m may have been freed by a handler that took it: only its id and flow,
  * read before, are used; so they are read at the beginning and kept. */
@@ -419,7 +427,8 @@ receive_special(acto_actor *a, acto_msg *m)
         return 0;
     }
     acto_system *sys = a->sys;
-    bool traced = sys->trace != NULL && (a->flags & ACTOR_TRACED);
+    bool traced =
+        sys->trace != NULL && (a->flags & ACTOR_TRACED) && acto__msg_sampled(m);
     if (traced) {
         trace_handle(sys, a, m, ACTO_TRACE_HANDLE, 0);
     }
@@ -455,7 +464,8 @@ run_actor(acto_actor *a)
 
         /* One test keeps continuations and debug timing off the path
          * of ordinary messages. */
-        int rc = likely(m->type < ACTO__MSG_THEN && !sys->special)
+        int rc = likely(m->type < ACTO__MSG_THEN &&
+                        (!sys->special || fast_while_special(sys, m)))
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
         sys->current_msg = NULL;

@@ -26,7 +26,7 @@ fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
         call(sys, user);
         return;
     }
-    if (acto__tracing(sys)) {
+    if (acto__tracing(sys) && acto__msg_sampled(t->msg)) {
         acto__trace_record(sys, ACTO_TRACE_TIMER_FIRE, acto__msg_flow(t->msg),
                            t->msg->id, t->msg->cause, t->msg->sender, t->to,
                            t->msg->type, 0);
@@ -199,6 +199,10 @@ trace_timer_set(acto_system *sys, acto_msg *m, uint64_t delay)
     uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
     m->flow = f != 0 ? f : m->id;
     m->flags |= MSG_FLOWED;
+    if (cur != NULL && !acto__msg_sampled(cur)) {
+        m->flags |= MSG_UNSAMPLED; /* its flow is not recorded */
+        return;
+    }
     acto__trace_record(sys, ACTO_TRACE_TIMER_SET, acto__msg_flow(m), m->id,
                        m->cause, m->sender, m->to, m->type,
                        delay > UINT32_MAX ? UINT32_MAX : (uint32_t)delay);

@@ -11,6 +11,12 @@
 #include "internal.h"
 
 #include <fnmatch.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#else
+#define HAVE_TSC 0
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,11 @@ struct acto__trace {
     bool dump_on_failure;
     char *only, *except;
     acto_trace_stats stats;
+    /* The clock: raw cycle counts on the hot path, turned into
+     * nanoseconds when the ring is handed over. */
+    bool raw;
+    uint64_t tsc0, ns0;
+    double ns_per_tick;
 };
 
 static acto_trace_sink_factory env_factory;
@@ -90,9 +101,55 @@ acto__trace_actor_born(acto_system *sys, acto_actor *a)
 /* ---- the ring --------------------------------------------------------- */
 
 static uint64_t
+ticks(void)
+{
+#if HAVE_TSC
+    return __rdtsc();
+#else
+    return uv_hrtime();
+#endif
+}
+
+/* now_ns is the event clock: cycles while raw (a few ns to read, where
+ * clock_gettime costs tens in a VM), else nanoseconds. */
+static uint64_t
 now_ns(const acto_system *sys)
 {
-    return sys->virtual_time ? sys->vnow * 1000000u : uv_hrtime();
+    if (sys->virtual_time) {
+        return sys->vnow * 1000000u;
+    }
+    return sys->trace->raw ? ticks() : uv_hrtime();
+}
+
+/* calibrate measures the cycle counter against the monotonic clock for
+ * about 200 us, the first estimate; later hand-overs refine it. */
+static void
+calibrate(acto__trace *t)
+{
+    t->tsc0 = ticks();
+    t->ns0 = uv_hrtime();
+    uint64_t ns;
+    while ((ns = uv_hrtime()) - t->ns0 < 200000) {
+    }
+    uint64_t dt = ticks() - t->tsc0;
+    t->ns_per_tick = dt > 0 ? (double)(ns - t->ns0) / (double)dt : 1.0;
+}
+
+/* to_ns turns the raw stamps of n events into nanoseconds. */
+static void
+to_ns(acto__trace *t, acto_trace_event *ev, size_t n)
+{
+    if (!t->raw) {
+        return;
+    }
+    uint64_t tsc = ticks(), ns = uv_hrtime();
+    if (ns - t->ns0 > 10000000) { /* 10 ms: a better estimate */
+        t->ns_per_tick = (double)(ns - t->ns0) / (double)(tsc - t->tsc0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = ev[i].ts > t->tsc0 ? ev[i].ts - t->tsc0 : 0;
+        ev[i].ts = t->ns0 + (uint64_t)((double)d * t->ns_per_tick);
+    }
 }
 
 static int flush(acto_system *sys, acto__trace *t);
@@ -138,10 +195,6 @@ acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow, uint64_t msg,
                    uint64_t cause, acto_ref actor, acto_ref peer, uint32_t type,
                    uint32_t arg)
 {
-    acto__trace *t = sys->trace;
-    if (flow != 0 && !flow_kept(t, flow)) {
-        return;
-    }
     acto_trace_event *e = slot(sys);
     if (e != NULL) {
         e->kind = kind;
@@ -160,11 +213,18 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
 {
     const acto_msg *cur = sys->current_msg;
     if (!(m->flags & MSG_FLOWED)) {
-        /* Sent while handling a message: its flow goes on; else a flow
-         * starts here. */
+        /* Sent while handling a message: its flow goes on, sampled in or
+         * out as it was; else a flow starts here, and is sampled now. */
         uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
         m->flow = f != 0 ? f : m->id;
         m->flags |= MSG_FLOWED;
+        if (f != 0 ? !acto__msg_sampled(cur)
+                   : !flow_kept(sys->trace, m->flow)) {
+            m->flags |= MSG_UNSAMPLED;
+        }
+    }
+    if (!acto__msg_sampled(m)) {
+        return;
     }
     acto_actor *r = acto__lookup(sys, to);
     bool traced = from != NULL ? (from->flags & ACTOR_TRACED) != 0
@@ -227,6 +287,7 @@ hand_over(acto_system *sys, acto__trace *t)
         if (from + n > (uint64_t)t->mask + 1) {
             n = (uint64_t)t->mask + 1 - from;
         }
+        to_ns(t, &t->ring[from], (size_t)n);
         int rc = t->sink.write(&t->ring[from], (size_t)n, t->sink.user);
         if (rc != 0) {
             acto_error e = {rc, "TraceSinkFailed",
@@ -320,6 +381,7 @@ new_trace(const acto_trace_sink *sink, const acto_trace_opts *o)
     t->sink = *sink;
     t->seed = o->seed;
     t->dump_on_failure = o->dump_on_failure;
+
     t->sample_below = o->sample == 0.0 || o->sample >= 1.0
                           ? UINT64_MAX
                           : (uint64_t)(o->sample * 18446744073709551615.0);
@@ -341,6 +403,10 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
     acto__trace *t = new_trace(sink, o);
     if (t == NULL) {
         return ACTO_ENOMEM;
+    }
+    t->raw = HAVE_TSC && !sys->virtual_time;
+    if (t->raw) {
+        calibrate(t);
     }
     sys->trace = t;
     sys->special = true;

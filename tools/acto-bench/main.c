@@ -66,6 +66,10 @@ static const bench_workload workloads[] = {
      "acto-wordfreq on a generated 1 GB text beside Python asyncio and "
      "tr|sort|uniq, and the same counting in plain C (one run)",
      bench_wordfreq},
+    {"trace",
+     "ping-pong untraced, fully traced and with 1% of flows sampled: ns "
+     "added per event",
+     bench_trace},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

@@ -1,0 +1,107 @@
+/* Tracing's cost: ping-pong untraced, fully traced and with 1% of flows
+ * sampled, into a sink that only counts (what the runtime pays, not a
+ * file writer's). Paired runs, each against the untraced run made just
+ * before it. */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MSG_BALL 1u
+
+typedef struct court {
+    acto_ref ping, pong;
+    uint64_t n, done;
+} court;
+
+static int
+hit(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    court *c = state;
+    uint64_t v = bench_msg_u64(m);
+    bool am_ping = acto_ref_eq(acto_self(ctx), c->ping);
+    if (am_ping && v == c->n) {
+        c->done = v;
+        return 0;
+    }
+    return bench_tell_u64(ctx, am_ping ? c->pong : c->ping, MSG_BALL,
+                          am_ping ? v : v + 1);
+}
+
+static uint64_t counted;
+
+static int
+count_events(const acto_trace_event *ev, size_t n, void *user)
+{
+    (void)ev;
+    (void)user;
+    counted += n;
+    return 0;
+}
+
+/* rally plays n round trips, traced as opts say (NULL: untraced), and
+ * returns the nanoseconds; *events gets how many events were recorded. */
+static double
+rally(uint64_t n, const acto_trace_opts *opts, uint64_t *events)
+{
+    court c = {.n = n};
+    acto_system *sys = bench_system_new();
+    if (opts != NULL) {
+        acto_trace_sink sink = {count_events, NULL, NULL, NULL};
+        int rc = acto_trace_start(sys, &sink, opts);
+        if (rc != 0) {
+            bench_die("acto_trace_start", rc);
+        }
+    }
+    c.ping = bench_spawn_actor(sys, hit, &c, 0);
+    c.pong = bench_spawn_actor(sys, hit, &c, 0);
+    counted = 0;
+    bench_kick(sys, c.ping, MSG_BALL, 0);
+    uint64_t ns = bench_run_timed(sys);
+    bench_check(c.done == n, "trace", "round trips", c.done, n);
+    if (opts != NULL) {
+        (void)acto_trace_flush(sys);
+        acto_trace_stats st;
+        acto_trace_get_stats(sys, &st);
+        *events = st.recorded;
+    }
+    bench_system_free(sys);
+    return (double)ns;
+}
+
+void
+bench_trace(const bench_opts *opts)
+{
+    uint64_t n = bench_count(opts, 1000000);
+    int runs = opts->runs;
+    double *v = calloc(4 * (size_t)runs, sizeof(double));
+    if (v == NULL) {
+        bench_die("trace", ACTO_ENOMEM);
+    }
+    double *per_event = v, *full = v + runs, *sampled = v + 2 * runs,
+           *base = v + 3 * runs;
+    acto_trace_opts all = {.mode = ACTO_TRACE_DROP_NEW};
+    acto_trace_opts one_pct = {.sample = 0.01, .seed = 7};
+    uint64_t events = 0, lost_free = 0;
+    for (int i = 0; i < runs; i++) {
+        double b = rally(n, NULL, NULL);
+        double t = rally(n, &all, &events);
+        double b2 = rally(n, NULL, NULL);
+        double s = rally(n, &one_pct, &lost_free);
+        base[i] = b / (double)n;
+        full[i] = t / b;
+        sampled[i] = s / b2;
+        per_event[i] = (t - b) / (double)(events != 0 ? events : 1);
+    }
+    bench_report(opts, "trace", "untraced", BENCH_PLAIN,
+                 bench_median(base, runs), "ns/roundtrip", 0);
+    bench_report(opts, "trace", "added_per_event", BENCH_PLAIN,
+                 bench_median(per_event, runs), "ns", 0);
+    bench_report(opts, "trace", "full_over_untraced", BENCH_PLAIN,
+                 bench_median(full, runs), "x", 0);
+    bench_report(opts, "trace", "sampled_1pct_over_untraced", BENCH_PLAIN,
+                 bench_median(sampled, runs), "x", 0);
+    bench_report(opts, "trace", "events_per_roundtrip", BENCH_PLAIN,
+                 (double)events / (double)n, "events", 0);
+    free(v);
+}
