@@ -43,6 +43,7 @@ struct acto__trace {
     bool raw;
     uint64_t tsc0, ns0;
     double ns_per_tick;
+    uint64_t last_ns; /* converted stamps never go back */
 };
 
 static acto_trace_sink_factory env_factory;
@@ -148,7 +149,10 @@ to_ns(acto__trace *t, acto_trace_event *ev, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         uint64_t d = ev[i].ts > t->tsc0 ? ev[i].ts - t->tsc0 : 0;
-        ev[i].ts = t->ns0 + (uint64_t)((double)d * t->ns_per_tick);
+        uint64_t at = t->ns0 + (uint64_t)((double)d * t->ns_per_tick);
+        /* A refined rate must not move time back across a hand-over. */
+        ev[i].ts = at > t->last_ns ? at : t->last_ns;
+        t->last_ns = ev[i].ts;
     }
 }
 
@@ -232,7 +236,7 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
     if (traced) {
         acto__trace_record(sys, ACTO_TRACE_SEND, m->flow, m->id, m->cause,
                            from != NULL ? from->self : ACTO_REF_NONE, to,
-                           m->type, r != NULL ? r->mb_count : 0);
+                           m->type, r != NULL ? r->mb_count + 1 : 0);
     }
 }
 
