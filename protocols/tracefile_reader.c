@@ -1,7 +1,13 @@
-/* The trace file reader. It never trusts its input: each record is first
- * walked (tracefile_walk.c: every length, count and depth checked against
- * the bytes there are, nothing allocated), then decoded by hand for the
- * fixed layout of TRACE-FORMAT.md with every read bounds-checked again.
+/* The trace file reader. It never trusts its input. A chunk record (the
+ * bulk of a file) is decoded in a single pass: its short prefix (seq,
+ * lost, actor table, names) is walked element by element first
+ * (tracefile_walk.c: every length, count and depth checked against the
+ * bytes there are, nothing allocated), then its events are decoded
+ * straight from the buffer, every read bounds-checked against the bytes
+ * there are and every count, index and range checked before use. Only
+ * when something is wrong is the whole record walked, so the error
+ * reported is the one a walk-first reader reports (the earliest damage).
+ * Other records (header, end, unknown kinds) are walked, then decoded.
  * A damaged record is still decoded up to the damage, so every event
  * before it is returned; then its error is. */
 #include "tracefile_int.h"
@@ -58,6 +64,17 @@ struct acto_tracefile_reader {
     size_t rec_end; /* where the record ends (damaged: where input ends) */
     bool damaged;   /* its walk failed: pending holds why */
     problem pending;
+    /* A chunk decoded in a single pass (streaming): its record starts at
+     * rec_start (kept in the buffer by refill), its end is not known
+     * until its last event, and it is walked only when something is
+     * wrong (damage_known: that walk happened; damaged, pending, rec_end
+     * then hold its result). fast_lim: while pos <= fast_lim, an event's
+     * longest encoding (FAST_EVENT_BYTES) is buffered and within the
+     * record limit. */
+    bool streaming;
+    bool damage_known;
+    size_t rec_start;
+    size_t fast_lim;
     uint32_t events_left;
     uint32_t extra_left; /* chunk elements after the events (newer writers) */
     uint64_t chunk_lost;
@@ -90,6 +107,8 @@ off_of(const acto_tracefile_reader *r, const uint8_t *p)
 {
     return r->base + (uint64_t)(p - r->data);
 }
+
+static bool is_damaged(acto_tracefile_reader *r);
 
 static void describe(problem *pr, int rc, uint64_t off, const char *fmt,
                      va_list ap) __attribute__((format(printf, 4, 0)));
@@ -127,7 +146,7 @@ fail(acto_tracefile_reader *r, int rc, const uint8_t *at, const char *fmt, ...)
     describe(&pr, rc, off_of(r, at), fmt, ap);
     va_end(ap);
     /* In a damaged record, trouble at or past the damage is the damage. */
-    if (r->damaged && pr.off >= r->pending.off) {
+    if (is_damaged(r) && pr.off >= r->pending.off) {
         return fail_with(r, &r->pending);
     }
     return fail_with(r, &pr);
@@ -137,7 +156,7 @@ fail(acto_tracefile_reader *r, int rc, const uint8_t *at, const char *fmt, ...)
 static int
 fail_short(acto_tracefile_reader *r, const cur *c)
 {
-    if (r->damaged) {
+    if (is_damaged(r)) {
         return fail_with(r, &r->pending);
     }
     return fail(r, UV_EPROTO, c->p, "a value runs past the end of its record");
@@ -273,7 +292,7 @@ rd_array(acto_tracefile_reader *r, cur *c, bool bounded, uint32_t *n,
                     what, (unsigned long long)count, ACTO__TF_MAX_COUNT);
     }
     if (bounded && count > left) {
-        if (r->damaged) {
+        if (is_damaged(r)) {
             return fail_with(r, &r->pending);
         }
         return fail(r, UV_EPROTO, at,
@@ -324,7 +343,7 @@ skip(acto_tracefile_reader *r, cur *c)
     acto__tf_walk w;
     int rc = acto__tf_walk_one(&w, c->p, (size_t)(c->end - c->p), true);
     if (rc != 0) {
-        if (r->damaged) {
+        if (is_damaged(r)) {
             return fail_with(r, &r->pending);
         }
         return fail(r, rc, c->p + w.bad, "%s", w.msg);
@@ -335,6 +354,20 @@ skip(acto_tracefile_reader *r, cur *c)
 
 /* ---- input ------------------------------------------------------------- */
 
+/* While streaming a chunk: pos < fast_lim says an event's longest
+ * encoding is buffered from pos and ends within the record limit. */
+static void
+set_fast_lim(acto_tracefile_reader *r)
+{
+    if (!r->streaming) {
+        return;
+    }
+    size_t lim = r->rec_start + r->max_record;
+    lim = lim < r->hi ? lim : r->hi;
+    r->fast_lim =
+        lim - r->rec_start >= FAST_EVENT_BYTES ? lim - FAST_EVENT_BYTES + 1 : 0;
+}
+
 /* Reads more of the file, growing the buffer up to max_record. */
 static int
 refill(acto_tracefile_reader *r)
@@ -343,11 +376,15 @@ refill(acto_tracefile_reader *r)
         r->eof = true;
         return 0;
     }
-    if (r->pos > 0) {
-        memmove(r->owned, r->owned + r->pos, r->hi - r->pos);
-        r->base += r->pos;
-        r->hi -= r->pos;
-        r->pos = 0;
+    /* Keep the bytes from pos on, or from the start of a chunk being
+     * streamed (its walk, when needed, starts there). */
+    size_t keep = r->streaming ? r->rec_start : r->pos;
+    if (keep > 0) {
+        memmove(r->owned, r->owned + keep, r->hi - keep);
+        r->base += keep;
+        r->hi -= keep;
+        r->pos -= keep;
+        r->rec_start -= r->streaming ? keep : 0;
     }
     if (r->hi == r->cap) {
         if (r->cap >= r->max_record) {
@@ -371,6 +408,7 @@ refill(acto_tracefile_reader *r)
         if (n >= 0) {
             r->hi += (size_t)n;
             r->eof = n == 0;
+            set_fast_lim(r);
             return 0;
         }
         if (errno != EINTR) {
@@ -413,6 +451,48 @@ fetch(acto_tracefile_reader *r, size_t *len)
                  (unsigned long long)r->pending.off, w.msg);
         return rc;
     }
+}
+
+/* Whether the record being decoded is damaged (r->pending says how). A
+ * streamed chunk is walked now, the first time this is asked, as fetch
+ * walks every other record before decoding it: its earliest damage is
+ * what a decoding error at or past it reports. A read error or a record
+ * over the limit found on the way fails the reader directly. */
+static bool
+is_damaged(acto_tracefile_reader *r)
+{
+    if (!r->streaming || r->damage_known) {
+        return r->damaged;
+    }
+    r->damage_known = true;
+    size_t rel = r->pos - r->rec_start;
+    r->pos = r->rec_start; /* fetch walks from pos; refill may move both */
+    size_t len = 0;
+    int rc = fetch(r, &len);
+    r->pos = r->rec_start + rel;
+    if (rc < 0 && r->status >= 0) {
+        r->damaged = true;
+        r->rec_end = r->hi;
+    } else if (rc == 0) {
+        r->rec_end = r->rec_start + len;
+    }
+    return r->damaged;
+}
+
+/* While streaming: makes at least need bytes from pos available, unless
+ * the file ends first or the record would outgrow max_record (then what
+ * there is is decoded carefully, and running out is the error). */
+static int
+ensure(acto_tracefile_reader *r, size_t need)
+{
+    while (r->hi - r->pos < need && !r->eof &&
+           r->hi - r->rec_start < r->max_record) {
+        int rc = refill(r);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 /* ---- names and the actor table ----------------------------------------- */
@@ -561,9 +641,92 @@ start_chunk(acto_tracefile_reader *r, cur *c, uint32_t n, const uint8_t *at)
     return 0;
 }
 
+/* A chunk record of 6 elements (acto's writer's), decoded in a single
+ * pass: its prefix is walked element by element and decoded, and its
+ * events are left to rd_event. Returns 1 when the record at pos is not
+ * such a chunk (next_record then walks it whole first). */
+static int
+stream_chunk(acto_tracefile_reader *r)
+{
+    static const uint8_t head[] = "\x96\xa5" ACTO__TF_TAG_CHUNK;
+    const size_t head_len = sizeof(head) - 1;
+    while (r->hi - r->pos < head_len && !r->eof) {
+        int rc = refill(r);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    if (r->hi - r->pos < head_len ||
+        memcmp(r->data + r->pos, head, head_len) != 0) {
+        return 1;
+    }
+    r->streaming = true;
+    r->damage_known = false;
+    r->damaged = false;
+    r->rec_start = r->pos;
+    /* seq, lost, the actor table and the names: each walked whole (every
+     * count and length against the bytes left) before it is decoded. */
+    size_t off = head_len; /* from rec_start: refill may move the buffer */
+    for (int k = 0; k < 4; k++) {
+        for (;;) {
+            acto__tf_walk w;
+            const uint8_t *p = r->data + r->rec_start + off;
+            int rc =
+                acto__tf_walk_one(&w, p, r->hi - r->rec_start - off, r->eof);
+            if (rc == 0) {
+                off += w.len;
+                break;
+            }
+            if (rc == ACTO__TF_WALK_MORE &&
+                r->hi - r->rec_start < r->max_record) {
+                if ((rc = refill(r)) < 0) {
+                    return rc;
+                }
+                continue;
+            }
+            /* Report the record's earliest damage, as a walk-first
+             * reader does (or the limit, when the walk runs into it). */
+            if (is_damaged(r)) {
+                return fail_with(r, &r->pending);
+            }
+            if (r->status < 0) {
+                return r->status;
+            }
+            return fail(r, rc == ACTO__TF_WALK_MORE ? UV_EPROTO : rc,
+                        r->data + r->rec_start + off + w.bad, "%s",
+                        rc == ACTO__TF_WALK_MORE ? "a record over the limit"
+                                                 : w.msg);
+        }
+    }
+    if (off > r->max_record) {
+        return fail(r, UV_EPROTO, r->data + r->rec_start,
+                    "a record longer than the %zu-byte limit", r->max_record);
+    }
+    int rc = ensure(r, off + 5); /* the events array's header */
+    if (rc < 0) {
+        return rc;
+    }
+    cur c = {r->data + r->rec_start + head_len, r->data + r->hi};
+    rc = start_chunk(r, &c, 6, r->data + r->rec_start);
+    if (rc == 0) {
+        r->pos = (size_t)(c.p - r->data);
+        set_fast_lim(r);
+    }
+    return rc;
+}
+
 static int
 end_chunk(acto_tracefile_reader *r)
 {
+    if (r->streaming) {
+        /* The record ends after its last event (extra_left is 0). */
+        if (r->pos - r->rec_start > r->max_record) {
+            return fail(r, UV_EPROTO, r->data + r->rec_start,
+                        "a record longer than the %zu-byte limit",
+                        r->max_record);
+        }
+        r->rec_end = r->pos;
+    }
     cur c = {r->data + r->pos, r->data + r->rec_end};
     for (; r->extra_left > 0; r->extra_left--) {
         int rc = skip(r, &c);
@@ -584,6 +747,7 @@ end_chunk(acto_tracefile_reader *r)
     }
     r->pos = r->rec_end;
     r->in_chunk = false;
+    r->streaming = false;
     r->next_seq++;
     return 0;
 }
@@ -655,6 +819,10 @@ next_record(acto_tracefile_reader *r)
         return fail(r, UV_EOF, r->data + r->pos,
                     "the trace ends without its end record (the writer "
                     "was not closed, or the file was cut)");
+    }
+    rc = stream_chunk(r);
+    if (rc != 1) {
+        return rc;
     }
     size_t len = 0;
     r->damaged = false;
@@ -900,12 +1068,31 @@ rd_event(acto_tracefile_reader *r, acto_trace_event *out)
 {
     acto_trace_event f;
     uint64_t fdts;
-    if (r->rec_end - r->pos >= FAST_EVENT_BYTES &&
-        (r->data[r->pos] & 0xf0) == 0x90 && fast_event(r, &f, &fdts)) {
+    size_t end = r->rec_end;
+    bool room;
+    if (r->streaming) {
+        if (r->pos >= r->fast_lim) {
+            /* An event needs at least a byte: none are left within the
+             * limit. Otherwise buffer what the longest event needs. */
+            if (r->pos - r->rec_start >= r->max_record) {
+                return fail(r, UV_EPROTO, r->data + r->rec_start,
+                            "a record longer than the %zu-byte limit",
+                            r->max_record);
+            }
+            if (ensure(r, FAST_EVENT_BYTES) < 0) {
+                return r->status;
+            }
+        }
+        end = r->hi; /* the record's end is where its last event ends */
+        room = r->pos < r->fast_lim;
+    } else {
+        room = r->rec_end - r->pos >= FAST_EVENT_BYTES;
+    }
+    if (room && (r->data[r->pos] & 0xf0) == 0x90 && fast_event(r, &f, &fdts)) {
         finish_event(r, &f, fdts, out);
         return 0;
     }
-    cur c = {r->data + r->pos, r->data + r->rec_end};
+    cur c = {r->data + r->pos, r->data + end};
     const uint8_t *at = c.p;
     acto_trace_event e = {0};
     uint32_t n = 0;
