@@ -27,8 +27,8 @@
 
 #define INITIAL_BUFFER (1u << 20)
 #define MAX_EVENT_FIELDS (3 + ACTO__TF_NFIELDS)
-/* The most fast_event reads: an array header and up to 11 integers of up
- * to 9 bytes each, whatever their values (another writer may use long
+/* The most fast_run reads of one event: an array header and up to 11 integers
+ * of up to 9 bytes each, whatever their values (another writer may use long
  * encodings). */
 #define FAST_EVENT_BYTES (1 + MAX_EVENT_FIELDS * 9)
 
@@ -940,7 +940,7 @@ rd_fields(acto_tracefile_reader *r, cur *c, unsigned mask, acto_trace_event *e)
 
 /* An integer of any encoding at *pp, with no bounds check (the caller
  * made sure 9 bytes are there); false when it is not an integer. */
-static inline bool
+static inline __attribute__((always_inline)) bool
 fast_int(const uint8_t **pp, uint64_t *v)
 {
     const uint8_t *p = *pp;
@@ -968,81 +968,116 @@ fast_int(const uint8_t **pp, uint64_t *v)
     return true;
 }
 
-/* The common case of rd_event without its error reporting: an event with
- * all its bytes there and every value in range. Returns false to let
- * rd_event decode it again and say what is wrong. */
-static bool
-fast_event(acto_tracefile_reader *r, acto_trace_event *e, uint64_t *dts_out)
+/* The common case of rd_event without its error reporting: events with
+ * all their bytes there (an event's longest encoding is buffered from
+ * its start, within the record limit) and every value in range, up to
+ * cap of them into out. Each event is checked whole before the delta
+ * state takes it. Returns how many; it stops at the first event it
+ * cannot vouch for, which rd_event then decodes carefully and so says
+ * what is wrong. */
+static size_t
+fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
 {
-    const uint8_t *p = r->data + r->pos;
-    uint64_t kind, dts, mask, v[ACTO__TF_NFIELDS];
-    unsigned n = *p++ - 0x90u;
-    if (n < 3 || n > MAX_EVENT_FIELDS || !fast_int(&p, &kind) ||
-        kind > UINT16_MAX || !fast_int(&p, &dts) || !fast_int(&p, &mask) ||
-        mask > 0xFF || n != 3 + acto__tf_popcount8((unsigned)mask)) {
-        return false;
-    }
-    for (unsigned i = 0; i < n - 3; i++) {
-        if (!fast_int(&p, &v[i])) {
-            return false;
+    const uint8_t *const d = r->data;
+    size_t pos = r->pos;
+    size_t lim = r->streaming                           ? r->fast_lim
+                 : r->rec_end - pos >= FAST_EVENT_BYTES ? pos + 1
+                                                        : 0;
+    cap = cap < r->events_left ? cap : r->events_left;
+    uint64_t ts = r->ts0, msg0 = r->msg0, fut0 = r->fut0, flow0 = r->flow0;
+    uint64_t hmsg = r->hmsg, lost = r->lost;
+    const uint64_t *const actors = r->actors;
+    const uint64_t n_actors = r->n_actors;
+    size_t i = 0;
+    for (; i < cap && pos < lim; i++) {
+        const uint8_t *p = d + pos;
+        unsigned n = (unsigned)*p++ - 0x90u; /* not a fixarray: huge */
+        uint64_t kind, dts, mask, v;
+        if (n < 3 || n > MAX_EVENT_FIELDS || !fast_int(&p, &kind) ||
+            kind > UINT16_MAX || !fast_int(&p, &dts) || !fast_int(&p, &mask) ||
+            mask > 0xFF || n != 3 + acto__tf_popcount8((unsigned)mask)) {
+            break;
+        }
+        acto_trace_event e = {.kind = (uint16_t)kind};
+        if (mask & ACTO__TF_F_ACTOR) {
+            if (!fast_int(&p, &v) || v > n_actors) {
+                break;
+            }
+            e.actor = v == 0 ? 0 : actors[v - 1];
+        }
+        if (mask & ACTO__TF_F_PEER) {
+            if (!fast_int(&p, &v) || v > n_actors) {
+                break;
+            }
+            e.peer = v == 0 ? 0 : actors[v - 1];
+        }
+        if (mask & ACTO__TF_F_MSG) {
+            if (!fast_int(&p, &v)) {
+                break;
+            }
+            e.msg = (kind == ACTO_TRACE_FUTURE ? fut0 : msg0) + v;
+        }
+        if (mask & ACTO__TF_F_TYPE) {
+            if (!fast_int(&p, &v) || v > UINT32_MAX) {
+                break;
+            }
+            e.type = (uint32_t)v;
+        }
+        if (mask & ACTO__TF_F_ARG) {
+            if (!fast_int(&p, &v) || (int64_t)v < INT32_MIN ||
+                (int64_t)v > INT32_MAX) {
+                break;
+            }
+            e.arg = (uint32_t)v;
+        }
+        if (mask & ACTO__TF_F_FLOW) {
+            if (!fast_int(&p, &v)) {
+                break;
+            }
+            e.flow = flow0 + v;
+        }
+        if (mask & ACTO__TF_F_CAUSE) {
+            if (!fast_int(&p, &v)) {
+                break;
+            }
+            e.cause = hmsg - v;
+        }
+        if (mask & ACTO__TF_F_FLAGS) {
+            if (!fast_int(&p, &v) || v > UINT16_MAX) {
+                break;
+            }
+            e.flags = (uint16_t)v;
+        }
+        /* All valid: only now touch the delta state. */
+        if (mask & ACTO__TF_F_MSG) {
+            if (kind == ACTO_TRACE_FUTURE) {
+                fut0 = e.msg;
+            } else {
+                msg0 = e.msg;
+            }
+        }
+        if (mask & ACTO__TF_F_FLOW) {
+            flow0 = e.flow;
+        }
+        e.ts = ts += dts;
+        if (kind == ACTO_TRACE_HANDLE) {
+            hmsg = e.msg;
+        }
+        if (kind == ACTO_TRACE_LOST) {
+            lost += e.arg;
+        }
+        out[i] = e;
+        pos = (size_t)(p - d);
+        if (!r->streaming) {
+            lim = r->rec_end - pos >= FAST_EVENT_BYTES ? pos + 1 : 0;
         }
     }
-    *e = (acto_trace_event){.kind = (uint16_t)kind};
-    unsigned i = 0;
-    if (mask & ACTO__TF_F_ACTOR) {
-        if (v[i] > r->n_actors) {
-            return false;
-        }
-        e->actor = v[i] == 0 ? 0 : r->actors[v[i] - 1];
-        i++;
-    }
-    if (mask & ACTO__TF_F_PEER) {
-        if (v[i] > r->n_actors) {
-            return false;
-        }
-        e->peer = v[i] == 0 ? 0 : r->actors[v[i] - 1];
-        i++;
-    }
-    uint64_t msg = 0, flow = 0;
-    if (mask & ACTO__TF_F_MSG) {
-        msg = v[i++];
-    }
-    if (mask & ACTO__TF_F_TYPE) {
-        if (v[i] > UINT32_MAX) {
-            return false;
-        }
-        e->type = (uint32_t)v[i++];
-    }
-    if (mask & ACTO__TF_F_ARG) {
-        if ((int64_t)v[i] < INT32_MIN || (int64_t)v[i] > INT32_MAX) {
-            return false;
-        }
-        e->arg = (uint32_t)v[i++];
-    }
-    if (mask & ACTO__TF_F_FLOW) {
-        flow = v[i++];
-    }
-    uint64_t cause = (mask & ACTO__TF_F_CAUSE) ? v[i++] : 0;
-    if (mask & ACTO__TF_F_FLAGS) {
-        if (v[i] > UINT16_MAX) {
-            return false;
-        }
-        e->flags = (uint16_t)v[i];
-    }
-    /* All valid: only now touch the delta state. */
-    if (mask & ACTO__TF_F_MSG) {
-        uint64_t *base = kind == ACTO_TRACE_FUTURE ? &r->fut0 : &r->msg0;
-        e->msg = *base += msg;
-    }
-    if (mask & ACTO__TF_F_FLOW) {
-        e->flow = r->flow0 += flow;
-    }
-    if (mask & ACTO__TF_F_CAUSE) {
-        e->cause = r->hmsg - cause;
-    }
-    r->pos = (size_t)(p - r->data);
-    *dts_out = dts;
-    return true;
+    r->pos = pos;
+    r->ts0 = ts, r->msg0 = msg0, r->fut0 = fut0, r->flow0 = flow0;
+    r->hmsg = hmsg, r->lost = lost;
+    r->events_left -= (uint32_t)i;
+    r->events += i;
+    return i;
 }
 
 /* What every decoded event updates. */
@@ -1066,8 +1101,6 @@ finish_event(acto_tracefile_reader *r, acto_trace_event *e, uint64_t dts,
 static int
 rd_event(acto_tracefile_reader *r, acto_trace_event *out)
 {
-    acto_trace_event f;
-    uint64_t fdts;
     size_t end = r->rec_end;
     bool room;
     if (r->streaming) {
@@ -1088,8 +1121,7 @@ rd_event(acto_tracefile_reader *r, acto_trace_event *out)
     } else {
         room = r->rec_end - r->pos >= FAST_EVENT_BYTES;
     }
-    if (room && (r->data[r->pos] & 0xf0) == 0x90 && fast_event(r, &f, &fdts)) {
-        finish_event(r, &f, fdts, out);
+    if (room && fast_run(r, out, 1) == 1) {
         return 0;
     }
     cur c = {r->data + r->pos, r->data + end};
@@ -1143,6 +1175,45 @@ acto_tracefile_next(acto_tracefile_reader *r, acto_trace_event *out)
         } else {
             next_record(r);
         }
+    }
+    return r->status > 0 ? 0 : r->status;
+}
+
+int
+acto_tracefile_next_batch(acto_tracefile_reader *r, acto_trace_event *out,
+                          size_t cap, size_t *n)
+{
+    if (n != NULL) {
+        *n = 0;
+    }
+    if (r == NULL || out == NULL || cap == 0 || n == NULL) {
+        return ACTO_EINVAL;
+    }
+    size_t k = 0;
+    while (r->status == 0 && k < cap) {
+        if (r->in_chunk && r->events_left > 0) {
+            k += fast_run(r, out + k, cap - k);
+            if (k < cap && r->events_left > 0) {
+                /* Buffer more, or decode carefully (and report). */
+                if (rd_event(r, out + k) != 0) {
+                    break;
+                }
+                k++;
+            }
+            continue;
+        }
+        if (k > 0) {
+            break; /* names stay as next() shows them: chunk by chunk */
+        }
+        if (r->in_chunk) {
+            end_chunk(r);
+        } else {
+            next_record(r);
+        }
+    }
+    *n = k;
+    if (k > 0) {
+        return 1;
     }
     return r->status > 0 ? 0 : r->status;
 }

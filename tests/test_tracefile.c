@@ -1209,6 +1209,83 @@ test_tracefile_traces_a_real_system_through_acto_trace(void **state)
     assert_true((double)st.st_size / (double)n <= 24.0);
 }
 
+/* ---- batches ----------------------------------------------------------- */
+
+/* Reads data one event at a time and in batches of cap: the same events,
+ * the same result and the same error, whatever the damage. */
+static void
+batch_matches_next(const uint8_t *data, size_t len, size_t cap)
+{
+    acto_tracefile_reader *a, *b;
+    acto_tracefile_reader_opts o = {.max_record = len % 2 ? 4096 : 0};
+    assert_acto_ok(acto_tracefile_reader_open_memory(data, len, &o, &a));
+    assert_acto_ok(acto_tracefile_reader_open_memory(data, len, &o, &b));
+    acto_trace_event one, many[64];
+    assert_true(cap <= 64);
+    size_t i = 0, n = 0, k = 0;
+    int ra, rb = 1;
+    while ((ra = acto_tracefile_next(a, &one)) == 1) {
+        if (k == n) {
+            rb = acto_tracefile_next_batch(b, many, cap, &n);
+            k = 0;
+            if (rb != 1) {
+                fail_msg("batch ended (%d) where next has event %zu", rb, i);
+            }
+            assert_true(n >= 1 && n <= cap);
+        }
+        assert_event_equal(&many[k++], &one, i++);
+    }
+    if (k == n) {
+        rb = acto_tracefile_next_batch(b, many, cap, &n);
+    }
+    assert_int_equal(rb, ra);
+    assert_int_equal(n, 0);
+    assert_string_equal(acto_tracefile_error(b), acto_tracefile_error(a));
+    assert_int_equal(acto_tracefile_events_read(b),
+                     acto_tracefile_events_read(a));
+    assert_int_equal(acto_tracefile_lost(b), acto_tracefile_lost(a));
+    assert_int_equal(acto_tracefile_next_batch(b, many, cap, &n), ra);
+    acto_tracefile_reader_close(a);
+    acto_tracefile_reader_close(b);
+}
+
+static void
+test_tracefile_batch_matches_next(void **state)
+{
+    (void)state;
+    acto_trace_event want[32];
+    size_t n, len;
+    uint8_t *full = small_file(want, &n, &len);
+    static const size_t caps[] = {1, 2, 7, 64};
+    for (size_t cut = 0; cut <= len; cut++) {
+        uint8_t *copy = malloc(cut + 1);
+        memcpy(copy, full, cut);
+        for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+            batch_matches_next(copy, cut, caps[c]);
+        }
+        free(copy);
+    }
+    uint8_t *copy = malloc(len);
+    rng_state = 77;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(copy, full, len);
+        copy[rng() % len] = (uint8_t)rng();
+        batch_matches_next(copy, len, caps[iter % 4]);
+    }
+    free(copy);
+    /* A batch does not run into the next chunk (its names). */
+    acto_tracefile_reader *r;
+    assert_acto_ok(acto_tracefile_reader_open_memory(full, len, NULL, &r));
+    acto_trace_event e[64];
+    size_t got;
+    assert_int_equal(acto_tracefile_next_batch(r, e, 64, &got), 1);
+    assert_int_equal(got, 9); /* chunk_events = 9 */
+    assert_int_equal(acto_tracefile_next_batch(r, e, 0, &got), ACTO_EINVAL);
+    assert_int_equal(acto_tracefile_next_batch(r, NULL, 1, &got), ACTO_EINVAL);
+    acto_tracefile_reader_close(r);
+    free(full);
+}
+
 /* ---- the fuzzer's corpus ----------------------------------------------- */
 
 static void
@@ -1270,6 +1347,7 @@ main(void)
         acto_unit_test(test_tracefile_reader_survives_every_truncation),
         acto_unit_test(test_tracefile_reader_names_the_truncation),
         acto_unit_test(test_tracefile_reader_survives_random_corruption),
+        acto_unit_test(test_tracefile_batch_matches_next),
         acto_unit_test(test_tracefile_reader_rejects_hostile_input),
         acto_unit_test(test_tracefile_is_plain_msgpack),
         acto_unit_test(test_tracefile_writer_reports_errors),

@@ -156,6 +156,20 @@ int acto_tracefile_reader_open_memory(const void *data, size_t len,
  * Thread: the reader's thread. */
 int acto_tracefile_next(acto_tracefile_reader *r, acto_trace_event *out);
 
+/* acto_tracefile_next_batch stores up to cap next events in out[0..*n),
+ * as acto_tracefile_next stores one, for less work per event. A batch
+ * ends at the end of a chunk record, so acto_tracefile_actor_name and
+ * acto_tracefile_type_name answer for a batch's events as they would
+ * for the same events read one by one.
+ * Returns 1 (*n events, 1..cap), 0 (the end record was reached: *n is
+ * 0), or a negative error as acto_tracefile_next (*n is 0): events
+ * decoded before an error are returned first, the error by the next
+ * call. ACTO_EINVAL for a NULL r, out or n, or cap 0.
+ * Ownership: out is the caller's, cap elements long.
+ * Thread: the reader's thread. */
+int acto_tracefile_next_batch(acto_tracefile_reader *r, acto_trace_event *out,
+                              size_t cap, size_t *n);
+
 /* acto_tracefile_error describes the reader's error, e.g. "offset 1234:
  * array count 4000000 exceeds the 12 bytes left"; "" when there is none.
  * Ownership: the string lives until the next call on r. */
