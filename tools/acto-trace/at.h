@@ -152,6 +152,10 @@ typedef struct at_trace {
     at_map actor_ix; /* ref -> index + 1 */
     uint64_t last_ref;
     uint32_t last_ix;
+    /* Events read ahead in one acto_tracefile_next_batch call (never
+     * past a chunk, so names stay in step): batch[batch_i..batch_n). */
+    size_t batch_i, batch_n;
+    acto_trace_event batch[256];
 } at_trace;
 
 /* at_trace_open opens path. Returns 0, or AT_FAIL after printing why. */

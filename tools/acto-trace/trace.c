@@ -26,6 +26,7 @@ open_reader(at_trace *t)
     t->status = 0;
     t->err[0] = '\0';
     t->events = 0;
+    t->batch_i = t->batch_n = 0;
     return AT_OK;
 }
 
@@ -77,8 +78,16 @@ at_trace_next(at_trace *t, acto_trace_event *e)
     if (t->status != 0) {
         return t->status > 0 ? 0 : -1;
     }
-    int rc = acto_tracefile_next(t->r, e);
+    int rc = 1;
+    if (t->batch_i == t->batch_n) {
+        size_t n = 0;
+        rc = acto_tracefile_next_batch(
+            t->r, t->batch, sizeof(t->batch) / sizeof(t->batch[0]), &n);
+        t->batch_i = 0;
+        t->batch_n = rc == 1 ? n : 0;
+    }
     if (rc == 1) {
+        *e = t->batch[t->batch_i++];
         if (t->events == 0 || e->ts < t->first_ts) {
             t->first_ts = e->ts;
         }
