@@ -998,75 +998,76 @@ fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
             mask > 0xFF || n != 3 + acto__tf_popcount8((unsigned)mask)) {
             break;
         }
-        acto_trace_event e = {.kind = (uint16_t)kind};
+        /* Written in place: out[i] only counts once the event is whole. */
+        acto_trace_event *e = &out[i];
+        *e = (acto_trace_event){.kind = (uint16_t)kind};
         if (mask & ACTO__TF_F_ACTOR) {
             if (!fast_int(&p, &v) || v > n_actors) {
                 break;
             }
-            e.actor = v == 0 ? 0 : actors[v - 1];
+            e->actor = v == 0 ? 0 : actors[v - 1];
         }
         if (mask & ACTO__TF_F_PEER) {
             if (!fast_int(&p, &v) || v > n_actors) {
                 break;
             }
-            e.peer = v == 0 ? 0 : actors[v - 1];
+            e->peer = v == 0 ? 0 : actors[v - 1];
         }
         if (mask & ACTO__TF_F_MSG) {
             if (!fast_int(&p, &v)) {
                 break;
             }
-            e.msg = (kind == ACTO_TRACE_FUTURE ? fut0 : msg0) + v;
+            e->msg = (kind == ACTO_TRACE_FUTURE ? fut0 : msg0) + v;
         }
         if (mask & ACTO__TF_F_TYPE) {
             if (!fast_int(&p, &v) || v > UINT32_MAX) {
                 break;
             }
-            e.type = (uint32_t)v;
+            e->type = (uint32_t)v;
         }
         if (mask & ACTO__TF_F_ARG) {
             if (!fast_int(&p, &v) || (int64_t)v < INT32_MIN ||
                 (int64_t)v > INT32_MAX) {
                 break;
             }
-            e.arg = (uint32_t)v;
+            e->arg = (uint32_t)v;
         }
         if (mask & ACTO__TF_F_FLOW) {
             if (!fast_int(&p, &v)) {
                 break;
             }
-            e.flow = flow0 + v;
+            e->flow = flow0 + v;
         }
         if (mask & ACTO__TF_F_CAUSE) {
             if (!fast_int(&p, &v)) {
                 break;
             }
-            e.cause = hmsg - v;
+            e->cause = hmsg - v;
         }
         if (mask & ACTO__TF_F_FLAGS) {
             if (!fast_int(&p, &v) || v > UINT16_MAX) {
                 break;
             }
-            e.flags = (uint16_t)v;
+            e->flags = (uint16_t)v;
         }
         /* All valid: only now touch the delta state. */
         if (mask & ACTO__TF_F_MSG) {
             if (kind == ACTO_TRACE_FUTURE) {
-                fut0 = e.msg;
+                fut0 = e->msg;
             } else {
-                msg0 = e.msg;
+                msg0 = e->msg;
             }
         }
         if (mask & ACTO__TF_F_FLOW) {
-            flow0 = e.flow;
+            flow0 = e->flow;
         }
-        e.ts = ts += dts;
+        e->ts = ts += dts;
         if (kind == ACTO_TRACE_HANDLE) {
-            hmsg = e.msg;
+            hmsg = e->msg;
         }
         if (kind == ACTO_TRACE_LOST) {
-            lost += e.arg;
+            lost += e->arg;
         }
-        out[i] = e;
         pos = (size_t)(p - d);
         if (!r->streaming) {
             lim = r->rec_end - pos >= FAST_EVENT_BYTES ? pos + 1 : 0;
@@ -1121,7 +1122,9 @@ rd_event(acto_tracefile_reader *r, acto_trace_event *out)
     } else {
         room = r->rec_end - r->pos >= FAST_EVENT_BYTES;
     }
-    if (room && fast_run(r, out, 1) == 1) {
+    acto_trace_event fast; /* *out is only written with a whole event */
+    if (room && fast_run(r, &fast, 1) == 1) {
+        *out = fast;
         return 0;
     }
     cur c = {r->data + r->pos, r->data + end};
