@@ -161,8 +161,24 @@ typedef struct at_trace {
 /* at_trace_open opens path. Returns 0, or AT_FAIL after printing why. */
 int at_trace_open(at_trace *t, const char *path);
 /* at_trace_next reads the next event: 1, 0 at a clean end, or -1 after a
- * read error (kept in t->status and t->err, not printed). */
-int at_trace_next(at_trace *t, acto_trace_event *e);
+ * read error (kept in t->status and t->err, not printed). Inline: most
+ * events come from the batch read ahead; at_trace_next_batch reads the
+ * next one (and shows progress). */
+int at_trace_next_batch(at_trace *t, acto_trace_event *e);
+static inline int
+at_trace_next(at_trace *t, acto_trace_event *e)
+{
+    if (t->batch_i == t->batch_n) {
+        return at_trace_next_batch(t, e);
+    }
+    const acto_trace_event *b = &t->batch[t->batch_i++];
+    if (t->events++ == 0 || b->ts < t->first_ts) {
+        t->first_ts = b->ts;
+    }
+    t->last_ts = b->ts > t->last_ts ? b->ts : t->last_ts;
+    *e = *b;
+    return 1;
+}
 /* at_trace_rewind reopens the file for another pass (actors kept). */
 int at_trace_rewind(at_trace *t);
 /* at_trace_report prints the reader's error, if any, on stderr; returns

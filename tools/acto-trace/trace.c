@@ -73,29 +73,21 @@ show_progress(at_trace *t, bool done)
 }
 
 int
-at_trace_next(at_trace *t, acto_trace_event *e)
+at_trace_next_batch(at_trace *t, acto_trace_event *e)
 {
     if (t->status != 0) {
         return t->status > 0 ? 0 : -1;
     }
-    int rc = 1;
-    if (t->batch_i == t->batch_n) {
-        size_t n = 0;
-        rc = acto_tracefile_next_batch(
-            t->r, t->batch, sizeof(t->batch) / sizeof(t->batch[0]), &n);
-        t->batch_i = 0;
-        t->batch_n = rc == 1 ? n : 0;
+    if (t->progress && t->events >= PROGRESS_EVERY) {
+        show_progress(t, false); /* at most once a second */
     }
+    size_t n = 0;
+    int rc = acto_tracefile_next_batch(
+        t->r, t->batch, sizeof(t->batch) / sizeof(t->batch[0]), &n);
+    t->batch_i = 0;
+    t->batch_n = rc == 1 ? n : 0;
     if (rc == 1) {
-        *e = t->batch[t->batch_i++];
-        if (t->events == 0 || e->ts < t->first_ts) {
-            t->first_ts = e->ts;
-        }
-        t->last_ts = e->ts > t->last_ts ? e->ts : t->last_ts;
-        if (++t->events % PROGRESS_EVERY == 0 && t->progress) {
-            show_progress(t, false);
-        }
-        return 1;
+        return at_trace_next(t, e);
     }
     if (t->progress && t->events >= PROGRESS_EVERY) {
         show_progress(t, true);
