@@ -975,14 +975,28 @@ fast_int(const uint8_t **pp, uint64_t *v)
  * state takes it. Returns how many; it stops at the first event it
  * cannot vouch for, which rd_event then decodes carefully and so says
  * what is wrong. */
+/* The number of fields each mask names. */
+static const uint8_t popcount8[256] = {
+#define B2(n) n, n + 1, n + 1, n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+    B6(0), B6(1), B6(1), B6(2)
+#undef B2
+#undef B4
+#undef B6
+};
+
 static size_t
 fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
 {
     const uint8_t *const d = r->data;
     size_t pos = r->pos;
-    size_t lim = r->streaming                           ? r->fast_lim
-                 : r->rec_end - pos >= FAST_EVENT_BYTES ? pos + 1
-                                                        : 0;
+    /* pos < lim: FAST_EVENT_BYTES from pos are there (and, streaming,
+     * within the record limit). */
+    const size_t lim = r->streaming ? r->fast_lim
+                       : r->rec_end >= FAST_EVENT_BYTES
+                           ? r->rec_end - FAST_EVENT_BYTES + 1
+                           : 0;
     cap = cap < r->events_left ? cap : r->events_left;
     uint64_t ts = r->ts0, msg0 = r->msg0, fut0 = r->fut0, flow0 = r->flow0;
     uint64_t hmsg = r->hmsg, lost = r->lost;
@@ -995,7 +1009,7 @@ fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
         uint64_t kind, dts, mask, v;
         if (n < 3 || n > MAX_EVENT_FIELDS || !fast_int(&p, &kind) ||
             kind > UINT16_MAX || !fast_int(&p, &dts) || !fast_int(&p, &mask) ||
-            mask > 0xFF || n != 3 + acto__tf_popcount8((unsigned)mask)) {
+            mask > 0xFF || n != 3u + popcount8[mask]) {
             break;
         }
         /* Written in place: out[i] only counts once the event is whole. */
@@ -1069,9 +1083,6 @@ fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
             lost += e->arg;
         }
         pos = (size_t)(p - d);
-        if (!r->streaming) {
-            lim = r->rec_end - pos >= FAST_EVENT_BYTES ? pos + 1 : 0;
-        }
     }
     r->pos = pos;
     r->ts0 = ts, r->msg0 = msg0, r->fut0 = fut0, r->flow0 = flow0;
