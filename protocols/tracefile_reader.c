@@ -986,6 +986,67 @@ static const uint8_t popcount8[256] = {
 #undef B6
 };
 
+/* The fields mask names, into e (see fast_run); false when one is not
+ * an integer in range. Inlined with a constant mask for the usual ones,
+ * so their bits are not tested at run time. */
+static inline __attribute__((always_inline)) bool
+fast_fields(const uint8_t **pp, unsigned mask, acto_trace_event *e,
+            const uint64_t *actors, uint64_t n_actors, uint64_t msg_base,
+            uint64_t flow0, uint64_t hmsg)
+{
+    uint64_t v;
+    if (mask & ACTO__TF_F_ACTOR) {
+        if (!fast_int(pp, &v) || v > n_actors) {
+            return false;
+        }
+        e->actor = v == 0 ? 0 : actors[v - 1];
+    }
+    if (mask & ACTO__TF_F_PEER) {
+        if (!fast_int(pp, &v) || v > n_actors) {
+            return false;
+        }
+        e->peer = v == 0 ? 0 : actors[v - 1];
+    }
+    if (mask & ACTO__TF_F_MSG) {
+        if (!fast_int(pp, &v)) {
+            return false;
+        }
+        e->msg = msg_base + v;
+    }
+    if (mask & ACTO__TF_F_TYPE) {
+        if (!fast_int(pp, &v) || v > UINT32_MAX) {
+            return false;
+        }
+        e->type = (uint32_t)v;
+    }
+    if (mask & ACTO__TF_F_ARG) {
+        if (!fast_int(pp, &v) || (int64_t)v < INT32_MIN ||
+            (int64_t)v > INT32_MAX) {
+            return false;
+        }
+        e->arg = (uint32_t)v;
+    }
+    if (mask & ACTO__TF_F_FLOW) {
+        if (!fast_int(pp, &v)) {
+            return false;
+        }
+        e->flow = flow0 + v;
+    }
+    if (mask & ACTO__TF_F_CAUSE) {
+        if (!fast_int(pp, &v)) {
+            return false;
+        }
+        e->cause = hmsg - v;
+    }
+    if (mask & ACTO__TF_F_FLAGS) {
+        if (!fast_int(pp, &v) || v > UINT16_MAX) {
+            return false;
+        }
+        e->flags = (uint16_t)v;
+    }
+    return true;
+}
+
 static size_t
 fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
 {
@@ -1006,7 +1067,7 @@ fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
     for (; i < cap && pos < lim; i++) {
         const uint8_t *p = d + pos;
         unsigned n = (unsigned)*p++ - 0x90u; /* not a fixarray: huge */
-        uint64_t kind, dts, mask, v;
+        uint64_t kind, dts, mask;
         if (n < 3 || n > MAX_EVENT_FIELDS || !fast_int(&p, &kind) ||
             kind > UINT16_MAX || !fast_int(&p, &dts) || !fast_int(&p, &mask) ||
             mask > 0xFF || n != 3u + popcount8[mask]) {
@@ -1015,54 +1076,45 @@ fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
         /* Written in place: out[i] only counts once the event is whole. */
         acto_trace_event *e = &out[i];
         *e = (acto_trace_event){.kind = (uint16_t)kind};
-        if (mask & ACTO__TF_F_ACTOR) {
-            if (!fast_int(&p, &v) || v > n_actors) {
-                break;
-            }
-            e->actor = v == 0 ? 0 : actors[v - 1];
+        /* The runtime's usual masks (TRACE-FORMAT.md), then any other. */
+        const uint64_t mbase = kind == ACTO_TRACE_FUTURE ? fut0 : msg0;
+        bool ok;
+#define FIELDS(m) fast_fields(&p, (m), e, actors, n_actors, mbase, flow0, hmsg)
+        switch (mask) {
+        case 0x03:
+            ok = FIELDS(0x03);
+            break;
+        case 0x10:
+            ok = FIELDS(0x10);
+            break;
+        case 0x13:
+            ok = FIELDS(0x13);
+            break;
+        case 0x37:
+            ok = FIELDS(0x37);
+            break;
+        case 0x3d:
+            ok = FIELDS(0x3d);
+            break;
+        case 0x57:
+            ok = FIELDS(0x57);
+            break;
+        case 0x6f:
+            ok = FIELDS(0x6f);
+            break;
+        case 0x75:
+            ok = FIELDS(0x75);
+            break;
+        case 0x7f:
+            ok = FIELDS(0x7f);
+            break;
+        default:
+            ok = FIELDS((unsigned)mask);
+            break;
         }
-        if (mask & ACTO__TF_F_PEER) {
-            if (!fast_int(&p, &v) || v > n_actors) {
-                break;
-            }
-            e->peer = v == 0 ? 0 : actors[v - 1];
-        }
-        if (mask & ACTO__TF_F_MSG) {
-            if (!fast_int(&p, &v)) {
-                break;
-            }
-            e->msg = (kind == ACTO_TRACE_FUTURE ? fut0 : msg0) + v;
-        }
-        if (mask & ACTO__TF_F_TYPE) {
-            if (!fast_int(&p, &v) || v > UINT32_MAX) {
-                break;
-            }
-            e->type = (uint32_t)v;
-        }
-        if (mask & ACTO__TF_F_ARG) {
-            if (!fast_int(&p, &v) || (int64_t)v < INT32_MIN ||
-                (int64_t)v > INT32_MAX) {
-                break;
-            }
-            e->arg = (uint32_t)v;
-        }
-        if (mask & ACTO__TF_F_FLOW) {
-            if (!fast_int(&p, &v)) {
-                break;
-            }
-            e->flow = flow0 + v;
-        }
-        if (mask & ACTO__TF_F_CAUSE) {
-            if (!fast_int(&p, &v)) {
-                break;
-            }
-            e->cause = hmsg - v;
-        }
-        if (mask & ACTO__TF_F_FLAGS) {
-            if (!fast_int(&p, &v) || v > UINT16_MAX) {
-                break;
-            }
-            e->flags = (uint16_t)v;
+#undef FIELDS
+        if (!ok) {
+            break;
         }
         /* All valid: only now touch the delta state. */
         if (mask & ACTO__TF_F_MSG) {
