@@ -938,8 +938,11 @@ rd_fields(acto_tracefile_reader *r, cur *c, unsigned mask, acto_trace_event *e)
     return rc;
 }
 
-/* An integer of any encoding at *pp, with no bounds check (the caller
- * made sure 9 bytes are there); false when it is not an integer. */
+/* An integer of any encoding at *pp, with no bounds check: the caller
+ * made sure 9 bytes are there (fast_run: an event's first 11 values,
+ * each at most 9 bytes, lie within the FAST_EVENT_BYTES it checked, and
+ * so do the 9 bytes from the start of each). False when it is not an
+ * integer. */
 static inline __attribute__((always_inline)) bool
 fast_int(const uint8_t **pp, uint64_t *v)
 {
@@ -959,11 +962,13 @@ fast_int(const uint8_t **pp, uint64_t *v)
         return false;
     }
     int n = 1 << ((b - 0xcc) & 3);
-    uint64_t x = be(p + 1, n);
-    if (b >= 0xd0 && n < 8 && (x >> (8 * n - 1)) != 0) {
-        x |= ~0ull << (8 * n);
-    }
-    *v = x;
+    uint64_t x; /* the 8 bytes after b, big-endian: the value on top */
+    memcpy(&x, p + 1, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    int shift = 64 - 8 * n;
+    *v = b >= 0xd0 ? (uint64_t)((int64_t)x >> shift) : x >> shift;
     *pp = p + 1 + n;
     return true;
 }
