@@ -692,10 +692,13 @@ stream_chunk(acto_tracefile_reader *r)
             if (r->status < 0) {
                 return r->status;
             }
-            return fail(r, rc == ACTO__TF_WALK_MORE ? UV_EPROTO : rc,
-                        r->data + r->rec_start + off + w.bad, "%s",
-                        rc == ACTO__TF_WALK_MORE ? "a record over the limit"
-                                                 : w.msg);
+            if (rc == ACTO__TF_WALK_MORE) {
+                return fail(r, UV_EPROTO, r->data + r->rec_start,
+                            "a record longer than the %zu-byte limit",
+                            r->max_record);
+            }
+            return fail(r, rc, r->data + r->rec_start + off + w.bad, "%s",
+                        w.msg);
         }
     }
     if (off > r->max_record) {
