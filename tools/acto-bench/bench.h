@@ -60,6 +60,9 @@ double bench_percentile(double *v, uint64_t n, double p);
 /* A receive function that does nothing, for idle actors. */
 int bench_idle_receive(acto_ctx *ctx, void *state, const acto_msg *m);
 
+/* bench_spin_ns burns ns nanoseconds of CPU (a slow handler's work). */
+void bench_spin_ns(uint64_t ns);
+
 /* Monotonic nanoseconds. */
 uint64_t bench_now_ns(void);
 

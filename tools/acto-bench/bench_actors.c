@@ -647,9 +647,7 @@ bench_fanout(const bench_opts *opts)
 static int
 slow_item(acto_ctx *ctx, void *state, const acto_msg *m)
 {
-    uint64_t until = bench_now_ns() + SPIN_NS;
-    while (bench_now_ns() < until) {
-    }
+    bench_spin_ns(SPIN_NS);
     return sink_item(ctx, state, m);
 }
 

@@ -332,9 +332,7 @@ bench_pool8(const bench_opts *opts)
 static int
 slow_add_up(acto_emitter *out, void *state, const acto_msg *item)
 {
-    uint64_t until = bench_now_ns() + FLOOD_SPIN_NS;
-    while (bench_now_ns() < until) {
-    }
+    bench_spin_ns(FLOOD_SPIN_NS);
     return add_up(out, state, item);
 }
 

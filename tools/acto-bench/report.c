@@ -110,6 +110,14 @@ bench_idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     return 0;
 }
 
+void
+bench_spin_ns(uint64_t ns)
+{
+    uint64_t until = bench_now_ns() + ns;
+    while (bench_now_ns() < until) {
+    }
+}
+
 uint64_t
 bench_now_ns(void)
 {
