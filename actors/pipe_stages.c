@@ -355,6 +355,25 @@ pick_worker(acto_ctx *ctx, acto_stage *st, const acto_msg *item)
     return st->outs[best];
 }
 
+/* apply runs st's function on an item it owns and settles the outcome:
+ * the error policy on failure, else the item is freed unless it was passed
+ * on (a sink counts it consumed). Returns whether it succeeded. */
+static bool
+apply(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    acto_msg *left;
+    int rc = run_item(st, item, &left);
+    if (rc != 0) {
+        acto__pipe_on_error(ctx, st, left, rc);
+        return false;
+    }
+    if (st->kind == KIND_SINK) {
+        st->stats.out++; /* consumed */
+    }
+    acto_msg_free(left);
+    return true;
+}
+
 static void
 handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
@@ -396,16 +415,7 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         }
         return;
     }
-    acto_msg *left;
-    int rc = run_item(st, item, &left);
-    if (rc != 0) {
-        acto__pipe_on_error(ctx, st, left, rc);
-        return;
-    }
-    if (st->kind == KIND_SINK) {
-        st->stats.out++; /* consumed */
-    }
-    acto_msg_free(left);
+    (void)apply(ctx, st, item);
 }
 
 /* ---- retries ---------------------------------------------------------- */
@@ -422,17 +432,9 @@ retry_now(acto_ctx *ctx, void *state, void *user)
         produce(ctx, st);
         return 0;
     }
-    acto_msg *left;
-    int rc = run_item(st, item, &left);
-    if (rc != 0) {
-        acto__pipe_on_error(ctx, st, left, rc);
-        return 0;
+    if (apply(ctx, st, item)) {
+        st->attempt = 0;
     }
-    st->attempt = 0;
-    if (st->kind == KIND_SINK) {
-        st->stats.out++;
-    }
-    acto_msg_free(left);
     return 0;
 }
 
@@ -592,13 +594,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         acto_msg *item = acto_take_msg(ctx);
         if (__builtin_expect(item != NULL, 1)) {
             st->stats.in++;
-            acto_msg *left;
-            int rc = run_item(st, item, &left);
-            if (rc != 0) {
-                acto__pipe_on_error(ctx, st, left, rc);
-            } else if (left != NULL) {
-                acto_msg_free(left);
-            }
+            (void)apply(ctx, st, item);
             return 0;
         }
     }

@@ -94,9 +94,7 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
         const acto_msg *cur = sys->current_msg;
         if (cur != NULL && !acto__msg_sampled(cur) &&
             !(m->flags & MSG_FLOWED)) {
-            /* A sampled-out flow goes on: mark it, record nothing. */
-            m->flow = cur->flow;
-            m->flags |= MSG_FLOWED | MSG_UNSAMPLED;
+            acto__msg_follow(m, cur); /* sampled out: record nothing */
         } else {
             acto__trace_send(sys, from, to, m);
         }

@@ -286,8 +286,7 @@ trace_settle(acto_future *f)
     uint64_t flow = cur != NULL ? acto__msg_flow(cur) : 0;
     if (cur != NULL && !acto__msg_sampled(cur)) {
         if (f->notify != NULL) { /* the continuation stays out too */
-            f->notify->flow = flow;
-            f->notify->flags |= MSG_FLOWED | MSG_UNSAMPLED;
+            acto__msg_follow(f->notify, cur);
         }
         return;
     }
@@ -298,8 +297,7 @@ trace_settle(acto_future *f)
                        ACTO_REF_NONE, 0, f->state);
     if (f->notify != NULL && cur != NULL && flow != 0) {
         f->notify->cause = cur->id;
-        f->notify->flow = flow;
-        f->notify->flags |= MSG_FLOWED;
+        acto__msg_follow(f->notify, cur);
     }
 }
 

@@ -585,6 +585,15 @@ acto__msg_flow(const acto_msg *m)
     return (m->flags & MSG_FLOWED) ? m->flow : 0;
 }
 
+/* acto__msg_follow puts m in the flow of cur, a message being handled
+ * that has one: the same flow, sampled in or out as cur is. */
+static inline void
+acto__msg_follow(acto_msg *m, const acto_msg *cur)
+{
+    m->flow = cur->flow;
+    m->flags |= MSG_FLOWED | (cur->flags & MSG_UNSAMPLED);
+}
+
 static inline bool
 acto__traced(const acto_system *sys, const acto_actor *a)
 {
