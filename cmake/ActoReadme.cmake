@@ -27,6 +27,7 @@
 #
 # Options can be combined on any block of NAME. Other fenced blocks (sh,
 # text, ...) are not compiled. Unnamed blocks are named L<line>.
+cmake_policy(VERSION 3.20) # also in script mode (IN_LIST, ...)
 set(ACTO_README_RUNNER ${CMAKE_CURRENT_LIST_DIR}/ActoReadmeRun.cmake)
 
 # The README is read as lists of lines: characters CMake's lists treat
@@ -59,9 +60,14 @@ function(acto__readme_write path content)
     file(WRITE ${path} "${content}")
 endfunction()
 
-function(acto_readme_examples readme)
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${readme})
-    set(outdir ${CMAKE_CURRENT_BINARY_DIR}/readme)
+# acto_readme_extract(readme outdir) writes outdir/readme_<name>.c (and
+# .expect) per example and outdir/file_L<line>.txt per file-checked block,
+# removes files of examples that are gone, and sets in the caller
+# ACTO_README_EXAMPLES ("name|line|has main|runs" per example) and
+# ACTO_README_FILES ("line|path" per file-checked block). It also works
+# in script mode, for tests/test_readme_extract.cmake:
+#   cmake -DREADME=file -DOUT=dir -P ActoReadme.cmake   (writes OUT/manifest)
+function(acto_readme_extract readme outdir)
     file(MAKE_DIRECTORY ${outdir})
     file(READ ${readme} text)
     acto__readme_escape("${text}" text)
@@ -103,6 +109,7 @@ function(acto_readme_examples readme)
             if(fence STREQUAL "")
                 set(fence "text")
             endif()
+            set(fence_line ${n})
             math(EXPR block_line "${n} + 1")
             set(file_path "")
             set(file_body "")
@@ -141,7 +148,7 @@ function(acto_readme_examples readme)
         set(marker "${line}")
     endforeach()
     if(NOT fence STREQUAL "")
-        message(FATAL_ERROR "${readme}:${block_line}: a code block never ends")
+        message(FATAL_ERROR "${readme}:${fence_line}: a code block never ends")
     endif()
 
     # Files of examples since renamed or removed would linger otherwise.
@@ -158,12 +165,33 @@ function(acto_readme_examples readme)
         file(REMOVE ${old_files})
     endif()
 
+    set(examples "")
     foreach(name IN LISTS names)
         acto__readme_unescape("${ex_${name}_code}" code)
+        acto__readme_write(${outdir}/readme_${name}.c "/* Extracted from \
+${readme} by cmake/ActoReadme.cmake: edit the README, not this file. */\n\
+${code}")
+        acto__readme_unescape("${ex_${name}_expect}" expect)
+        acto__readme_write(${outdir}/readme_${name}.expect "${expect}")
+        list(APPEND examples
+            "${name}|${ex_${name}_line}|${ex_${name}_main}|${ex_${name}_run}")
+    endforeach()
+    set(ACTO_README_EXAMPLES "${examples}" PARENT_SCOPE)
+    set(ACTO_README_FILES "${file_checks}" PARENT_SCOPE)
+endfunction()
+
+function(acto_readme_examples readme)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${readme})
+    set(outdir ${CMAKE_CURRENT_BINARY_DIR}/readme)
+    acto_readme_extract(${readme} ${outdir})
+    foreach(example IN LISTS ACTO_README_EXAMPLES)
+        string(REPLACE "|" ";" example "${example}")
+        list(GET example 0 name)
+        list(GET example 1 line)
+        list(GET example 2 has_main)
+        list(GET example 3 runs)
         set(src ${outdir}/readme_${name}.c)
-        acto__readme_write(${src} "/* Extracted from ${readme} by \
-cmake/ActoReadme.cmake: edit the README, not this file. */\n${code}")
-        if(ex_${name}_main)
+        if(has_main)
             add_executable(readme_${name} ${src})
         else()
             add_library(readme_${name} OBJECT ${src})
@@ -171,20 +199,18 @@ cmake/ActoReadme.cmake: edit the README, not this file. */\n${code}")
         target_link_libraries(readme_${name} PRIVATE acto::runtime
             acto::actors acto::protocols acto_build_flags)
         target_compile_options(readme_${name} PRIVATE -Wno-unused-parameter)
-        if(ex_${name}_main AND ex_${name}_run)
-            acto__readme_unescape("${ex_${name}_expect}" expect)
-            acto__readme_write(${outdir}/readme_${name}.expect "${expect}")
+        if(has_main AND runs)
             add_test(NAME readme_${name}
                 COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:readme_${name}>
                     -DEXPECT_FILE=${outdir}/readme_${name}.expect
-                    -DWHERE=${readme}:${ex_${name}_line}
+                    -DWHERE=${readme}:${line}
                     -P ${ACTO_README_RUNNER}
                 WORKING_DIRECTORY ${outdir})
             set_tests_properties(readme_${name} PROPERTIES
                 TIMEOUT 60 LABELS readme)
         endif()
     endforeach()
-    foreach(check IN LISTS file_checks)
+    foreach(check IN LISTS ACTO_README_FILES)
         string(REPLACE "|" ";" check "${check}")
         list(GET check 0 at)
         list(GET check 1 path)
@@ -196,3 +222,10 @@ cmake/ActoReadme.cmake: edit the README, not this file. */\n${code}")
             TIMEOUT 30 LABELS readme)
     endforeach()
 endfunction()
+
+if(CMAKE_SCRIPT_MODE_FILE STREQUAL CMAKE_CURRENT_LIST_FILE)
+    acto_readme_extract(${README} ${OUT})
+    string(REPLACE ";" "\n" examples "${ACTO_README_EXAMPLES}")
+    string(REPLACE ";" "\n" files "${ACTO_README_FILES}")
+    file(WRITE ${OUT}/manifest "${examples}\n--\n${files}\n")
+endif()
