@@ -8,9 +8,9 @@
 #   -Wno-unused-parameter: callbacks keep their full signatures) and linked
 #   with acto::runtime, acto::actors and acto::protocols;
 # - a block that defines main() becomes a test, readme_<name>, run in
-#   readme/ in the build folder: it passes when the program exits 0 (and
-#   printed what the marker's `expect` asks); a failure names the README
-#   line. A block without main() is compiled only.
+#   readme/ in the build folder: it passes when the program exits 0
+#   within 60 s (and printed what the marker's `expect` asks); a failure
+#   names the README line. A block without main() is compiled only.
 #
 # A block is a whole translation unit unless the line right before its
 # fence is a marker naming the example it belongs to:
@@ -19,7 +19,8 @@
 #                                           block of NAME, in README order,
 #                                           makes one file
 #   <!-- example: NAME; expect: REGEX -->   ... whose output must match
-#                                           REGEX (a CMake regex, no ';')
+#                                           REGEX (a CMake regex, to the
+#                                           end of the marker)
 #   <!-- example: NAME; compile-only -->    built, not run (a server)
 #   <!-- file: PATH -->                     any block (```cmake, ```sh):
 #                                           must equal PATH (from the
