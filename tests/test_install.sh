@@ -44,14 +44,17 @@ check_run() { # how program trace
         fail "$1: acto-trace check: $(cat "$work/$1-check.txt")"
 }
 
-# pkg-config, as README.md shows it.
+# pkg-config, as README.md shows it; strict C11 with warnings as errors,
+# so acto's installed headers hold up in a pedantic project too (the
+# feature-test macro is the one README.md says strict C11 needs).
 mkdir -p "$work/pkgconfig"
 flags=$(PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig" \
     pkg-config --cflags --libs --static acto) ||
     fail "pkg-config does not find acto"
+strict="-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror"
 # shellcheck disable=SC2086 # word splitting of the flags is intended
-"$cc" $san -o "$work/pkgconfig/consumer" "$src/main.c" $flags ||
-    fail "pkg-config: cc $san ... $flags failed"
+"$cc" $strict $san -o "$work/pkgconfig/consumer" "$src/main.c" $flags ||
+    fail "pkg-config: cc $strict $san ... $flags failed"
 check_run pkgconfig "$work/pkgconfig/consumer" "$work/pkgconfig/trace.acto"
 
 # find_package(acto), from a project outside acto's tree.
