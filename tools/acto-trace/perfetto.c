@@ -510,7 +510,7 @@ at_cmd_perfetto(const at_args *args)
     if (at_trace_report(&t) != AT_OK) {
         rc = AT_FAIL;
     }
-    if (rc == AT_OK) {
+    if (rc == AT_OK && !args->quiet) {
         fprintf(stderr,
                 "acto-trace: wrote %llu trace events from %llu "
                 "events into %u file%s\n",
