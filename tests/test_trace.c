@@ -357,6 +357,41 @@ trace_sampling_keeps_whole_flows(void **state)
     free(s.ev);
 }
 
+/* An actor that greets itself from its start hook. */
+static int
+greet_self(acto_ctx *ctx, void *state)
+{
+    (void)state;
+    return acto_tell(ctx, acto_self(ctx), T_GO, NULL, 0);
+}
+
+static const acto_behaviour greeter_b = {.receive = b_receive,
+                                         .start = greet_self};
+
+static void
+trace_records_what_a_start_hook_sends(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    acto_ref g;
+    assert_acto_ok(acto_spawn(sys, &greeter_b, NULL,
+                              &(acto_spawn_opts){.label = "greeter"}, &g));
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    /* The greeting is handled, and so its send is in the trace too. */
+    const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, 0);
+    assert_non_null(h);
+    const acto_trace_event *snd = find(&s, ACTO_TRACE_SEND, h->msg);
+    assert_non_null(snd);
+    assert_int_equal(snd->actor, g.id);
+    assert_int_equal(s.names, 1); /* named before it sent */
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 /* A relay takes each message and passes it on unchanged (no copy). */
 typedef struct relay {
     acto_ref to;
@@ -502,6 +537,7 @@ main(void)
         acto_unit_test(trace_links_sends_timers_and_asks_to_their_cause),
         acto_unit_test(trace_records_a_failure_and_the_restart_it_caused),
         acto_unit_test(trace_counts_exactly_what_a_full_ring_loses),
+        acto_unit_test(trace_records_what_a_start_hook_sends),
         acto_unit_test(trace_sampling_keeps_whole_flows),
         acto_unit_test(trace_sampling_keeps_messages_passed_on_in_their_flow),
         acto_unit_test(trace_follows_label_patterns),
