@@ -76,12 +76,14 @@ expect 1 "a missing input file is an error" "$DEMO" --input nosuch.log \
     --out missing
 has err.txt "cannot read --input nosuch.log: No such file or directory" \
     "the missing file is named"
+expect 1 "a folder as input is an error" "$DEMO" --input . --out missing
+has err.txt "cannot read --input \.: Is a directory" "the folder is named"
 if [ -e missing/trace.acto ]; then fail "no trace for a run that never ran"
 else ok "nothing traced for a run that never ran"; fi
 
 # ---- a full run on a small generated log --------------------------------
-expect 0 "a run on 20000 generated lines" "$DEMO" --lines 20000 --seed 7 \
-    --workers 3 --sample 1 --out run
+expect 0 "a run on 10000 generated lines" "$DEMO" --lines 10000 --seed 7 \
+    --workers 3 --sample 0.5 --out run
 r=run/report.txt
 has out.txt "^acto-demo: finished" "the summary says it finished"
 has out.txt "ui.perfetto.dev" "the summary says where to open the JSON"
@@ -93,7 +95,7 @@ parsed=$(num $r "lines parsed")
 quarantined=$(num $r "lines quarantined")
 crashes=$(num $r "parser crashes")
 restarts=$(num $r "parser restarts")
-same "every line generated was read" "$read" 20000
+same "every line generated was read" "$read" 10000
 same "lines read = parsed + quarantined" "$read" \
     $((${parsed:-0} + ${quarantined:-0}))
 above "some lines were quarantined" "$quarantined" 0
@@ -129,6 +131,8 @@ has out.txt "^geo " "the trace has the geo service"
 has out.txt "^parse\.2 " "the trace has the third parser"
 expect 0 "the Perfetto JSON is strict and its arrows match" \
     "$JCHECK" perfetto run/trace.json
+has run/trace.json '"name":"future failed"' \
+    "the Perfetto JSON shows the asks that timed out"
 has run/trace.html "^<!DOCTYPE html>" "the HTML report begins"
 has run/trace.html "</html>$" "the HTML report ends"
 

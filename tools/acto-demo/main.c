@@ -397,9 +397,9 @@ run(demo_app *a)
             (void)acto_signals_stop(a->sig);
         }
     } else {
-        printf("acto-demo: started: %s -> %u parsers -> aggregate (+ geo) "
-               "-> report; Ctrl-C stops it cleanly\n",
-               a->input, a->o.workers);
+        printf("acto-demo: started: %u parsers on %s; Ctrl-C stops it "
+               "cleanly\n",
+               a->o.workers, a->input);
         fflush(stdout);
     }
     (void)acto_system_run(a->sys);

@@ -39,6 +39,15 @@ seconds(const demo_app *a)
                : 0;
 }
 
+/* lost counts the lines read that neither reached the report nor were
+ * quarantined. */
+static uint64_t
+lost(const demo_app *a)
+{
+    uint64_t accounted = a->parse_st.quarantined + a->totals.records;
+    return a->read_st.out > accounted ? a->read_st.out - accounted : 0;
+}
+
 static const char *
 outcome(const demo_app *a, char *buf, size_t size)
 {
@@ -69,8 +78,7 @@ counts(FILE *f, const demo_app *a)
             num(p->quarantined, b[2]));
     fprintf(f, "parser crashes:      %s\n", num(a->quarantine.lines, b[3]));
     fprintf(f, "parser restarts:     %s\n", num(p->restarts, b[4]));
-    fprintf(f, "lines lost:          %s\n",
-            num(p->dropped + p->skipped + p->failed, b[5]));
+    fprintf(f, "lines lost:          %s\n", num(lost(a), b[5]));
     fprintf(f, "records aggregated:  %s\n", num(a->agg.records, b[0]));
     fprintf(f, "records reported:    %s\n", num(a->totals.records, b[1]));
     fprintf(f, "geo asks:            %s\n", num(a->agg.asks, b[2]));
@@ -196,26 +204,31 @@ demo_print_summary(const demo_app *a)
     const acto_stage_stats *r = &a->read_st, *p = &a->parse_st;
     double s = seconds(a);
     printf("\nacto-demo: %s\n", outcome(a, out, sizeof(out)));
-    printf("  lines       %s read in %.2f s (%s lines/s) = %s parsed + %s "
-           "quarantined\n",
+    printf("  tree     acto.root supervises geo (a slow lookup service) and "
+           "logs\n           (read -> %u parsers -> batch -> aggregate -> "
+           "report)\n",
+           a->o.workers);
+    printf("  lines    %s read in %.2f s (%s lines/s)\n           = %s "
+           "parsed + %s quarantined\n",
            num(r->out, b[0]), s,
            num(s > 0 ? (uint64_t)((double)r->out / s) : 0, b[1]),
            num(p->out, b[2]), num(p->quarantined, b[3]));
-    printf("  crashes     %s parser crashes on malformed lines, %s restarts "
-           "by the\n              supervisor, %s lines lost\n",
+    printf("  crashes  %s parser crashes on malformed lines: each line "
+           "quarantined,\n           the parser restarted (%s restarts); "
+           "%s lines lost\n",
            num(a->quarantine.lines, b[0]), num(p->restarts, b[1]),
-           num(p->dropped + p->skipped + p->failed, b[2]));
-    printf("  geo         %s asks: %s answered, %s timed out after %u ms "
-           "(wait_for +\n              gather); %s records without a "
-           "country\n",
+           num(lost(a), b[2]));
+    printf("  geo      %s asks: %s answered, %s timed out after %u ms "
+           "(wait_for,\n           gather); %s records without a country\n",
            num(a->agg.asks, b[0]), num(a->agg.answers, b[1]),
            num(a->agg.timeouts, b[2]), a->o.deadline_ms,
            num(a->totals.no_country, b[3]));
     if (a->traced) {
-        printf("  trace       %s events recorded (%s lost), %.1f MB; %g of "
-               "the lines traced\n              end to end (--sample)\n",
+        printf("  trace    %s events (%s lost), %.1f MB: every crash and "
+               "restart, and\n           the whole journey of %g%% of the "
+               "lines (--sample)\n",
                num(a->trace_st.recorded, b[0]), num(a->trace_st.lost, b[1]),
-               (double)a->trace_bytes / 1e6, a->o.sample);
+               (double)a->trace_bytes / 1e6, a->o.sample * 100);
     }
     files(a);
 }
