@@ -155,6 +155,14 @@ if [ -e own/trace.acto ] || [ -e own/access.log ]; then
     fail "--no-trace and --input write no trace and no log"
 else ok "--no-trace and --input write no trace and no log"; fi
 
+: >empty.log
+expect 0 "a run on an empty log" "$DEMO" --input empty.log --out empty
+same "an empty log: 0 lines read" "$(num empty/report.txt "lines read")" 0
+if [ -f empty/quarantine.log ] && [ ! -s empty/quarantine.log ]; then
+    ok "an empty log: an empty quarantine.log"
+else fail "an empty log: no empty quarantine.log"; fi
+expect 0 "an empty log: the trace is valid" "$TOOL" check empty/trace.acto
+
 # ---- Ctrl-C in the middle of a run --------------------------------------
 # --rate keeps the run going for about 50 s; SIGINT is sent once the demo
 # says it started, and the run must end well before that.
@@ -170,6 +178,7 @@ wait $pid
 status=$?
 pid=
 same "Ctrl-C: exit status 130" "$status" 130
+if [ "$status" -ne 130 ]; then sed 's/^/    /' int.txt int.err | head -30; fi
 has int.txt "interrupted by SIGINT" "Ctrl-C: the summary says so"
 has int/report.txt "outcome: interrupted" "Ctrl-C: the report says so"
 read=$(num int/report.txt "lines read")

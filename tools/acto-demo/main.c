@@ -424,8 +424,9 @@ write_quarantine(const demo_app *a)
     if (f == NULL) {
         return errno;
     }
-    size_t n = fwrite(a->quarantine.buf, 1, a->quarantine.len, f);
-    int err = n != a->quarantine.len ? errno : 0;
+    size_t len = a->quarantine.len; /* none kept: no buffer either */
+    int err =
+        len > 0 && fwrite(a->quarantine.buf, 1, len, f) != len ? errno : 0;
     return fclose(f) != 0 && err == 0 ? errno : err;
 }
 
