@@ -19,7 +19,7 @@
 
 #define BATCH_RECORDS 256
 #define BATCH_WINDOW_MS 20
-#define AGG_IN_FLIGHT 8
+#define AGG_IN_FLIGHT 16
 #define SHUTDOWN_BUDGET_MS 8000
 
 static uint64_t
