@@ -168,8 +168,8 @@ files(const demo_app *a)
         printf("  access.log      the generated input (seed %llu)\n",
                (unsigned long long)a->o.seed);
     }
-    printf("  report.txt      the counts above, requests by status code and "
-           "path, by country\n");
+    printf("  report.txt      the counts above; requests by status and path, "
+           "by country\n");
     printf("  quarantine.log  the malformed lines, as read\n");
     if (!a->traced) {
         printf("  (no trace: --no-trace)\n");
@@ -187,7 +187,9 @@ files(const demo_app *a)
     }
     printf("  trace.json      the timeline: open https://ui.perfetto.dev and "
            "drop the file\n"
-           "                  on it (or chrome://tracing)\n");
+           "                  on it (a track per actor, an arrow per message; "
+           "crashes,\n"
+           "                  restarts and timed-out asks are marked)\n");
     char more[4200];
     snprintf(more, sizeof(more), "%s/trace.1.json", a->o.out);
     if (exists(more)) {
