@@ -190,6 +190,9 @@ void demo_agg_free(demo_agg *g);
  * through. demo_pacer_new returns NULL when out of memory. */
 struct demo_pacer *demo_pacer_new(acto_system *sys, uint32_t rate);
 int demo_pace(void *state, const acto_msg *item, acto_future **out);
+/* demo_pacer_unpace lets everything through from now on (a stop drains
+ * the lines already read at full speed). */
+void demo_pacer_unpace(struct demo_pacer *pc);
 void demo_pacer_free(struct demo_pacer *pc);
 
 /* demo_start_tree starts geo and logs under the root supervisor, and the

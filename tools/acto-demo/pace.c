@@ -108,6 +108,15 @@ demo_pace(void *state, const acto_msg *item, acto_future **out)
 }
 
 void
+demo_pacer_unpace(struct demo_pacer *pc)
+{
+    if (pc != NULL) {
+        pc->per_tick = 1e18; /* the held item goes at the next tick */
+        pc->credit = 1e18;
+    }
+}
+
+void
 demo_pacer_free(struct demo_pacer *pc)
 {
     if (pc == NULL) {

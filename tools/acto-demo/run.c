@@ -167,6 +167,7 @@ logs_receive(acto_ctx *ctx, void *state, const acto_msg *m)
             return acto_stop(acto_ctx_system(ctx), acto_self(ctx));
         }
         (void)acto_pipeline_cancel(l->a->p); /* drains, then done */
+        demo_pacer_unpace(l->a->pacer);
         return 0;
     default:
         return 0;
