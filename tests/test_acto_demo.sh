@@ -82,8 +82,8 @@ if [ -e missing/trace.acto ]; then fail "no trace for a run that never ran"
 else ok "nothing traced for a run that never ran"; fi
 
 # ---- a full run on a small generated log --------------------------------
-expect 0 "a run on 10000 generated lines" "$DEMO" --lines 10000 --seed 7 \
-    --workers 3 --sample 0.5 --out run
+expect 0 "a run on 8000 generated lines" "$DEMO" --lines 8000 --seed 7 \
+    --workers 3 --sample 0.2 --out run
 r=run/report.txt
 has out.txt "^acto-demo: finished" "the summary says it finished"
 has out.txt "ui.perfetto.dev" "the summary says where to open the JSON"
@@ -95,7 +95,7 @@ parsed=$(num $r "lines parsed")
 quarantined=$(num $r "lines quarantined")
 crashes=$(num $r "parser crashes")
 restarts=$(num $r "parser restarts")
-same "every line generated was read" "$read" 10000
+same "every line generated was read" "$read" 8000
 same "lines read = parsed + quarantined" "$read" \
     $((${parsed:-0} + ${quarantined:-0}))
 above "some lines were quarantined" "$quarantined" 0
@@ -164,9 +164,9 @@ else fail "an empty log: no empty quarantine.log"; fi
 expect 0 "an empty log: the trace is valid" "$TOOL" check empty/trace.acto
 
 # ---- Ctrl-C in the middle of a run --------------------------------------
-# --rate keeps the run going for about 50 s; SIGINT is sent once the demo
+# --rate keeps the run going for about 40 s; SIGINT is sent once the demo
 # says it started, and the run must end well before that.
-"$DEMO" --lines 100000 --rate 2000 --out int >int.txt 2>int.err &
+"$DEMO" --lines 20000 --rate 500 --out int >int.txt 2>int.err &
 pid=$!
 i=0
 while ! grep -q "^acto-demo: started" int.txt && [ $i -lt 600 ]; do
@@ -184,7 +184,7 @@ has int/report.txt "outcome: interrupted" "Ctrl-C: the report says so"
 read=$(num int/report.txt "lines read")
 parsed=$(num int/report.txt "lines parsed")
 quarantined=$(num int/report.txt "lines quarantined")
-if [ -n "$read" ] && [ "$read" -lt 100000 ]; then ok "Ctrl-C: stopped early ($read lines)"
+if [ -n "$read" ] && [ "$read" -lt 20000 ]; then ok "Ctrl-C: stopped early ($read lines)"
 else fail "Ctrl-C: read '$read' lines"; fi
 same "Ctrl-C: lines read = parsed + quarantined" "$read" \
     $((${parsed:-0} + ${quarantined:-0}))
