@@ -4,7 +4,9 @@
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan
 #   make test SANITIZE=thread   the same under ThreadSanitizer
 #   make bench             build Release and run acto-bench (BENCH_ARGS=...)
-#   make demo              the main demo (arrives with a later issue)
+#   make demo              build Release and run acto-demo: a supervised,
+#                          traced log pipeline; its files go to DEMO_OUT
+#                          (build/demo-out); DEMO_ARGS=... for more options
 #
 # WERROR=1 turns warnings into errors (CI sets it). Each mode builds in its
 # own folder under build/, so switching modes never reconfigures.
@@ -14,6 +16,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR ?=
 SANITIZE ?=
 BENCH_ARGS ?=
+DEMO_OUT ?= $(BUILD_DIR)/demo-out
+DEMO_ARGS ?=
 
 ifeq ($(SANITIZE),)
   TEST_DIR := $(BUILD_DIR)/debug
@@ -28,7 +32,7 @@ endif
 
 CMAKE_FLAGS := -DACTO_SANITIZE=$(SAN) -DACTO_WERROR=$(if $(WERROR),ON,OFF)
 
-.PHONY: all deps test bench demo clean
+.PHONY: all deps test release bench demo clean
 
 all: test
 
@@ -40,16 +44,17 @@ test: deps
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 
-bench: deps
+# The Release build the benchmarks and the demo share (no tests).
+release: deps
 	cmake -S . -B $(BUILD_DIR)/release -DCMAKE_BUILD_TYPE=Release \
 	    -DACTO_BUILD_TESTS=OFF -DACTO_WERROR=$(if $(WERROR),ON,OFF)
 	cmake --build $(BUILD_DIR)/release -j $(JOBS)
+
+bench: release
 	$(BUILD_DIR)/release/tools/acto-bench/acto-bench $(BENCH_ARGS)
 
-demo:
-	@echo "make demo: acto-demo is not built yet; it arrives with step 8 of"
-	@echo "the plan ('The main job'). Until then, run 'make test' or 'make bench'."
-	@exit 1
+demo: release
+	$(BUILD_DIR)/release/tools/acto-demo/acto-demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR)

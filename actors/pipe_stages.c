@@ -124,6 +124,23 @@ restart_state(acto_stage *st)
     return st->opts.init(st->arg, &st->state);
 }
 
+/* trace_restart records a restart in place as a trace shows an actor's
+ * (the failure on the item, then the restart it led to, by the pool's
+ * supervisor for a worker), so trace tools count and show it although the
+ * actor itself never stopped. */
+static void
+trace_restart(acto_stage *st, const acto_msg *item, int code, bool restarted)
+{
+    acto_system *sys = st->p->sys;
+    uint64_t id = item != NULL ? acto_msg_id(item) : 0;
+    acto_ref by = st->pool != NULL ? st->pool->ext : ACTO_REF_NONE;
+    acto_trace_emit(sys, ACTO_TRACE_FAIL, st->ref, by, id, 0, (uint32_t)code);
+    if (restarted) {
+        acto_trace_emit(sys, ACTO_TRACE_RESTART, st->ref, by, id, id,
+                        (uint32_t)st->stats.restarts);
+    }
+}
+
 static void retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
 /* on_error applies st's policy to a failure (item may be NULL: a source's
@@ -160,6 +177,7 @@ acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
         st->stats.quarantined += lost;
         report(st, &e, ACTO_ON_ERROR_RESTART);
         int rc = restart_state(st);
+        trace_restart(st, item, code, rc == 0);
         if (rc != 0) {
             acto_error ie = {rc, "StageInitFailed", "a restart's init failed",
                              st->ref, NULL};

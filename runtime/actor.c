@@ -329,6 +329,9 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
         return rc;
     }
     a->self = make_ref(sys, slot, gen);
+    if (acto__tracing(sys)) {
+        acto__trace_actor_born(sys, a); /* its start hook's sends too */
+    }
     rc = run_start(a);
     if (rc != 0) {
         unspawn(a);
@@ -337,7 +340,6 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
     sys->stats.spawned++;
     sys->stats.live++;
     if (acto__tracing(sys)) {
-        acto__trace_actor_born(sys, a);
         if (a->flags & ACTOR_TRACED) {
             acto__trace_record(sys, ACTO_TRACE_SPAWN, 0, 0, 0, a->self,
                                a->parent, 0, 0);

@@ -148,6 +148,30 @@ fail_on_hundreds(acto_emitter *out, void *state, acto_msg *item)
     return acto_emit(out, item);
 }
 
+/* Counts a trace's FAIL and RESTART events; each restart must follow the
+ * failure of the item that caused it, by a supervisor. */
+typedef struct restart_sink {
+    int fails, restarts, unmatched;
+    uint64_t last_fail;
+} restart_sink;
+
+static int
+restart_write(const acto_trace_event *ev, size_t n, void *user)
+{
+    restart_sink *s = user;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].kind == ACTO_TRACE_FAIL) {
+            s->fails++;
+            s->last_fail = ev[i].msg;
+        } else if (ev[i].kind == ACTO_TRACE_RESTART) {
+            s->restarts++;
+            s->unmatched += ev[i].cause == 0 || ev[i].cause != s->last_fail ||
+                            ev[i].peer == 0;
+        }
+    }
+    return 0;
+}
+
 static void
 pool_worker_restarts_in_place_keeping_its_mailbox(void **state)
 {
@@ -166,10 +190,19 @@ pool_worker_restarts_in_place_keeping_its_mailbox(void **state)
     assert_acto_ok(
         acto_pipeline_pool(p, src, &po, fail_on_hundreds, &f, &so, &pool));
     assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
+    restart_sink rs = {0};
+    acto_trace_sink sink = {.write = restart_write, .user = &rs};
+    assert_acto_ok(acto_trace_start(
+        sys, &sink, &(acto_trace_opts){.mode = ACTO_TRACE_BLOCK}));
     acto_future *done;
     assert_acto_ok(acto_pipeline_start(p, &done));
     acto_test_settle(env);
     assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_DONE);
+    assert_acto_ok(acto_trace_stop(sys));
+    /* The trace shows each crash and the restart it caused. */
+    assert_int_equal(rs.fails, 10);
+    assert_int_equal(rs.restarts, 10);
+    assert_int_equal(rs.unmatched, 0);
     acto_stage_stats st;
     assert_acto_ok(acto_pipeline_stats(p, pool, &st));
     /* count in = out + quarantined, exactly */

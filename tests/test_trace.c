@@ -357,6 +357,113 @@ trace_sampling_keeps_whole_flows(void **state)
     free(s.ev);
 }
 
+/* An actor that greets itself from its start hook. */
+static int
+greet_self(acto_ctx *ctx, void *state)
+{
+    (void)state;
+    return acto_tell(ctx, acto_self(ctx), T_GO, NULL, 0);
+}
+
+static const acto_behaviour greeter_b = {.receive = b_receive,
+                                         .start = greet_self};
+
+static void
+trace_records_what_a_start_hook_sends(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    acto_ref g;
+    assert_acto_ok(acto_spawn(sys, &greeter_b, NULL,
+                              &(acto_spawn_opts){.label = "greeter"}, &g));
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    /* The greeting is handled, and so its send is in the trace too. */
+    const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, 0);
+    assert_non_null(h);
+    const acto_trace_event *snd = find(&s, ACTO_TRACE_SEND, h->msg);
+    assert_non_null(snd);
+    assert_int_equal(snd->actor, g.id);
+    assert_int_equal(s.names, 1); /* named before it sent */
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+/* A relay takes each message and passes it on unchanged (no copy). */
+typedef struct relay {
+    acto_ref to;
+    int not_taken;
+} relay;
+
+static int
+relay_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)m;
+    relay *r = state;
+    acto_msg *own = acto_take_msg(ctx);
+    if (own == NULL) {
+        r->not_taken++;
+        return 0;
+    }
+    int rc = acto_send(ctx, r->to, own);
+    if (rc != 0) {
+        acto_msg_free(own);
+    }
+    return rc;
+}
+
+static const acto_behaviour relay_b = {.receive = relay_receive};
+
+/* has_send tells whether a send to `to` in flow is recorded. */
+static bool
+has_send(const memsink *s, acto_ref to, uint64_t flow)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ev[i].kind == ACTO_TRACE_SEND && s->ev[i].peer == to.id &&
+            s->ev[i].flow == flow) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+trace_sampling_keeps_messages_passed_on_in_their_flow(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(
+        acto_trace_start(sys, &sk, &(acto_trace_opts){.sample = 0.5}));
+    relay r = {0};
+    acto_ref via;
+    assert_acto_ok(acto_spawn(sys, &b_b, NULL, NULL, &r.to));
+    assert_acto_ok(acto_spawn(sys, &relay_b, &r, NULL, &via));
+    for (int i = 0; i < 200; i++) {
+        assert_acto_ok(acto_test_send_int(sys, via, T_NEXT, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    /* Sampled out or not, every message could be taken, and each flow
+     * kept has both hops: the relay's send continues the outside one. */
+    assert_int_equal(r.not_taken, 0);
+    size_t hops = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.ev[i].kind == ACTO_TRACE_SEND && s.ev[i].peer == r.to.id) {
+            assert_true(has_send(&s, via, s.ev[i].flow));
+            hops++;
+        }
+    }
+    assert_int_equal(count(&s, ACTO_TRACE_SEND), 2 * hops);
+    assert_true(hops > 50 && hops < 150); /* about half of 200 */
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 static void
 trace_follows_label_patterns(void **state)
 {
@@ -430,7 +537,9 @@ main(void)
         acto_unit_test(trace_links_sends_timers_and_asks_to_their_cause),
         acto_unit_test(trace_records_a_failure_and_the_restart_it_caused),
         acto_unit_test(trace_counts_exactly_what_a_full_ring_loses),
+        acto_unit_test(trace_records_what_a_start_hook_sends),
         acto_unit_test(trace_sampling_keeps_whole_flows),
+        acto_unit_test(trace_sampling_keeps_messages_passed_on_in_their_flow),
         acto_unit_test(trace_follows_label_patterns),
         acto_unit_test(trace_stops_when_its_sink_fails),
     };

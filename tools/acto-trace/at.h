@@ -212,6 +212,7 @@ typedef struct at_args {
     unsigned max_edges;  /* graph */
     unsigned max_arrows; /* seq */
     bool tsv;            /* stats */
+    bool quiet;          /* perfetto: no note on stderr once written */
 } at_args;
 
 int at_cmd_stats(const at_args *a);

@@ -6,8 +6,9 @@
  * sending slice, "f" with "bp":"e" inside the handling one; a send made
  * outside any handler gets a 2 ns anchor slice of its own), the mailbox
  * depth as C counters, failures, dead letters, drops, restarts, spawns
- * and stops as i instants. Written in one pass; split into OUT.json,
- * OUT.1.json, ... of at most --max-events events each.
+ * and stops as i instants, and futures that failed or were cancelled (a
+ * timeout, mostly) as i instants on the outside track. Written in one pass;
+ * split into OUT.json, OUT.1.json, ... of at most --max-events events each.
  *
  * Slices on a track must nest, and flow points must sit strictly inside
  * their slices. Times are kept in integer ns from the trace's first event;
@@ -17,6 +18,7 @@
 #include "at.h"
 
 #include <acto/error.h>
+#include <acto/future.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +408,18 @@ on_other(pf *p, const acto_trace_event *e, uint64_t ns)
                  (unsigned long long)e->cause, e->arg);
         instant(p, e->peer, ns, "restart", e->msg, extra);
         break;
+    case ACTO_TRACE_FUTURE:
+        /* A failure or a cancel (a timeout, mostly) on the outside track:
+         * no actor resolves it. Successes show as their replies' arrows. */
+        if (e->arg == ACTO_FUTURE_FAILED || e->arg == ACTO_FUTURE_CANCELLED) {
+            snprintf(extra, sizeof(extra), ",\"cause\":%llu",
+                     (unsigned long long)e->cause);
+            instant(p, 0, ns,
+                    e->arg == ACTO_FUTURE_FAILED ? "future failed"
+                                                 : "future cancelled",
+                    e->msg, extra);
+        }
+        break;
     case ACTO_TRACE_SPAWN:
         instant(p, e->actor, ns, "spawn", 0, NULL);
         break;
@@ -510,7 +524,7 @@ at_cmd_perfetto(const at_args *args)
     if (at_trace_report(&t) != AT_OK) {
         rc = AT_FAIL;
     }
-    if (rc == AT_OK) {
+    if (rc == AT_OK && !args->quiet) {
         fprintf(stderr,
                 "acto-trace: wrote %llu trace events from %llu "
                 "events into %u file%s\n",

@@ -18,7 +18,9 @@
  * stops every stage, the future fails with it), skip the item (counted,
  * reported to the pipeline's error callback), retry it with backoff, or
  * restart the stage's state in place (its fini then init hooks run; the
- * mailbox is kept, so no waiting item is lost) and quarantine the item.
+ * mailbox is kept, so no waiting item is lost) and quarantine the item;
+ * a trace shows such a restart as an actor's: a FAIL event on the item,
+ * then a RESTART event caused by it.
  * Exactly: in = out + skipped + quarantined + failed for a stage that
  * emits one item per item, with retried counted apart.
  *
