@@ -145,6 +145,7 @@ typedef struct acto__actor_ext {
     void *fail_user;
     char *label;
     size_t label_size;
+    uint64_t stop_flow, stop_cause; /* while tracing: what made it stop */
 } acto__actor_ext;
 
 typedef struct acto_actor {
@@ -558,6 +559,22 @@ void acto__trace_actor_born(acto_system *sys, acto_actor *a);
 void acto__trace_round_end(acto_system *sys);
 /* acto__trace_failed dumps a flight recorder that asked for it. */
 void acto__trace_failed(acto_system *sys);
+/* acto__trace_spawned records a's SPAWN, in the flow of the message being
+ * handled (its cause). */
+void acto__trace_spawned(acto_system *sys, acto_actor *a);
+/* acto__trace_stop_cause keeps what made a stop (a message's flow and id;
+ * the message being handled when flow is 0) for its STOP event. */
+void acto__trace_stop_cause(acto_actor *a, uint64_t flow, uint64_t id);
+/* acto__trace_stopped records a's STOP in the flow of what made it stop,
+ * and makes that stand for the message being handled, so the notices
+ * its stop sends follow it; returns the message to restore after. */
+const acto_msg *acto__trace_stopped(acto_system *sys, acto_actor *a);
+/* acto__trace_settle records future f resolving, caused by the message
+ * being handled, and puts the continuations it delivers in its flow. */
+void acto__trace_settle(acto_future *f);
+/* acto__deliver_on_done is the callback delivering a prebuilt message
+ * when a future is done (future.c). */
+void acto__deliver_on_done(acto_future *f, void *user);
 /* acto__trace_from_env starts tracing as ACTO_TRACE says. */
 void acto__trace_from_env(acto_system *sys);
 

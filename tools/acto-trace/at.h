@@ -190,7 +190,10 @@ void at_trace_close(at_trace *t);
 at_actor *at_actor_of(at_trace *t, uint64_t ref);
 /* at_actor_find returns ref's actor or NULL. */
 at_actor *at_actor_find(const at_trace *t, uint64_t ref);
-/* at_actor_label is "name 3.1", "3.1" or "outside". */
+/* at_ref_is_ask tells whether ref is a system's ask ref: replies to asks
+ * are sent to it, and complete the ask's future (no actor). */
+bool at_ref_is_ask(uint64_t ref);
+/* at_actor_label is "name 3.1", "actor 3.1", "outside" or "ask". */
 const char *at_actor_label(at_trace *t, at_actor *a);
 /* at_actor_name is the file's name for the actor, or NULL. */
 const char *at_actor_name(at_trace *t, at_actor *a);

@@ -141,6 +141,8 @@ track(pf *p, uint64_t ref)
             char buf[1100];
             if (ref == 0) {
                 snprintf(buf, sizeof(buf), "outside (no actor)");
+            } else if (at_ref_is_ask(ref)) {
+                snprintf(buf, sizeof(buf), "ask (replies complete futures)");
             } else {
                 snprintf(buf, sizeof(buf), "actor %s%s%s",
                          at_ref_str(ref, ref_s), n != NULL ? " " : "",
@@ -285,6 +287,9 @@ on_send(pf *p, const acto_trace_event *e, uint64_t ns)
     }
     p->flying[p->n_flying] = (sendrec){e->peer, e->msg, ns};
     *at_map_put(&p->sent, e->msg, NULL) = ++p->n_flying;
+    if (at_ref_is_ask(e->peer)) {
+        return; /* a reply: no mailbox; its future ends its arrow */
+    }
     at_actor *to = at_actor_of(p->t, e->peer);
     to->depth = e->arg;
     counter(p, e->peer, ns, e->arg);
@@ -400,6 +405,11 @@ on_other(pf *p, const acto_trace_event *e, uint64_t ns)
         instant(p, e->peer, ns,
                 e->kind == ACTO_TRACE_DEAD ? "dead_letter" : "dropped", e->msg,
                 extra);
+        break;
+    case ACTO_TRACE_FUTURE: /* a reply's arrow ends at its future */
+        if (e->cause != 0) {
+            end_arrow(p, e->cause, "future completed", ns);
+        }
         break;
     case ACTO_TRACE_RESTART:
         snprintf(extra, sizeof(extra), ",\"cause\":%llu,\"restart\":%u",
