@@ -322,7 +322,19 @@ struct acto_system {
     atomic_bool ts_closed;
     uint32_t ts_capacity;
     acto__wheel wheel;
+    struct acto__type_name *type_names; /* by type (msgtype.c) */
+    uint32_t n_type_names, cap_type_names;
 };
+
+/* A message type's name (msgtype.c). */
+typedef struct acto__type_name {
+    uint32_t type;
+    uint32_t len; /* strlen(name) */
+    char *name;
+} acto__type_name;
+
+/* acto__type_names_fini frees the system's type names. */
+void acto__type_names_fini(acto_system *sys);
 
 struct acto_ctx {
     acto_actor actor; /* a ctx is its actor, seen from its handlers */
@@ -572,6 +584,8 @@ const acto_msg *acto__trace_stopped(acto_system *sys, acto_actor *a);
 /* acto__trace_settle records future f resolving, caused by the message
  * being handled, and puts the continuations it delivers in its flow. */
 void acto__trace_settle(acto_future *f);
+/* acto__trace_type_named hands a type's name to the sink. */
+void acto__trace_type_named(acto_system *sys, uint32_t type, const char *name);
 /* acto__deliver_on_done is the callback delivering a prebuilt message
  * when a future is done (future.c). */
 void acto__deliver_on_done(acto_future *f, void *user);

@@ -246,6 +246,15 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
     }
 }
 
+void
+acto__trace_type_named(acto_system *sys, uint32_t type, const char *name)
+{
+    const acto_trace_sink *sink = &sys->trace->sink;
+    if (sink->type_name != NULL) {
+        sink->type_name(type, name, sink->user);
+    }
+}
+
 /* current_flow is the flow of the message being handled, when it is
  * recorded (0: none, or sampled out). */
 static uint64_t
@@ -509,6 +518,10 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
     }
     sys->trace = t;
     sys->special = true;
+    for (uint32_t i = 0; i < sys->n_type_names; i++) {
+        acto__trace_type_named(sys, sys->type_names[i].type,
+                               sys->type_names[i].name);
+    }
     /* Actors already alive are traced or not by their labels too. */
     for (uint32_t i = 0; i < sys->actors.fresh; i++) {
         acto_actor *a = sys->actors.v[i].ptr;

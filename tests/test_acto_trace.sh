@@ -122,6 +122,7 @@ expect 0 "perfetto: strict JSON, arrows matched, slices nested" "$JCHECK" perfet
 has out.txt 'arrows matched' "perfetto: checked"
 has p.json '"thread_name","pid":1,"tid":[0-9]+,"args":\{"name":"actor 0\.1 alpha"\}' "perfetto: a named track"
 has p.json '"ph":"X","name":"handle Go"' "perfetto: a handle slice"
+has p.json '"ph":"X","name":"handle Done"' "perfetto: a type named while tracing (acto_msg_type_name)"
 has p.json '"ph":"C","name":"mailbox actor 1\.1 beta"' "perfetto: a mailbox counter"
 has p.json '"ph":"i","s":"t","name":"failure".*"error":"ACTO_EINVAL"' "perfetto: the failure instant"
 has p.json '"ph":"i","s":"t","name":"dead_letter"' "perfetto: the dead letter instant"

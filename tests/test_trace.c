@@ -15,7 +15,9 @@ enum { T_GO = 1, T_NEXT, T_REQ, T_REPLY, T_TICK, T_DIE, T_DONE };
 typedef struct memsink {
     acto_trace_event *ev;
     size_t n, cap;
-    int writes, closes, names;
+    int writes, closes, names, types;
+    uint32_t last_type;
+    char last_type_name[256];
     int fail_after; /* fail the write after this many (0: never) */
 } memsink;
 
@@ -50,10 +52,23 @@ mem_name(acto_ref actor, const char *name, void *user)
     ((memsink *)user)->names++;
 }
 
+static void
+mem_type(uint32_t type, const char *name, void *user)
+{
+    memsink *s = user;
+    s->types++;
+    s->last_type = type;
+    snprintf(s->last_type_name, sizeof(s->last_type_name), "%s", name);
+}
+
 static acto_trace_sink
 sink_of(memsink *s)
 {
-    return (acto_trace_sink){mem_write, mem_close, mem_name, s};
+    return (acto_trace_sink){.write = mem_write,
+                             .close = mem_close,
+                             .name = mem_name,
+                             .user = s,
+                             .type_name = mem_type};
 }
 
 static const acto_trace_event *
@@ -596,6 +611,67 @@ trace_follows_label_patterns(void **state)
     free(s.ev);
 }
 
+/* ---- message type names ------------------------------------------------ */
+
+static void
+trace_gets_the_names_of_message_types(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    assert_acto_ok(acto_msg_type_name(sys, T_GO, "Go"));
+    assert_string_equal(acto_msg_type_name_of(sys, T_GO), "Go");
+    assert_null(acto_msg_type_name_of(sys, T_NEXT));
+    assert_null(acto_msg_type_name_of(NULL, T_GO));
+    /* Bad input. */
+    char long_name[ACTO_MSG_TYPE_NAME_MAX + 2];
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    assert_acto_err(acto_msg_type_name(NULL, T_NEXT, "Next"), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, NULL), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, ""), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, long_name), ACTO_EINVAL);
+    long_name[ACTO_MSG_TYPE_NAME_MAX] = '\0'; /* the longest allowed */
+    assert_acto_ok(acto_msg_type_name(sys, 1000, long_name));
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Ne\nxt"), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, ACTO_MSG_DOWN, "Down"),
+                    ACTO_EINVAL);
+    /* Duplicates: a type named twice, a name given to two types. */
+    assert_acto_err(acto_msg_type_name(sys, T_GO, "Go"), ACTO_EEXIST);
+    assert_acto_err(acto_msg_type_name(sys, T_GO, "Start"), ACTO_EEXIST);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Go"), ACTO_EEXIST);
+    assert_string_equal(acto_msg_type_name_of(sys, T_GO), "Go");
+    /* Out of memory loses nothing. */
+    acto_test_alloc_fail_nth(1);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Next"), ACTO_ENOMEM);
+    assert_true(acto_test_alloc_failed());
+    assert_null(acto_msg_type_name_of(sys, T_NEXT));
+    /* Tracing starts: the sink gets the names given so far, and then each
+     * new one as it is given. */
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    assert_int_equal(s.types, 2);
+    assert_acto_ok(acto_msg_type_name(sys, T_NEXT, "Next"));
+    assert_int_equal(s.types, 3);
+    assert_int_equal(s.last_type, T_NEXT);
+    assert_string_equal(s.last_type_name, "Next");
+    assert_acto_ok(acto_trace_stop(sys));
+    /* The table is bounded. */
+    char name[32];
+    uint32_t t = 2000;
+    int rc = 0;
+    while (rc == 0 && t < 2000 + 2 * ACTO_MSG_TYPE_NAMES_MAX) {
+        snprintf(name, sizeof(name), "type %u", t);
+        rc = acto_msg_type_name(sys, t++, name);
+    }
+    assert_acto_err(rc, ACTO_ENOMEM);
+    assert_int_equal(3 + (t - 1 - 2000), ACTO_MSG_TYPE_NAMES_MAX);
+    assert_non_null(acto_msg_type_name_of(sys, 2000));
+    assert_null(acto_msg_type_name_of(sys, 2000 + ACTO_MSG_TYPE_NAMES_MAX));
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 static int failing_reports;
 
 static void
@@ -644,6 +720,7 @@ main(void)
         acto_unit_test(trace_sampling_keeps_whole_flows),
         acto_unit_test(trace_follows_label_patterns),
         acto_unit_test(trace_stops_when_its_sink_fails),
+        acto_unit_test(trace_gets_the_names_of_message_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

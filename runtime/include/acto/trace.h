@@ -101,11 +101,17 @@ typedef void (*acto_trace_close_fn)(void *user);
 typedef void (*acto_trace_name_fn)(acto_ref actor, const char *name,
                                    void *user);
 
+/* A message type's name for traces (acto_msg_type_name): the sink gets
+ * every name when tracing starts, and each one given while it is on.
+ * Borrowed for the call. */
+typedef void (*acto_trace_type_fn)(uint32_t type, const char *name, void *user);
+
 typedef struct acto_trace_sink {
     acto_trace_write_fn write; /* required */
     acto_trace_close_fn close; /* optional */
     acto_trace_name_fn name;   /* optional */
     void *user;
+    acto_trace_type_fn type_name; /* optional */
 } acto_trace_sink;
 
 typedef enum acto_trace_mode {
