@@ -186,10 +186,12 @@ acto_take_msg(acto_ctx *ctx)
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
         m->type >= ACTO_MSG_SYSTEM_BASE || m->wait != NULL ||
-        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)) != 0) {
+        (m->flags &
+         ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED | MSG_UNSAMPLED)) != 0) {
         return NULL;
     }
-    m->flags &= MSG_HEAP_DATA;
+    /* Sent on, it stays in its flow (and sampled out if it was). */
+    m->flags &= MSG_HEAP_DATA | MSG_FLOWED | MSG_UNSAMPLED;
     a->sys->msg_taken = true; /* run_actor must not touch it again */
     return m;
 }

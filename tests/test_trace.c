@@ -611,6 +611,56 @@ trace_follows_label_patterns(void **state)
     free(s.ev);
 }
 
+/* A forwarder takes each message and sends it on: under sampling too
+ * (acto_take_msg must not refuse a sampled-out message), and the message
+ * stays in its flow, caused by its own handling. */
+static int
+forward_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)m;
+    acto_msg *own = acto_take_msg(ctx);
+    assert_non_null(own);
+    return acto_send(ctx, *(acto_ref *)state, own);
+}
+
+static const acto_behaviour forward_b = {.receive = forward_receive};
+
+static void
+trace_keeps_a_taken_message_in_its_flow(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(
+        acto_trace_start(sys, &sk, &(acto_trace_opts){.sample = 0.5}));
+    acto_ref b, fwd;
+    assert_acto_ok(acto_spawn(sys, &b_b, NULL, NULL, &b));
+    assert_acto_ok(acto_spawn(sys, &forward_b, &b, NULL, &fwd));
+    for (int i = 0; i < 100; i++) {
+        assert_acto_ok(acto_test_send_int(sys, fwd, T_NEXT, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    size_t kept = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if (e->kind != ACTO_TRACE_SEND || e->peer != b.id) {
+            continue;
+        }
+        const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, e->cause);
+        assert_non_null(h); /* caused by the forwarder's handling */
+        assert_int_equal(h->actor, fwd.id);
+        assert_int_equal(e->flow, h->flow);
+        assert_int_equal(e->flow, h->msg); /* the outside send's flow */
+        kept++;
+    }
+    assert_true(kept > 20 && kept < 80);
+    assert_int_equal(count(&s, ACTO_TRACE_HANDLE), 2 * kept);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 /* ---- message type names ------------------------------------------------ */
 
 static void
@@ -721,6 +771,7 @@ main(void)
         acto_unit_test(trace_follows_label_patterns),
         acto_unit_test(trace_stops_when_its_sink_fails),
         acto_unit_test(trace_gets_the_names_of_message_types),
+        acto_unit_test(trace_keeps_a_taken_message_in_its_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
