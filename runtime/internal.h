@@ -609,7 +609,8 @@ acto__msg_sampled(const acto_msg *m)
 }
 
 /* acto__msg_flow is m's flow, when tracing gave it one (else 0: the
- * field is not kept up to date while tracing is off). */
+ * field is not kept up to date while tracing is off, nor for a message
+ * sampled out, whose flow is never recorded). */
 static inline uint64_t
 acto__msg_flow(const acto_msg *m)
 {

@@ -169,6 +169,21 @@ head(pf *p, uint64_t ref, uint64_t tid)
     key_u64(p, ",\"tid\":", tid);
 }
 
+/* name_field is ,"name":"<a><b>", escaped, in memory of its own. */
+static char *
+name_field(const char *a, const char *b)
+{
+    char buf[1200];
+    snprintf(buf, sizeof(buf), "%s%s", a, b);
+    at_out o = {0};
+    /* Escape into memory: a writer whose buffer is the string. */
+    o.buf = at_alloc(AT_OUT_BUF);
+    at_out_str(&o, ",\"name\":");
+    at_out_json_str(&o, buf);
+    o.buf[o.len] = '\0';
+    return at_realloc(o.buf, o.len + 1);
+}
+
 /* name_typed writes ,"name":"<what><type name>", escaped once per
  * (what, type) and cached. */
 static void
@@ -179,15 +194,9 @@ name_typed(pf *p, const char *what, uint32_t type)
                    (uint64_t)(uint8_t)what[5] << 48 | ((uint64_t)type + 1);
     uint64_t *v = at_map_put(&p->names, key, &fresh);
     if (fresh) {
-        char tb[32], buf[1100];
-        snprintf(buf, sizeof(buf), "%s%s", what, at_type_name(p->t, type, tb));
-        at_out o = {0};
-        /* Escape into memory: a writer whose buffer is the string. */
-        o.buf = at_alloc(AT_OUT_BUF);
-        at_out_str(&o, ",\"name\":");
-        at_out_json_str(&o, buf);
-        o.buf[o.len] = '\0';
-        *v = (uint64_t)(uintptr_t)o.buf;
+        char tb[32];
+        *v =
+            (uint64_t)(uintptr_t)name_field(what, at_type_name(p->t, type, tb));
     }
     at_out_str(&p->o, (const char *)(uintptr_t)*v);
 }
@@ -218,10 +227,10 @@ counter(pf *p, uint64_t ref, uint64_t ns, uint64_t depth)
     a->peak_depth = depth + 1; /* the last depth written, + 1 */
     track(p, ref);
     begin(p, 'C');
-    at_out_str(&p->o, ",\"name\":");
-    char buf[1200];
-    snprintf(buf, sizeof(buf), "mailbox %s", a->label);
-    at_out_json_str(&p->o, buf);
+    if (a->label2 == NULL) { /* escaped once per actor */
+        a->label2 = name_field("mailbox ", a->label);
+    }
+    at_out_str(&p->o, a->label2);
     key_u64(p, ",\"pid\":", pid_of(ref));
     key_ts(p, ",\"ts\":", ns);
     key_u64(p, ",\"args\":{\"depth\":", depth);

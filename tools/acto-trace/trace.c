@@ -122,6 +122,7 @@ at_trace_close(at_trace *t)
         at_vec_free(&t->actors[i]->wait_ns);
         free(t->actors[i]->name);
         free(t->actors[i]->label);
+        free(t->actors[i]->label2);
         free(t->actors[i]);
     }
     free(t->actors);
