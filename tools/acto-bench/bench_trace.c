@@ -104,4 +104,5 @@ bench_trace(const bench_opts *opts)
     bench_report(opts, "trace", "events_per_roundtrip", BENCH_PLAIN,
                  (double)events / (double)n, "events", 0);
     free(v);
+    bench_tracefile(opts);
 }
