@@ -32,14 +32,18 @@ endif
 
 CMAKE_FLAGS := -DACTO_SANITIZE=$(SAN) -DACTO_WERROR=$(if $(WERROR),ON,OFF)
 
-.PHONY: all deps test release bench demo clean
+.PHONY: all deps test-deps test release bench demo clean
 
 all: test
 
 deps:
 	@tools/install-deps.sh
 
-test: deps
+# The tests need a browser besides (acto-trace's HTML in Chromium).
+test-deps:
+	@tools/install-deps.sh --test
+
+test: test-deps
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)

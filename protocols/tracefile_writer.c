@@ -379,6 +379,19 @@ name_cb(acto_ref actor, const char *name, void *user)
     }
 }
 
+/* type_cb takes the runtime's message type names (acto_msg_type_name). */
+static void
+type_cb(uint32_t type, const char *name, void *user)
+{
+    writer *w = user;
+    if (w->status == 0 && name != NULL) {
+        int rc = add_name(w, ACTO__TF_NAME_TYPE, type, name);
+        if (rc != 0) {
+            w->status = rc;
+        }
+    }
+}
+
 int
 acto_tracefile_name_type(const acto_trace_sink *sink, uint32_t type,
                          const char *name)
@@ -469,7 +482,10 @@ acto_tracefile_open(const char *path, const acto_tracefile_opts *opts,
         writer_free(w);
         return rc;
     }
-    *out = (acto_trace_sink){
-        .write = write_cb, .close = close_cb, .name = name_cb, .user = w};
+    *out = (acto_trace_sink){.write = write_cb,
+                             .close = close_cb,
+                             .name = name_cb,
+                             .user = w,
+                             .type_name = type_cb};
     return 0;
 }

@@ -341,8 +341,7 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
     sys->stats.live++;
     if (acto__tracing(sys)) {
         if (a->flags & ACTOR_TRACED) {
-            acto__trace_record(sys, ACTO_TRACE_SPAWN, 0, 0, 0, a->self,
-                               a->parent, 0, 0);
+            acto__trace_spawned(sys, a);
         }
     }
     if (a->life == LIFE_STARTING) {
@@ -374,6 +373,9 @@ acto__mark_stopping(acto_actor *a, acto_exit_kind kind)
 {
     a->life = LIFE_STOPPING;
     a->exit_kind = (uint8_t)kind;
+    if (acto__tracing(a->sys)) {
+        acto__trace_stop_cause(a, 0, 0);
+    }
     /* A running handler finishes first, and a queued actor is passed to
      * the dying list when the scheduler reaches it. */
     if (!(a->flags & (ACTOR_IN_HANDLER | ACTOR_QUEUED))) {
@@ -532,11 +534,12 @@ acto__fail(acto_actor *a, int code, acto_msg *m)
             acto__ask_lost(sys, m);
         }
     }
-    if (acto__traced(sys, a)) {
-        acto__trace_record(sys, ACTO_TRACE_FAIL,
-                           m != NULL ? acto__msg_flow(m) : sys->trace_flow,
-                           m != NULL ? m->id : 0, 0, a->self, a->parent, 0,
-                           (uint32_t)code);
+    if (acto__traced(sys, a) && (m == NULL || acto__msg_sampled(m))) {
+        uint64_t flow = m != NULL ? acto__msg_flow(m) : sys->trace_flow;
+        uint64_t id = m != NULL ? m->id : 0;
+        acto__trace_record(sys, ACTO_TRACE_FAIL, flow, id, 0, a->self,
+                           a->parent, 0, (uint32_t)code);
+        acto__trace_stop_cause(a, flow, id);
         acto__trace_failed(sys);
     }
     if (parent_resumes(a, b, m)) {
@@ -691,14 +694,16 @@ acto__finalize(acto_actor *a)
         acto__timers_removed(sys);
     }
     run_stop_hook(a);
-    if (acto__traced(sys, a)) {
-        acto__trace_record(sys, ACTO_TRACE_STOP, 0, 0, 0, a->self, a->parent, 0,
-                           a->exit_kind);
+    /* While tracing, the notices its stop sends follow what stopped it. */
+    const acto_msg *cur = sys->current_msg;
+    if (acto__tracing(sys)) {
+        cur = acto__trace_stopped(sys, a);
     }
     a->life = LIFE_DEAD;
     acto__discard_mailbox(a);
     acto__notify_down(a);
     tell_parent(a);
+    sys->current_msg = cur;
     drop_ext_links(a);
     acto__slots_remove(&sys->actors, acto_ref_slot(a->self));
     sys->stats.stopped++;

@@ -145,20 +145,48 @@ free_reply(void *ptr, void *user)
     acto__msg_release(ptr);
 }
 
+/* trace_reply records a reply to an ask as a send to the ask ref, unless
+ * the send path did (a reply sent the slow way), and lets the future it
+ * resolves have the reply as its cause: the reply stands for the message
+ * being handled while the future completes. Returns what to restore. */
+static const acto_msg *
+trace_reply(acto_system *sys, acto_msg *m)
+{
+    const acto_msg *cur = sys->current_msg;
+    if (!(m->flags & MSG_FLOWED)) {
+        acto__trace_send(sys, sys->current, m->to, m);
+    }
+    sys->current_msg = m;
+    return cur;
+}
+
 int
 acto__ask_reply(acto_system *sys, acto_msg *m)
 {
     sys->stats.sent++;
+    const acto_msg *cur = NULL;
+    bool tracing = acto__tracing(sys);
+    if (tracing) {
+        cur = trace_reply(sys, m);
+    }
     acto_future *f = ask_of(sys, m->correlation);
     if (f == NULL || f->state != ACTO_FUTURE_PENDING) {
         sys->stats.late_replies++;
         sys->stats.dropped++;
+        if (tracing && acto__traced(sys, sys->current) &&
+            acto__msg_sampled(m)) {
+            acto__trace_record(sys, ACTO_TRACE_DROP, acto__msg_flow(m), m->id,
+                               m->cause, m->sender, m->to, m->type, 0);
+        }
         acto__msg_release(m);
-        return 0;
+    } else {
+        sys->stats.handled++; /* its handler is the future */
+        m->flags &= (uint8_t)~MSG_ASK;
+        acto_future_set_result(f, m, free_reply, NULL);
     }
-    sys->stats.handled++; /* its handler is the future */
-    m->flags &= (uint8_t)~MSG_ASK;
-    acto_future_set_result(f, m, free_reply, NULL);
+    if (tracing) {
+        sys->current_msg = cur;
+    }
     return 0;
 }
 

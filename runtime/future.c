@@ -275,32 +275,6 @@ queue_callbacks(acto_future *f)
     acto__kick(f->sys);
 }
 
-/* trace_settle records a future resolving, caused by the message being
- * handled (a reply's request, a continuation's step), and makes the
- * continuation it notifies part of that flow. */
-static void
-trace_settle(acto_future *f)
-{
-    acto_system *sys = f->sys;
-    const acto_msg *cur = sys->current_msg;
-    uint64_t flow = cur != NULL ? acto__msg_flow(cur) : 0;
-    if (cur != NULL && !acto__msg_sampled(cur)) {
-        if (f->notify != NULL) { /* the continuation stays out too */
-            acto__msg_follow(f->notify, cur);
-        }
-        return;
-    }
-    acto__trace_record(sys, ACTO_TRACE_FUTURE, flow, (uint64_t)(uintptr_t)f,
-                       cur != NULL ? cur->id : 0,
-                       sys->current != NULL ? sys->current->self
-                                            : ACTO_REF_NONE,
-                       ACTO_REF_NONE, 0, f->state);
-    if (f->notify != NULL && cur != NULL && flow != 0) {
-        f->notify->cause = cur->id;
-        acto__msg_follow(f->notify, cur);
-    }
-}
-
 /* settle records the outcome, then hands the callbacks to the ready list;
  * when they were all removed meanwhile, the reference kept for them goes
  * (which may free f: callers touch f no more). */
@@ -310,7 +284,7 @@ settle(acto_future *f, acto_future_state state)
     f->state = (uint8_t)state;
     unregister_ask(f);
     if (acto__tracing(f->sys)) {
-        trace_settle(f);
+        acto__trace_settle(f);
     }
     if (f->notify != NULL) {
         /* A message, not a callback: delivering it here runs no code of
@@ -650,8 +624,8 @@ future_msg(acto_system *sys, acto_future *f, uint32_t type)
     return m;
 }
 
-static void
-deliver_on_done(acto_future *f, void *user)
+void
+acto__deliver_on_done(acto_future *f, void *user)
 {
     (void)f;
     acto_msg *m = user;
@@ -685,7 +659,7 @@ send_when_done(acto_future *f, acto_ref to, uint32_t type, acto_ref sender)
         }
         return 0;
     }
-    int rc = add_cb(f, deliver_on_done, m, drop_msg);
+    int rc = add_cb(f, acto__deliver_on_done, m, drop_msg);
     if (rc != 0) {
         acto__msg_release(m);
     }
@@ -855,7 +829,7 @@ acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
     m->u.ptr.user = NULL;
     m->to = a->self;
     m->sender = a->self;
-    rc = add_cb(f, deliver_on_done, m, drop_msg);
+    rc = add_cb(f, acto__deliver_on_done, m, drop_msg);
     if (rc != 0) {
         acto__msg_release(m);
         acto_future_release(o);

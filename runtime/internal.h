@@ -145,6 +145,7 @@ typedef struct acto__actor_ext {
     void *fail_user;
     char *label;
     size_t label_size;
+    uint64_t stop_flow, stop_cause; /* while tracing: what made it stop */
 } acto__actor_ext;
 
 typedef struct acto_actor {
@@ -321,7 +322,19 @@ struct acto_system {
     atomic_bool ts_closed;
     uint32_t ts_capacity;
     acto__wheel wheel;
+    struct acto__type_name *type_names; /* by type (msgtype.c) */
+    uint32_t n_type_names, cap_type_names;
 };
+
+/* A message type's name (msgtype.c). */
+typedef struct acto__type_name {
+    uint32_t type;
+    uint32_t len; /* strlen(name) */
+    char *name;
+} acto__type_name;
+
+/* acto__type_names_fini frees the system's type names. */
+void acto__type_names_fini(acto_system *sys);
 
 struct acto_ctx {
     acto_actor actor; /* a ctx is its actor, seen from its handlers */
@@ -558,6 +571,24 @@ void acto__trace_actor_born(acto_system *sys, acto_actor *a);
 void acto__trace_round_end(acto_system *sys);
 /* acto__trace_failed dumps a flight recorder that asked for it. */
 void acto__trace_failed(acto_system *sys);
+/* acto__trace_spawned records a's SPAWN, in the flow of the message being
+ * handled (its cause). */
+void acto__trace_spawned(acto_system *sys, acto_actor *a);
+/* acto__trace_stop_cause keeps what made a stop (a message's flow and id;
+ * the message being handled when flow is 0) for its STOP event. */
+void acto__trace_stop_cause(acto_actor *a, uint64_t flow, uint64_t id);
+/* acto__trace_stopped records a's STOP in the flow of what made it stop,
+ * and makes that stand for the message being handled, so the notices
+ * its stop sends follow it; returns the message to restore after. */
+const acto_msg *acto__trace_stopped(acto_system *sys, acto_actor *a);
+/* acto__trace_settle records future f resolving, caused by the message
+ * being handled, and puts the continuations it delivers in its flow. */
+void acto__trace_settle(acto_future *f);
+/* acto__trace_type_named hands a type's name to the sink. */
+void acto__trace_type_named(acto_system *sys, uint32_t type, const char *name);
+/* acto__deliver_on_done is the callback delivering a prebuilt message
+ * when a future is done (future.c). */
+void acto__deliver_on_done(acto_future *f, void *user);
 /* acto__trace_from_env starts tracing as ACTO_TRACE says. */
 void acto__trace_from_env(acto_system *sys);
 
@@ -578,7 +609,8 @@ acto__msg_sampled(const acto_msg *m)
 }
 
 /* acto__msg_flow is m's flow, when tracing gave it one (else 0: the
- * field is not kept up to date while tracing is off). */
+ * field is not kept up to date while tracing is off, nor for a message
+ * sampled out, whose flow is never recorded). */
 static inline uint64_t
 acto__msg_flow(const acto_msg *m)
 {

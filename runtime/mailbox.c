@@ -420,22 +420,23 @@ receive_timed(acto_actor *a, const acto_msg *m)
 }
 
 /* receive_special runs a continuation step, or a handler under debug
- * mode's stopwatch. */
+ * mode's stopwatch; either is a handling for tracing. */
 static __attribute__((noinline)) int
 receive_special(acto_actor *a, acto_msg *m)
 {
-    if (m->type == ACTO__MSG_THEN) {
-        acto__run_then(a, m);
-        return 0;
-    }
     acto_system *sys = a->sys;
     bool traced =
         sys->trace != NULL && (a->flags & ACTOR_TRACED) && acto__msg_sampled(m);
     if (traced) {
         trace_handle(sys, a, m, ACTO_TRACE_HANDLE, 0);
     }
-    int rc = sys->debug ? receive_timed(a, m)
+    int rc = 0;
+    if (m->type == ACTO__MSG_THEN) {
+        acto__run_then(a, m);
+    } else {
+        rc = sys->debug ? receive_timed(a, m)
                         : a->beh->receive(actor_ctx(a), a->state, m);
+    }
     if (traced) {
         trace_handle(sys, a, m, ACTO_TRACE_HANDLED, rc);
     }

@@ -284,6 +284,7 @@ free_system(acto_system *sys)
     acto__slots_fini(&sys->timers);
     acto__slots_fini(&sys->asks);
     acto__registry_fini(sys);
+    acto__type_names_fini(sys);
     if (cb != NULL) {
         cb(sys, user);
     }

@@ -44,6 +44,9 @@ struct acto__trace {
     uint64_t tsc0, ns0;
     double ns_per_tick;
     uint64_t last_ns; /* converted stamps never go back */
+    /* Stands for the message that made an actor stop while its stop
+     * sends its notices (acto__trace_stopped). */
+    acto_msg why;
 };
 
 static acto_trace_sink_factory env_factory;
@@ -216,6 +219,9 @@ void
 acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
 {
     const acto_msg *cur = sys->current_msg;
+    if (cur == &sys->trace->why && m->cause == 0) {
+        m->cause = cur->id; /* a stop's notice: caused by what stopped it */
+    }
     if (!(m->flags & MSG_FLOWED)) {
         /* Sent while handling a message: its flow goes on, sampled in or
          * out as it was; else a flow starts here, and is sampled now. */
@@ -241,12 +247,110 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
 }
 
 void
+acto__trace_type_named(acto_system *sys, uint32_t type, const char *name)
+{
+    const acto_trace_sink *sink = &sys->trace->sink;
+    if (sink->type_name != NULL) {
+        sink->type_name(type, name, sink->user);
+    }
+}
+
+/* current_flow is the flow of the message being handled, when it is
+ * recorded (0: none, or sampled out). */
+static uint64_t
+current_flow(const acto_system *sys)
+{
+    const acto_msg *cur = sys->current_msg;
+    return cur != NULL && acto__msg_sampled(cur) ? acto__msg_flow(cur) : 0;
+}
+
+void
 acto_trace_emit(acto_system *sys, acto_trace_kind kind, acto_ref actor,
                 acto_ref peer, uint64_t msg, uint64_t cause, uint32_t arg)
 {
     if (sys != NULL && sys->trace != NULL) {
-        acto__trace_record(sys, (uint16_t)kind, 0, msg, cause, actor, peer, 0,
-                           arg);
+        acto__trace_record(sys, (uint16_t)kind, current_flow(sys), msg, cause,
+                           actor, peer, 0, arg);
+    }
+}
+
+void
+acto__trace_spawned(acto_system *sys, acto_actor *a)
+{
+    uint64_t flow = current_flow(sys);
+    acto__trace_record(sys, ACTO_TRACE_SPAWN, flow, 0,
+                       flow != 0 ? sys->current_msg->id : 0, a->self, a->parent,
+                       0, 0);
+}
+
+void
+acto__trace_stop_cause(acto_actor *a, uint64_t flow, uint64_t id)
+{
+    if (flow == 0) { /* the message being handled, if recorded */
+        flow = current_flow(a->sys);
+        id = flow != 0 ? a->sys->current_msg->id : 0;
+    }
+    acto__actor_ext *x;
+    if (flow != 0 && (a->flags & ACTOR_TRACED) && (x = acto__ext(a)) != NULL) {
+        x->stop_flow = flow;
+        x->stop_cause = id;
+    }
+}
+
+const acto_msg *
+acto__trace_stopped(acto_system *sys, acto_actor *a)
+{
+    const acto_msg *cur = sys->current_msg;
+    const acto__actor_ext *x = a->ext;
+    uint64_t flow = x != NULL ? x->stop_flow : 0;
+    uint64_t cause = flow != 0 ? x->stop_cause : 0;
+    if (a->flags & ACTOR_TRACED) {
+        acto__trace_record(sys, ACTO_TRACE_STOP, flow, 0, cause, a->self,
+                           a->parent, 0, a->exit_kind);
+    }
+    if (flow != 0) {
+        acto_msg *why = &sys->trace->why;
+        why->id = cause;
+        why->flow = flow;
+        why->flags = MSG_FLOWED;
+        sys->current_msg = why;
+    }
+    return cur;
+}
+
+/* follow puts a continuation m in the flow of cur, caused by it. */
+static void
+follow(acto_msg *m, const acto_msg *cur)
+{
+    m->cause = cur->id;
+    acto__msg_follow(m, cur);
+}
+
+void
+acto__trace_settle(acto_future *f)
+{
+    acto_system *sys = f->sys;
+    const acto_msg *cur = sys->current_msg;
+    bool flowed = cur != NULL && (cur->flags & MSG_FLOWED);
+    if (!flowed || acto__msg_sampled(cur)) {
+        acto__trace_record(sys, ACTO_TRACE_FUTURE, flowed ? cur->flow : 0,
+                           (uint64_t)(uintptr_t)f, flowed ? cur->id : 0,
+                           sys->current != NULL ? sys->current->self
+                                                : ACTO_REF_NONE,
+                           ACTO_REF_NONE, 0, f->state);
+    }
+    if (!flowed) {
+        return;
+    }
+    /* What it delivers goes on in the flow (sampled out if it is): the
+     * notify message, then-steps and notices sent by callback. */
+    if (f->notify != NULL) {
+        follow(f->notify, cur);
+    }
+    for (acto__cb *c = f->cbs; c != NULL; c = c->next) {
+        if (c->cb == acto__deliver_on_done) {
+            follow(c->user, cur);
+        }
     }
 }
 
@@ -414,6 +518,10 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
     }
     sys->trace = t;
     sys->special = true;
+    for (uint32_t i = 0; i < sys->n_type_names; i++) {
+        acto__trace_type_named(sys, sys->type_names[i].type,
+                               sys->type_names[i].name);
+    }
     /* Actors already alive are traced or not by their labels too. */
     for (uint32_t i = 0; i < sys->actors.fresh; i++) {
         acto_actor *a = sys->actors.v[i].ptr;
@@ -439,6 +547,9 @@ acto_trace_stop(acto_system *sys)
     }
     sys->trace = NULL;
     sys->special = sys->debug;
+    if (sys->current_msg == &t->why) {
+        sys->current_msg = NULL; /* stopped while a stop sent its notices */
+    }
     if (t->sink.close != NULL) {
         t->sink.close(t->sink.user);
     }

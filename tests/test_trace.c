@@ -15,7 +15,9 @@ enum { T_GO = 1, T_NEXT, T_REQ, T_REPLY, T_TICK, T_DIE, T_DONE };
 typedef struct memsink {
     acto_trace_event *ev;
     size_t n, cap;
-    int writes, closes, names;
+    int writes, closes, names, types;
+    uint32_t last_type;
+    char last_type_name[256];
     int fail_after; /* fail the write after this many (0: never) */
 } memsink;
 
@@ -50,10 +52,23 @@ mem_name(acto_ref actor, const char *name, void *user)
     ((memsink *)user)->names++;
 }
 
+static void
+mem_type(uint32_t type, const char *name, void *user)
+{
+    memsink *s = user;
+    s->types++;
+    s->last_type = type;
+    snprintf(s->last_type_name, sizeof(s->last_type_name), "%s", name);
+}
+
 static acto_trace_sink
 sink_of(memsink *s)
 {
-    return (acto_trace_sink){mem_write, mem_close, mem_name, s};
+    return (acto_trace_sink){.write = mem_write,
+                             .close = mem_close,
+                             .name = mem_name,
+                             .user = s,
+                             .type_name = mem_type};
 }
 
 static const acto_trace_event *
@@ -187,11 +202,27 @@ trace_links_sends_timers_and_asks_to_their_cause(void **state)
         }
     }
     assert_true(tick_sent);
-    /* The ask's future resolved while b handled the request, and the
-     * continuation to a stays in the flow. */
+    /* b's reply is a send to the ask (no actor), caused by the request;
+     * it resolved the ask's future, and the continuation to a follows. */
+    const acto_trace_event *req = NULL, *reply = NULL;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.ev[i].kind == ACTO_TRACE_SEND && s.ev[i].type == T_REQ) {
+            req = &s.ev[i];
+        } else if (s.ev[i].kind == ACTO_TRACE_SEND && s.ev[i].type == T_REPLY) {
+            reply = &s.ev[i];
+        }
+    }
+    assert_non_null(req);
+    assert_non_null(reply);
+    assert_int_equal(reply->actor, fs.b.id);
+    assert_int_equal(acto_ref_slot((acto_ref){reply->peer}), UINT32_MAX);
+    assert_int_equal(reply->cause, req->msg);
+    assert_int_equal(reply->flow, flow);
     const acto_trace_event *fut = find(&s, ACTO_TRACE_FUTURE, 0);
     assert_non_null(fut);
+    assert_true(fut > reply);
     assert_int_equal(fut->flow, flow);
+    assert_int_equal(fut->cause, reply->msg);
     assert_int_equal(fut->arg, ACTO_FUTURE_DONE);
     assert_int_equal(fut->actor, fs.b.id);
     bool done_sent = false;
@@ -207,6 +238,171 @@ trace_links_sends_timers_and_asks_to_their_cause(void **state)
     acto_test_close_system(env, sys);
     assert_int_equal(s.closes, 1); /* closing the system stops tracing */
     assert_true(count(&s, ACTO_TRACE_STOP) >= 2);
+    free(s.ev);
+}
+
+/* ---- continuations, spawns and stops from a handler -------------------- */
+
+typedef struct then_state {
+    acto_ref b;
+    acto_future *ask, *chain;
+    acto_ref child;
+} then_state;
+
+static acto_future *
+then_step(acto_ctx *ctx, void *state, acto_future *prev, void *user)
+{
+    (void)prev;
+    (void)user;
+    then_state *ts = state;
+    assert_acto_ok(acto_tell(ctx, ts->b, T_NEXT, NULL, 0)); /* from the step */
+    return NULL;
+}
+
+static int
+idle_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    (void)state;
+    (void)m;
+    return 0;
+}
+
+static const acto_behaviour idle_b = {.receive = idle_receive};
+
+static int
+then_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    then_state *ts = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_msg_type(m) == T_GO) {
+        acto_msg *req;
+        assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+        assert_acto_ok(acto_ask(sys, ts->b, req, 100, &ts->ask));
+        assert_acto_ok(
+            acto_future_then(ctx, ts->ask, then_step, NULL, &ts->chain));
+        assert_acto_ok(acto_spawn(sys, &idle_b, NULL, NULL, &ts->child));
+    } else if (acto_msg_type(m) == T_DIE) {
+        assert_acto_ok(acto_stop(sys, ts->child));
+    }
+    return 0;
+}
+
+static const acto_behaviour then_b = {.receive = then_receive};
+
+static const acto_trace_event *
+find_send(const memsink *s, uint32_t type, uint64_t cause)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const acto_trace_event *e = &s->ev[i];
+        if (e->kind == ACTO_TRACE_SEND && e->type == type &&
+            (cause == 0 || e->cause == cause)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void
+trace_links_continuations_spawns_and_stops_to_their_cause(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    then_state ts = {0};
+    acto_ref a;
+    assert_acto_ok(acto_spawn(sys, &b_b, NULL, NULL, &ts.b));
+    assert_acto_ok(acto_spawn(sys, &then_b, &ts, NULL, &a));
+    assert_acto_ok(acto_test_send_int(sys, a, T_GO, 0));
+    acto_test_settle(env);
+    assert_acto_ok(acto_test_send_int(sys, a, T_DIE, 0));
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    const acto_trace_event *go = find_send(&s, T_GO, 0);
+    assert_non_null(go);
+    const acto_trace_event *reply = find_send(&s, T_REPLY, 0);
+    assert_non_null(reply);
+    assert_int_equal(reply->flow, go->flow);
+    /* The step is sent to a when the reply resolves the ask, and handled
+     * as a message of its own: what it sends is caused by it. */
+    const acto_trace_event *step =
+        find_send(&s, ACTO_MSG_SYSTEM_BASE + 0x100u, reply->msg);
+    assert_non_null(step);
+    assert_int_equal(step->flow, go->flow);
+    assert_int_equal(step->peer, a.id);
+    const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, step->msg);
+    assert_non_null(h);
+    assert_int_equal(h->actor, a.id);
+    assert_int_equal(h->flow, go->flow);
+    const acto_trace_event *done = find(&s, ACTO_TRACE_HANDLED, step->msg);
+    assert_non_null(done);
+    assert_int_equal(done->arg, 0);
+    const acto_trace_event *next = find_send(&s, T_NEXT, step->msg);
+    assert_non_null(next);
+    assert_int_equal(next->flow, go->flow);
+    assert_true(next > h && next < done);
+    /* The child spawned while a handled Go: in Go's flow, caused by it. */
+    const acto_trace_event *spawn = NULL, *stop = NULL;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.ev[i].actor == ts.child.id) {
+            spawn = s.ev[i].kind == ACTO_TRACE_SPAWN ? &s.ev[i] : spawn;
+            stop = s.ev[i].kind == ACTO_TRACE_STOP ? &s.ev[i] : stop;
+        }
+    }
+    assert_non_null(spawn);
+    assert_int_equal(spawn->flow, go->flow);
+    assert_int_equal(spawn->cause, go->msg);
+    /* ... and stopped by a's handling of Die, a flow of its own. */
+    const acto_trace_event *die = find_send(&s, T_DIE, 0);
+    assert_non_null(die);
+    assert_non_null(stop);
+    assert_int_equal(stop->flow, die->flow);
+    assert_int_equal(stop->cause, die->msg);
+    assert_int_equal(stop->arg, ACTO_EXIT_NORMAL);
+    acto_future_release(ts.ask);
+    acto_future_release(ts.chain);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+static void
+trace_records_a_late_reply_as_sent_and_dropped(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    acto_ref b;
+    assert_acto_ok(acto_spawn(sys, &b_b, NULL, NULL, &b));
+    acto_msg *req;
+    assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+    acto_future *f;
+    assert_acto_ok(acto_ask(sys, b, req, 5, &f));
+    assert_acto_ok(acto_system_advance(sys, 10)); /* times out first */
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(f), ACTO_FUTURE_FAILED);
+    assert_int_equal(acto_future_exception(f)->code, ACTO_ETIMEDOUT);
+    assert_acto_ok(acto_trace_flush(sys));
+    const acto_trace_event *sent = find_send(&s, T_REQ, 0);
+    const acto_trace_event *reply = find_send(&s, T_REPLY, 0);
+    assert_non_null(sent);
+    assert_non_null(reply);
+    assert_int_equal(reply->cause, sent->msg);
+    const acto_trace_event *drop = find(&s, ACTO_TRACE_DROP, reply->msg);
+    assert_non_null(drop);
+    assert_int_equal(drop->peer, reply->peer); /* the ask, over */
+    assert_int_equal(drop->flow, sent->flow);
+    const acto_trace_event *fut = find(&s, ACTO_TRACE_FUTURE, 0);
+    assert_non_null(fut);
+    assert_int_equal(fut->arg, ACTO_FUTURE_FAILED);
+    assert_true(fut < reply);
+    acto_future_release(f);
+    acto_test_close_system(env, sys);
     free(s.ev);
 }
 
@@ -256,6 +452,33 @@ trace_records_a_failure_and_the_restart_it_caused(void **state)
     assert_int_equal(restart->cause, fail->msg); /* linked to the message */
     assert_int_equal(restart->peer, sup.id);
     assert_int_equal(restart->arg, 1);
+    /* The stop, the supervisor's notice of it, the new child's spawn and
+     * the restart are all in the failing message's flow. */
+    uint64_t flow = fail->flow;
+    assert_int_not_equal(flow, 0);
+    const acto_trace_event *stop = NULL, *notice = NULL, *spawn = NULL;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if (e->kind == ACTO_TRACE_STOP && e->actor == info.ref.id) {
+            stop = e;
+        } else if (e->kind == ACTO_TRACE_SEND && e->peer == sup.id) {
+            notice = e;
+        } else if (e->kind == ACTO_TRACE_SPAWN && e->actor == restart->actor) {
+            spawn = e;
+        }
+    }
+    assert_non_null(stop);
+    assert_int_equal(stop->flow, flow);
+    assert_int_equal(stop->cause, fail->msg);
+    assert_int_equal(stop->arg, ACTO_EXIT_FAILED);
+    assert_non_null(notice);
+    assert_true(notice > stop);
+    assert_int_equal(notice->flow, flow);
+    assert_int_equal(notice->cause, fail->msg);
+    assert_non_null(spawn);
+    assert_int_equal(spawn->flow, flow);
+    assert_int_equal(spawn->cause, notice->msg); /* spawned handling it */
+    assert_int_equal(restart->flow, flow);
     assert_acto_ok(acto_trace_stop(sys));
     assert_acto_err(acto_trace_stop(sys), ACTO_EALREADY);
     acto_test_close_system(env, sys);
@@ -495,6 +718,117 @@ trace_follows_label_patterns(void **state)
     free(s.ev);
 }
 
+/* A forwarder takes each message and sends it on: under sampling too
+ * (acto_take_msg must not refuse a sampled-out message), and the message
+ * stays in its flow, caused by its own handling. */
+static int
+forward_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)m;
+    acto_msg *own = acto_take_msg(ctx);
+    assert_non_null(own);
+    return acto_send(ctx, *(acto_ref *)state, own);
+}
+
+static const acto_behaviour forward_b = {.receive = forward_receive};
+
+static void
+trace_keeps_a_taken_message_in_its_flow(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(
+        acto_trace_start(sys, &sk, &(acto_trace_opts){.sample = 0.5}));
+    acto_ref b, fwd;
+    assert_acto_ok(acto_spawn(sys, &b_b, NULL, NULL, &b));
+    assert_acto_ok(acto_spawn(sys, &forward_b, &b, NULL, &fwd));
+    for (int i = 0; i < 100; i++) {
+        assert_acto_ok(acto_test_send_int(sys, fwd, T_NEXT, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    size_t kept = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if (e->kind != ACTO_TRACE_SEND || e->peer != b.id) {
+            continue;
+        }
+        const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, e->cause);
+        assert_non_null(h); /* caused by the forwarder's handling */
+        assert_int_equal(h->actor, fwd.id);
+        assert_int_equal(e->flow, h->flow);
+        assert_int_equal(e->flow, h->msg); /* the outside send's flow */
+        kept++;
+    }
+    assert_true(kept > 20 && kept < 80);
+    assert_int_equal(count(&s, ACTO_TRACE_HANDLE), 2 * kept);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+/* ---- message type names ------------------------------------------------ */
+
+static void
+trace_gets_the_names_of_message_types(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    assert_acto_ok(acto_msg_type_name(sys, T_GO, "Go"));
+    assert_string_equal(acto_msg_type_name_of(sys, T_GO), "Go");
+    assert_null(acto_msg_type_name_of(sys, T_NEXT));
+    assert_null(acto_msg_type_name_of(NULL, T_GO));
+    /* Bad input. */
+    char long_name[ACTO_MSG_TYPE_NAME_MAX + 2];
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    assert_acto_err(acto_msg_type_name(NULL, T_NEXT, "Next"), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, NULL), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, ""), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, long_name), ACTO_EINVAL);
+    long_name[ACTO_MSG_TYPE_NAME_MAX] = '\0'; /* the longest allowed */
+    assert_acto_ok(acto_msg_type_name(sys, 1000, long_name));
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Ne\nxt"), ACTO_EINVAL);
+    assert_acto_err(acto_msg_type_name(sys, ACTO_MSG_DOWN, "Down"),
+                    ACTO_EINVAL);
+    /* Duplicates: a type named twice, a name given to two types. */
+    assert_acto_err(acto_msg_type_name(sys, T_GO, "Go"), ACTO_EEXIST);
+    assert_acto_err(acto_msg_type_name(sys, T_GO, "Start"), ACTO_EEXIST);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Go"), ACTO_EEXIST);
+    assert_string_equal(acto_msg_type_name_of(sys, T_GO), "Go");
+    /* Out of memory loses nothing. */
+    acto_test_alloc_fail_nth(1);
+    assert_acto_err(acto_msg_type_name(sys, T_NEXT, "Next"), ACTO_ENOMEM);
+    assert_true(acto_test_alloc_failed());
+    assert_null(acto_msg_type_name_of(sys, T_NEXT));
+    /* Tracing starts: the sink gets the names given so far, and then each
+     * new one as it is given. */
+    memsink s = {0};
+    acto_trace_sink sk = sink_of(&s);
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    assert_int_equal(s.types, 2);
+    assert_acto_ok(acto_msg_type_name(sys, T_NEXT, "Next"));
+    assert_int_equal(s.types, 3);
+    assert_int_equal(s.last_type, T_NEXT);
+    assert_string_equal(s.last_type_name, "Next");
+    assert_acto_ok(acto_trace_stop(sys));
+    /* The table is bounded. */
+    char name[32];
+    uint32_t t = 2000;
+    int rc = 0;
+    while (rc == 0 && t < 2000 + 2 * ACTO_MSG_TYPE_NAMES_MAX) {
+        snprintf(name, sizeof(name), "type %u", t);
+        rc = acto_msg_type_name(sys, t++, name);
+    }
+    assert_acto_err(rc, ACTO_ENOMEM);
+    assert_int_equal(3 + (t - 1 - 2000), ACTO_MSG_TYPE_NAMES_MAX);
+    assert_non_null(acto_msg_type_name_of(sys, 2000));
+    assert_null(acto_msg_type_name_of(sys, 2000 + ACTO_MSG_TYPE_NAMES_MAX));
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 static int failing_reports;
 
 static void
@@ -535,6 +869,9 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         acto_unit_test(trace_links_sends_timers_and_asks_to_their_cause),
+        acto_unit_test(
+            trace_links_continuations_spawns_and_stops_to_their_cause),
+        acto_unit_test(trace_records_a_late_reply_as_sent_and_dropped),
         acto_unit_test(trace_records_a_failure_and_the_restart_it_caused),
         acto_unit_test(trace_counts_exactly_what_a_full_ring_loses),
         acto_unit_test(trace_records_what_a_start_hook_sends),
@@ -542,6 +879,8 @@ main(void)
         acto_unit_test(trace_sampling_keeps_messages_passed_on_in_their_flow),
         acto_unit_test(trace_follows_label_patterns),
         acto_unit_test(trace_stops_when_its_sink_fails),
+        acto_unit_test(trace_gets_the_names_of_message_types),
+        acto_unit_test(trace_keeps_a_taken_message_in_its_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1170,6 +1170,7 @@ test_tracefile_traces_a_real_system_through_acto_trace(void **state)
     unsetenv("ACTO_TRACE");
     unsetenv("ACTO_TRACE_MODE");
     assert_true(acto_trace_enabled(sys));
+    assert_acto_ok(acto_msg_type_name(sys, T_BALL, "Ball")); /* to the file */
     player a = {{0}}, b = {{0}};
     acto_ref ra, rb;
     assert_acto_ok(acto_spawn(sys, &player_b, &a,
@@ -1195,6 +1196,7 @@ test_tracefile_traces_a_real_system_through_acto_trace(void **state)
     assert_int_equal(rc, 0);
     assert_string_equal(acto_tracefile_actor_name(r, ra), "pinger");
     assert_string_equal(acto_tracefile_actor_name(r, rb), "ponger");
+    assert_string_equal(acto_tracefile_type_name(r, T_BALL), "Ball");
     assert_int_equal(acto_tracefile_lost(r), 0);
     assert_int_equal(kinds[ACTO_TRACE_SPAWN], 2);
     assert_int_equal(kinds[ACTO_TRACE_SEND], rounds + 1);

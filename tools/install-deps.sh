@@ -2,9 +2,21 @@
 # Installs the Debian packages acto needs to build and test, when missing.
 # As root it runs apt-get itself; otherwise it prints the exact command and
 # fails, so `make test` never half-works on a machine without them.
+#
+#   install-deps.sh          what building needs (make bench, make demo)
+#   install-deps.sh --test   and what the tests need besides (make test):
+#                            Chromium, to render acto-trace's HTML report
+#                            (about 30 s to install, 25 packages).
 set -eu
 
 PACKAGES="cmake pkg-config gcc libuv1-dev libmsgpack-dev libcmocka-dev"
+TEST_PACKAGES="chromium"
+
+case "${1:-}" in
+    --test) PACKAGES="$PACKAGES $TEST_PACKAGES" ;;
+    "") ;;
+    *) echo "usage: install-deps.sh [--test]" >&2; exit 2 ;;
+esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: not a Debian system; make sure these are installed:" \

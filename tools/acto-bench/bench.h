@@ -270,6 +270,8 @@ void bench_timers(const bench_opts *opts);
 void bench_restart(const bench_opts *opts);
 void bench_pool(const bench_opts *opts);
 void bench_trace(const bench_opts *opts);
+/* Part of bench_trace: the trace file's size, decoding and export rates. */
+void bench_tracefile(const bench_opts *opts);
 /* bench_pipeline.c: pipelines of <acto/pipeline.h>; bench_wordfreq.c:
  * acto-wordfreq against its baselines. */
 void bench_pipe5(const bench_opts *opts);

@@ -47,7 +47,7 @@ rally(uint64_t n, const acto_trace_opts *opts, uint64_t *events)
     court c = {.n = n};
     acto_system *sys = bench_system_new();
     if (opts != NULL) {
-        acto_trace_sink sink = {count_events, NULL, NULL, NULL};
+        acto_trace_sink sink = {.write = count_events};
         int rc = acto_trace_start(sys, &sink, opts);
         if (rc != 0) {
             bench_die("acto_trace_start", rc);
@@ -104,4 +104,5 @@ bench_trace(const bench_opts *opts)
     bench_report(opts, "trace", "events_per_roundtrip", BENCH_PLAIN,
                  (double)events / (double)n, "events", 0);
     free(v);
+    bench_tracefile(opts);
 }

@@ -68,7 +68,8 @@ static const bench_workload workloads[] = {
      bench_wordfreq},
     {"trace",
      "ping-pong untraced, fully traced and with 1% of flows sampled: ns "
-     "added per event",
+     "added per event; a traced ping-pong's file: bytes per event, decode "
+     "and acto-trace perfetto rates",
      bench_trace},
 };
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Exit codes: 0 fine, 1 a bad trace file or problems found, 2 bad usage. */
 enum { AT_OK = 0, AT_FAIL = 1, AT_USAGE = 2 };
@@ -56,8 +57,28 @@ at_out_ch(at_out *o, char c)
     o->total++;
 }
 
-void at_out_mem(at_out *o, const char *s, size_t n);
-void at_out_str(at_out *o, const char *s);
+/* at_out_mem_slow is at_out_mem when the buffer is full. */
+void at_out_mem_slow(at_out *o, const char *s, size_t n);
+
+/* Inline: most pieces are short literals, whose length and copy the
+ * compiler then works out in place (exporters write a dozen per event). */
+static inline void
+at_out_mem(at_out *o, const char *s, size_t n)
+{
+    if (o->len + n > AT_OUT_BUF) {
+        at_out_mem_slow(o, s, n);
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->total += n;
+}
+
+static inline void
+at_out_str(at_out *o, const char *s)
+{
+    at_out_mem(o, s, strlen(s));
+}
 void at_out_u64(at_out *o, uint64_t v);
 void at_out_i64(at_out *o, int64_t v);
 /* ns as microseconds with three decimals ("12.345"). */
@@ -130,8 +151,9 @@ typedef struct at_actor {
     bool spawned, stopped;
     /* free for a subcommand's use */
     uint64_t aux, aux2, aux3;
-    char *name;  /* cached display name, or NULL */
-    char *label; /* a subcommand's cached label, or NULL */
+    char *name;   /* cached display name, or NULL */
+    char *label;  /* a subcommand's cached label, or NULL */
+    char *label2; /* another, or NULL */
 } at_actor;
 
 /* ---- the trace being read ---------------------------------------------- */
@@ -190,7 +212,10 @@ void at_trace_close(at_trace *t);
 at_actor *at_actor_of(at_trace *t, uint64_t ref);
 /* at_actor_find returns ref's actor or NULL. */
 at_actor *at_actor_find(const at_trace *t, uint64_t ref);
-/* at_actor_label is "name 3.1", "3.1" or "outside". */
+/* at_ref_is_ask tells whether ref is a system's ask ref: replies to asks
+ * are sent to it, and complete the ask's future (no actor). */
+bool at_ref_is_ask(uint64_t ref);
+/* at_actor_label is "name 3.1", "actor 3.1", "outside" or "ask". */
 const char *at_actor_label(at_trace *t, at_actor *a);
 /* at_actor_name is the file's name for the actor, or NULL. */
 const char *at_actor_name(at_trace *t, at_actor *a);

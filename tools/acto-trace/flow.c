@@ -21,6 +21,14 @@ flow_find(const flow_model *fm, uint64_t id)
     return v != NULL ? (uint32_t)(*v - 1) : FM_NONE;
 }
 
+/* fmsg_at is message id of the flow, or NULL. */
+static fmsg *
+fmsg_at(flow_model *fm, uint64_t id)
+{
+    uint32_t i = flow_find(fm, id);
+    return i != FM_NONE ? &fm->m[i] : NULL;
+}
+
 static fmsg *
 msg_of(flow_model *fm, uint64_t id)
 {
@@ -71,6 +79,16 @@ add_event(flow_model *fm, const acto_trace_event *e)
         m->to = e->peer;
         m->type = e->type;
         m->cause = e->cause;
+        if (at_ref_is_ask(e->peer)) {
+            m->flags |= FM_REPLY;
+        }
+        break;
+    case ACTO_TRACE_FUTURE: /* a reply's future completing */
+        if ((m = fmsg_at(fm, e->cause)) == NULL || !(m->flags & FM_REPLY)) {
+            return;
+        }
+        m->flags |= FM_RESOLVED;
+        m->t_handle = e->ts;
         break;
     case ACTO_TRACE_TIMER_SET:
         m = msg_of(fm, e->msg);
@@ -167,7 +185,7 @@ read_flow(at_trace *t, uint64_t flow, flow_model *fm)
             if (flow_find(fm, e.cause) != FM_NONE) {
                 add_restart(fm, &e);
             }
-        } else if (e.flow == flow && e.kind != ACTO_TRACE_FUTURE) {
+        } else if (e.flow == flow) {
             add_event(fm, &e);
         }
     }
@@ -322,6 +340,11 @@ hop(at_out *o, at_trace *t, const flow_model *fm, const fmsg *m)
         if ((m->flags & FM_SEND) && (m->flags & FM_HANDLE)) {
             at_out_printf(o, "queued %s",
                           at_fmt_dur(m->t_handle - m->t_send, d[0]));
+        } else if ((m->flags & FM_RESOLVED) && (m->flags & FM_SEND)) {
+            at_out_printf(o, "completed the ask after %s",
+                          at_fmt_dur(m->t_handle - m->t_send, d[0]));
+        } else if ((m->flags & FM_REPLY) && (m->flags & FM_DROPPED)) {
+            at_out_str(o, "DROPPED: the ask was over");
         } else if (!(m->flags & FM_SEND)) {
             at_out_str(o, "sent before the trace");
         } else if (m->flags & FM_DEAD) {

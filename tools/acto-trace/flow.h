@@ -15,7 +15,9 @@ enum {
     FM_DROPPED = 1u << 6,
     FM_FAILED = 1u << 7,
     FM_PARKED = 1u << 8,
-    FM_CRITICAL = 1u << 9
+    FM_CRITICAL = 1u << 9,
+    FM_REPLY = 1u << 10,   /* a reply to an ask: completes its future */
+    FM_RESOLVED = 1u << 11 /* the future completed, at t_handle */
 };
 
 #define FM_NONE UINT32_MAX

@@ -57,20 +57,41 @@ static const char style[] =
     "left}th{cursor:pointer;background:#f4f4f4}.bad{color:#c00;font-weight:"
     "bold}svg text{font:11px sans-serif}.note{color:#666}</style>\n";
 
+/* The page's script: sortable columns (the sort kept in the URL's hash,
+ * "#sort=3" or "#sort=-3", so a link opens the page sorted), then a mark
+ * of what rendered: per part, the elements with a box on screen out of
+ * those in the page ("timeline 5/5"); a test reads it back. */
 static const char script[] =
     "<script>\n"
-    "document.querySelectorAll('th').forEach(function(th,i){\n"
-    " th.addEventListener('click',function(){\n"
-    "  var tb=th.closest('table').tBodies[0];\n"
-    "  var rows=Array.prototype.slice.call(tb.rows);\n"
-    "  var asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\n"
-    "  rows.sort(function(a,b){\n"
-    "   var x=a.cells[i].dataset.v||a.cells[i].textContent;\n"
-    "   var y=b.cells[i].dataset.v||b.cells[i].textContent;\n"
-    "   var nx=parseFloat(x),ny=parseFloat(y);\n"
-    "   var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);\n"
-    "   return asc?c:-c;});\n"
-    "  rows.forEach(function(r){tb.appendChild(r);});});});\n"
+    "(function(){\n"
+    "var table=document.getElementById('actors');\n"
+    "function sortBy(i,asc){\n"
+    " var tb=table.tBodies[0],th=table.tHead.rows[0].cells[i];\n"
+    " if(!th)return;\n"
+    " var rows=Array.prototype.slice.call(tb.rows);\n"
+    " th.dataset.asc=asc?'1':'0';\n"
+    " rows.sort(function(a,b){\n"
+    "  var x=a.cells[i].dataset.v||a.cells[i].textContent;\n"
+    "  var y=b.cells[i].dataset.v||b.cells[i].textContent;\n"
+    "  var nx=parseFloat(x),ny=parseFloat(y);\n"
+    "  var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);\n"
+    "  return asc?c:-c;});\n"
+    " rows.forEach(function(r){tb.appendChild(r);});\n"
+    " history.replaceState(null,'','#sort='+(asc?'':'-')+i);}\n"
+    "Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){\n"
+    " th.addEventListener('click',function(){sortBy(i,th.dataset.asc!=='1');"
+    "});});\n"
+    "var m=/^#sort=(-?)([0-9]+)$/.exec(location.hash);\n"
+    "if(m)sortBy(+m[2],m[1]!=='-');\n"
+    "function shown(sel){\n"
+    " var all=document.querySelectorAll(sel),n=0;\n"
+    " all.forEach(function(e){var r=e.getBoundingClientRect();\n"
+    "  if(r.width>0&&r.height>0)n++;});\n"
+    " return n+'/'+all.length;}\n"
+    "document.documentElement.dataset.actoRendered='topology '+\n"
+    " shown('#topology circle')+' timeline '+shown('#timeline text')+\n"
+    " ' table '+shown('#actors tbody tr');\n"
+    "})();\n"
     "</script>\n";
 
 static void
@@ -93,7 +114,8 @@ topology(at_out *o, at_trace *t, const at_edge *edges, size_t n_edges,
     at_out_str(o, "<h2>Topology</h2>\n<p class=note>The busiest actors by "
                   "messages in and out, the busiest edges between them "
                   "with their message counts; failing actors in red.</p>\n"
-                  "<svg width=840 height=620 viewBox=\"0 0 840 620\">"
+                  "<svg id=topology width=840 height=620 "
+                  "viewBox=\"0 0 840 620\">"
                   "<defs><marker id=arr viewBox=\"0 0 10 10\" refX=10 "
                   "refY=5 markerWidth=6 markerHeight=6 orient=auto>"
                   "<path d=\"M0,0L10,5L0,10z\" fill=\"#888\"/></marker>"
@@ -159,7 +181,9 @@ timeline(at_out *o, at_trace *t)
                   "actors were (darker: a larger share of the time spent "
                   "handling); red ticks: failures, black: dead letters."
                   "</p>\n");
-    at_out_printf(o, "<svg width=1060 height=%zu viewBox=\"0 0 1060 %zu\">\n",
+    at_out_printf(o,
+                  "<svg id=timeline width=1060 height=%zu "
+                  "viewBox=\"0 0 1060 %zu\">\n",
                   n * 20 + 30, n * 20 + 30);
     if (at_trace_rewind(t) != AT_OK) {
         free(busy);
@@ -203,7 +227,7 @@ timeline(at_out *o, at_trace *t)
             if (share > 0) {
                 at_out_printf(o,
                               "<rect x=%.1f y=%zu width=4.2 height=16 "
-                              "fill=\"#36c\" fill-opacity=%.2f/>",
+                              "fill=\"#36c\" fill-opacity=\"%.2f\"/>",
                               200 + b * 4.2, r * 20 + 2,
                               0.15 + 0.85 * (share > 1 ? 1 : share));
             }
@@ -230,14 +254,15 @@ cell_dur(at_out *o, uint64_t ns)
 static void
 table(at_out *o, at_trace *t)
 {
-    at_out_str(o, "<h2>Actors</h2>\n<p class=note>Click a column to sort. "
-                  "Handle time: handling a message; wait: from its send "
-                  "to the start of its handling.</p>\n<table><thead><tr>"
-                  "<th>actor</th><th>in</th><th>out</th><th>handled</th>"
-                  "<th>handle p50</th><th>p99</th><th>max</th>"
-                  "<th>wait p50</th><th>p99</th><th>peak mailbox</th>"
-                  "<th>failures</th><th>restarts</th><th>dead letters</th>"
-                  "<th>dropped</th></tr></thead><tbody>\n");
+    at_out_str(o,
+               "<h2>Actors</h2>\n<p class=note>Click a column to sort. "
+               "Handle time: handling a message; wait: from its send "
+               "to the start of its handling.</p>\n<table id=actors><thead><tr>"
+               "<th>actor</th><th>in</th><th>out</th><th>handled</th>"
+               "<th>handle p50</th><th>p99</th><th>max</th>"
+               "<th>wait p50</th><th>p99</th><th>peak mailbox</th>"
+               "<th>failures</th><th>restarts</th><th>dead letters</th>"
+               "<th>dropped</th></tr></thead><tbody>\n");
     size_t shown = 0, active = 0;
     for (size_t i = 0; i < t->n_actors; i++) {
         at_actor *a = t->actors[i];
@@ -322,8 +347,13 @@ at_cmd_html(const at_args *args)
         fprintf(stderr, "acto-trace: %s: %s\n", args->out, strerror(err));
         rc = AT_FAIL;
     } else {
+        /* The policy makes the page's promise checkable: a browser
+         * refuses any request it would make, and says so. */
         at_out_str(&o, "<!DOCTYPE html>\n<html lang=en><head><meta "
-                       "charset=utf-8><title>acto trace</title>\n");
+                       "charset=utf-8><meta http-equiv=Content-Security-Policy "
+                       "content=\"default-src 'none'; style-src "
+                       "'unsafe-inline'; script-src 'unsafe-inline'\">"
+                       "<title>acto trace</title>\n");
         at_out_str(&o, style);
         at_out_str(&o, "</head><body>\n");
         summary(&o, &t, &tot);

@@ -2,8 +2,10 @@
  * ExportTraceServiceRequest), FIELD-NOTES "OpenTelemetry JSON". One span
  * per handled message, kind CONSUMER (5), named "process <actor>"; its
  * parent is the span of the message being handled when it was sent (a
- * timer's message: when the timer was set); traceId is the flow id as 32
- * hex digits, spanId the message id as 16. Written in one pass. */
+ * timer's message: when the timer was set; a continuation of an ask: when
+ * the reply that completed it was sent, the handling of the request);
+ * traceId is the flow id as 32 hex digits, spanId the message id as 16.
+ * Written in one pass. */
 #include "at.h"
 
 #include <acto/error.h>
@@ -15,8 +17,9 @@ typedef struct ot {
     at_trace *t;
     at_out o;
     bool first;
-    at_map sent;   /* msg -> send ts + 1, while in flight */
-    at_map timers; /* a timer's message id -> what set it */
+    at_map sent; /* msg -> send ts + 1, while in flight */
+    at_map via;  /* a message with no span of its own (a timer's, a reply
+                    to an ask) -> its cause */
     uint64_t spans;
 } ot;
 
@@ -75,9 +78,12 @@ span(ot *s, at_actor *a, const acto_trace_event *e)
     at_out *o = &s->o;
     char tb[32], idb[24];
     uint64_t flow = a->aux != 0 ? a->aux : e->msg;
+    /* The nearest cause with a span: through timers and replies. */
     uint64_t parent = a->open_cause;
-    uint64_t *via = parent != 0 ? at_map_get(&s->timers, parent) : NULL;
-    if (via != NULL) {
+    uint64_t *via;
+    for (int hops = 0; parent != 0 && hops < 16 &&
+                       (via = at_map_get(&s->via, parent)) != NULL;
+         hops++) {
         parent = *via;
     }
     at_out_str(o, s->first ? "\n" : ",\n");
@@ -134,11 +140,17 @@ on_event(ot *s, const acto_trace_event *e)
     uint64_t sent;
     switch (e->kind) {
     case ACTO_TRACE_SEND:
+        if (at_ref_is_ask(e->peer)) { /* a reply: never handled */
+            if (e->cause != 0) {
+                *at_map_put(&s->via, e->msg, NULL) = e->cause;
+            }
+            break;
+        }
         *at_map_put(&s->sent, e->msg, NULL) = e->ts + 1;
         break;
     case ACTO_TRACE_TIMER_SET:
         if (e->cause != 0) {
-            *at_map_put(&s->timers, e->msg, NULL) = e->cause;
+            *at_map_put(&s->via, e->msg, NULL) = e->cause;
         }
         break;
     case ACTO_TRACE_DEAD:
@@ -205,7 +217,7 @@ at_cmd_otlp(const at_args *args)
         rc = AT_FAIL;
     }
     at_map_free(&s.sent);
-    at_map_free(&s.timers);
+    at_map_free(&s.via);
     at_trace_close(&t);
     return rc;
 }

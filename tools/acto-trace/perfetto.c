@@ -143,6 +143,8 @@ track(pf *p, uint64_t ref)
             char buf[1100];
             if (ref == 0) {
                 snprintf(buf, sizeof(buf), "outside (no actor)");
+            } else if (at_ref_is_ask(ref)) {
+                snprintf(buf, sizeof(buf), "ask (replies complete futures)");
             } else {
                 snprintf(buf, sizeof(buf), "actor %s%s%s",
                          at_ref_str(ref, ref_s), n != NULL ? " " : "",
@@ -169,6 +171,21 @@ head(pf *p, uint64_t ref, uint64_t tid)
     key_u64(p, ",\"tid\":", tid);
 }
 
+/* name_field is ,"name":"<a><b>", escaped, in memory of its own. */
+static char *
+name_field(const char *a, const char *b)
+{
+    char buf[1200];
+    snprintf(buf, sizeof(buf), "%s%s", a, b);
+    at_out o = {0};
+    /* Escape into memory: a writer whose buffer is the string. */
+    o.buf = at_alloc(AT_OUT_BUF);
+    at_out_str(&o, ",\"name\":");
+    at_out_json_str(&o, buf);
+    o.buf[o.len] = '\0';
+    return at_realloc(o.buf, o.len + 1);
+}
+
 /* name_typed writes ,"name":"<what><type name>", escaped once per
  * (what, type) and cached. */
 static void
@@ -179,15 +196,9 @@ name_typed(pf *p, const char *what, uint32_t type)
                    (uint64_t)(uint8_t)what[5] << 48 | ((uint64_t)type + 1);
     uint64_t *v = at_map_put(&p->names, key, &fresh);
     if (fresh) {
-        char tb[32], buf[1100];
-        snprintf(buf, sizeof(buf), "%s%s", what, at_type_name(p->t, type, tb));
-        at_out o = {0};
-        /* Escape into memory: a writer whose buffer is the string. */
-        o.buf = at_alloc(AT_OUT_BUF);
-        at_out_str(&o, ",\"name\":");
-        at_out_json_str(&o, buf);
-        o.buf[o.len] = '\0';
-        *v = (uint64_t)(uintptr_t)o.buf;
+        char tb[32];
+        *v =
+            (uint64_t)(uintptr_t)name_field(what, at_type_name(p->t, type, tb));
     }
     at_out_str(&p->o, (const char *)(uintptr_t)*v);
 }
@@ -218,10 +229,10 @@ counter(pf *p, uint64_t ref, uint64_t ns, uint64_t depth)
     a->peak_depth = depth + 1; /* the last depth written, + 1 */
     track(p, ref);
     begin(p, 'C');
-    at_out_str(&p->o, ",\"name\":");
-    char buf[1200];
-    snprintf(buf, sizeof(buf), "mailbox %s", a->label);
-    at_out_json_str(&p->o, buf);
+    if (a->label2 == NULL) { /* escaped once per actor */
+        a->label2 = name_field("mailbox ", a->label);
+    }
+    at_out_str(&p->o, a->label2);
     key_u64(p, ",\"pid\":", pid_of(ref));
     key_ts(p, ",\"ts\":", ns);
     key_u64(p, ",\"args\":{\"depth\":", depth);
@@ -287,6 +298,9 @@ on_send(pf *p, const acto_trace_event *e, uint64_t ns)
     }
     p->flying[p->n_flying] = (sendrec){e->peer, e->msg, ns};
     *at_map_put(&p->sent, e->msg, NULL) = ++p->n_flying;
+    if (at_ref_is_ask(e->peer)) {
+        return; /* a reply: no mailbox; its future ends its arrow */
+    }
     at_actor *to = at_actor_of(p->t, e->peer);
     to->depth = e->arg;
     counter(p, e->peer, ns, e->arg);
@@ -402,6 +416,11 @@ on_other(pf *p, const acto_trace_event *e, uint64_t ns)
         instant(p, e->peer, ns,
                 e->kind == ACTO_TRACE_DEAD ? "dead_letter" : "dropped", e->msg,
                 extra);
+        break;
+    case ACTO_TRACE_FUTURE: /* a reply's arrow ends at its future */
+        if (e->cause != 0) {
+            end_arrow(p, e->cause, "future completed", ns);
+        }
         break;
     case ACTO_TRACE_RESTART:
         snprintf(extra, sizeof(extra), ",\"cause\":%llu,\"restart\":%u",

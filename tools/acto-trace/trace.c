@@ -122,6 +122,7 @@ at_trace_close(at_trace *t)
         at_vec_free(&t->actors[i]->wait_ns);
         free(t->actors[i]->name);
         free(t->actors[i]->label);
+        free(t->actors[i]->label2);
         free(t->actors[i]);
     }
     free(t->actors);
@@ -183,11 +184,20 @@ at_ref_str(uint64_t ref, char buf[32])
     return buf;
 }
 
+bool
+at_ref_is_ask(uint64_t ref)
+{
+    return acto_ref_slot((acto_ref){ref}) == UINT32_MAX;
+}
+
 const char *
 at_actor_name(at_trace *t, at_actor *a)
 {
     if (a->ref == 0) {
         return "outside";
+    }
+    if (at_ref_is_ask(a->ref)) {
+        return "ask";
     }
     if (t->r != NULL) {
         const char *n = acto_tracefile_actor_name(t->r, (acto_ref){a->ref});
@@ -207,8 +217,8 @@ at_actor_label(at_trace *t, at_actor *a)
     char *b = buf[turn++ & 3];
     char ref[32];
     const char *n = at_actor_name(t, a);
-    if (a->ref == 0) {
-        return "outside";
+    if (a->ref == 0 || at_ref_is_ask(a->ref)) {
+        return n;
     }
     at_ref_str(a->ref, ref);
     if (n != NULL) {

@@ -104,38 +104,52 @@ at_out_close(at_out *o)
 }
 
 void
-at_out_mem(at_out *o, const char *s, size_t n)
+at_out_mem_slow(at_out *o, const char *s, size_t n)
 {
     o->total += n;
-    if (o->len + n > AT_OUT_BUF) {
-        at_out_flush(o);
-        if (n > AT_OUT_BUF) {
-            if (o->err == 0 && fwrite(s, 1, n, o->f) != n) {
-                o->err = errno != 0 ? errno : EIO;
-            }
-            return;
+    at_out_flush(o);
+    if (n > AT_OUT_BUF) {
+        if (o->err == 0 && fwrite(s, 1, n, o->f) != n) {
+            o->err = errno != 0 ? errno : EIO;
         }
+        return;
     }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
+    memcpy(o->buf, s, n);
+    o->len = n;
 }
 
-void
-at_out_str(at_out *o, const char *s)
+/* Two digits at a time: exporters print several numbers per event. */
+static const char digit_pairs[] = "0001020304050607080910111213141516171819"
+                                  "2021222324252627282930313233343536373839"
+                                  "4041424344454647484950515253545556575859"
+                                  "6061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
+/* digits writes v in decimal, ending at end; returns its first byte. */
+static char *
+digits(char *end, uint64_t v)
 {
-    at_out_mem(o, s, strlen(s));
+    while (v >= 100) {
+        uint64_t r = v % 100;
+        v /= 100;
+        end -= 2;
+        memcpy(end, &digit_pairs[r * 2], 2);
+    }
+    if (v >= 10) {
+        end -= 2;
+        memcpy(end, &digit_pairs[v * 2], 2);
+    } else {
+        *--end = (char)('0' + v);
+    }
+    return end;
 }
 
 void
 at_out_u64(at_out *o, uint64_t v)
 {
     char tmp[24];
-    int i = 24;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    at_out_mem(o, tmp + i, (size_t)(24 - i));
+    char *p = digits(tmp + 24, v);
+    at_out_mem(o, p, (size_t)(tmp + 24 - p));
 }
 
 void
@@ -153,17 +167,12 @@ void
 at_out_us(at_out *o, uint64_t ns)
 {
     char tmp[32];
-    int i = 32;
-    uint64_t frac = ns % 1000, us = ns / 1000;
-    tmp[--i] = (char)('0' + frac % 10);
-    tmp[--i] = (char)('0' + frac / 10 % 10);
-    tmp[--i] = (char)('0' + frac / 100);
-    tmp[--i] = '.';
-    do {
-        tmp[--i] = (char)('0' + us % 10);
-        us /= 10;
-    } while (us != 0);
-    at_out_mem(o, tmp + i, (size_t)(32 - i));
+    uint64_t frac = ns % 1000;
+    tmp[31] = (char)('0' + frac % 10);
+    memcpy(&tmp[29], &digit_pairs[(frac / 10) * 2], 2);
+    tmp[28] = '.';
+    char *p = digits(tmp + 28, ns / 1000);
+    at_out_mem(o, p, (size_t)(tmp + 32 - p));
 }
 
 void

@@ -62,7 +62,8 @@ typedef struct acto_tracefile_opts {
  * full chunks with write(2), blocking, as one large block each: the
  * runtime calls write() off the hot path (at the end of a scheduler round
  * or when its ring is half full), and a chunk is at most chunk_bytes.
- * name() records an actor's name for the file's string table. close()
+ * name() and type_name() record an actor's name and a message type's
+ * name (acto_msg_type_name) in the file's string table. close()
  * writes the open chunk and the end record, closes the file and frees
  * the writer. After an error (a full disk, ...) write() keeps returning
  * it and nothing more is written; close() still frees everything.

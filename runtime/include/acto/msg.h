@@ -133,4 +133,29 @@ uint64_t acto_msg_cause(const acto_msg *m);
 const acto_error *acto_msg_error(const acto_msg *m);
 const acto_down *acto_msg_down(const acto_msg *m);
 
+/* ---- message type names ------------------------------------------------ */
+
+#define ACTO_MSG_TYPE_NAME_MAX 255   /* bytes in a type's name */
+#define ACTO_MSG_TYPE_NAMES_MAX 4096 /* named types per system */
+
+/* acto_msg_type_name names message type for sys, so traces show the name
+ * rather than the number: trace files (acto-trace prints "handle Ping")
+ * and any trace sink with a type_name function get it, now if tracing is
+ * on and when tracing starts. A type keeps its name for the system's
+ * life.
+ * Returns 0; ACTO_EINVAL (sys or name NULL; a system type, at or above
+ * ACTO_MSG_SYSTEM_BASE: those have names already; a name empty, longer
+ * than ACTO_MSG_TYPE_NAME_MAX bytes or holding a control character);
+ * ACTO_EEXIST (the type has a name, or another type has this one);
+ * ACTO_ENOMEM (out of memory, or ACTO_MSG_TYPE_NAMES_MAX types named).
+ * Ownership: name is copied.
+ * Thread: the system's loop thread. */
+int acto_msg_type_name(acto_system *sys, uint32_t type, const char *name);
+
+/* acto_msg_type_name_of is the name acto_msg_type_name gave type, or NULL
+ * (none, or sys NULL).
+ * Ownership: the system's; valid until the system is freed.
+ * Thread: the system's loop thread. */
+const char *acto_msg_type_name_of(const acto_system *sys, uint32_t type);
+
 #endif /* ACTO_MSG_H */

@@ -36,11 +36,15 @@ typedef struct acto_system acto_system;
 /* What an event records. The numbers are part of the trace file format:
  * never renumber, only add. */
 typedef enum acto_trace_kind {
-    ACTO_TRACE_SPAWN = 1,  /* actor: the new one; peer: its parent */
-    ACTO_TRACE_STOP,       /* actor; arg: the acto_exit_kind */
+    ACTO_TRACE_SPAWN = 1,  /* actor: the new one; peer: its parent; flow,
+                              cause: the message being handled */
+    ACTO_TRACE_STOP,       /* actor; arg: the acto_exit_kind; flow, cause:
+                              what made it stop (the notices its stop
+                              sends follow it) */
     ACTO_TRACE_SEND,       /* actor: sender (none from outside); peer:
                               receiver; msg, type; arg: the receiver's
-                              mailbox depth after the send */
+                              mailbox depth after the send. A reply to an
+                              ask goes to the ask ref (slot UINT32_MAX) */
     ACTO_TRACE_HANDLE,     /* handling began: actor; msg, type */
     ACTO_TRACE_HANDLED,    /* handling ended: actor; msg; arg: 0 or the
                               negative error code */
@@ -53,12 +57,14 @@ typedef enum acto_trace_kind {
                               cause: the message whose failure led to it */
     ACTO_TRACE_FUTURE,     /* a future resolved: msg: the future's id; arg:
                               its acto_future_state; cause: what resolved
-                              it (a reply's message id, or 0) */
+                              it (a reply, the message being handled, or
+                              0); its continuations have that cause */
     ACTO_TRACE_TIMER_SET,  /* actor: who set it; msg: the timer's message;
                               arg: the delay in ms (capped at UINT32_MAX) */
     ACTO_TRACE_TIMER_FIRE, /* msg: the timer's message; peer: receiver */
     ACTO_TRACE_DEAD,       /* a dead letter: peer: the dead receiver; msg */
-    ACTO_TRACE_DROP,       /* a drop-policy mailbox dropped msg; peer */
+    ACTO_TRACE_DROP,       /* a drop-policy mailbox dropped msg; peer (or
+                              a late reply; peer: the ask ref) */
     ACTO_TRACE_LOST        /* the ring was full: arg events were lost
                               before this one (no other field) */
 } acto_trace_kind;
@@ -95,11 +101,17 @@ typedef void (*acto_trace_close_fn)(void *user);
 typedef void (*acto_trace_name_fn)(acto_ref actor, const char *name,
                                    void *user);
 
+/* A message type's name for traces (acto_msg_type_name): the sink gets
+ * every name when tracing starts, and each one given while it is on.
+ * Borrowed for the call. */
+typedef void (*acto_trace_type_fn)(uint32_t type, const char *name, void *user);
+
 typedef struct acto_trace_sink {
     acto_trace_write_fn write; /* required */
     acto_trace_close_fn close; /* optional */
     acto_trace_name_fn name;   /* optional */
     void *user;
+    acto_trace_type_fn type_name; /* optional */
 } acto_trace_sink;
 
 typedef enum acto_trace_mode {
@@ -158,7 +170,8 @@ typedef int (*acto_trace_sink_factory)(const char *path, acto_trace_sink *out);
 void acto_trace_set_env_factory(acto_trace_sink_factory factory);
 
 /* acto_trace_emit records an event a library knows of (the supervisor
- * records restarts with it); nothing when tracing is off. */
+ * records restarts with it), in the flow of the message being handled;
+ * nothing when tracing is off. */
 void acto_trace_emit(acto_system *sys, acto_trace_kind kind, acto_ref actor,
                      acto_ref peer, uint64_t msg, uint64_t cause, uint32_t arg);
 
