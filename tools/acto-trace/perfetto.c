@@ -417,17 +417,15 @@ on_other(pf *p, const acto_trace_event *e, uint64_t ns)
                 e->kind == ACTO_TRACE_DEAD ? "dead_letter" : "dropped", e->msg,
                 extra);
         break;
-    case ACTO_TRACE_FUTURE: /* a reply's arrow ends at its future */
-        if (e->cause != 0) {
-            end_arrow(p, e->cause, "future completed", ns);
-        }
-        break;
     case ACTO_TRACE_RESTART:
         snprintf(extra, sizeof(extra), ",\"cause\":%llu,\"restart\":%u",
                  (unsigned long long)e->cause, e->arg);
         instant(p, e->peer, ns, "restart", e->msg, extra);
         break;
     case ACTO_TRACE_FUTURE:
+        if (e->cause != 0) { /* a reply's arrow ends at its future */
+            end_arrow(p, e->cause, "future completed", ns);
+        }
         /* A failure or a cancel (a timeout, mostly) on the outside track:
          * no actor resolves it. Successes show as their replies' arrows. */
         if (e->arg == ACTO_FUTURE_FAILED || e->arg == ACTO_FUTURE_CANCELLED) {
