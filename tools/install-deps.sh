@@ -4,7 +4,8 @@
 # fails, so `make test` never half-works on a machine without them.
 set -eu
 
-PACKAGES="cmake pkg-config gcc libuv1-dev libmsgpack-dev libcmocka-dev"
+PACKAGES="cmake pkg-config gcc libuv1-dev libmsgpack-dev libcmocka-dev
+          libcurl4-openssl-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: not a Debian system; make sure these are installed:" \

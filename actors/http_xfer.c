@@ -1,0 +1,498 @@
+/* One HTTP transfer: an easy handle set up from a request, its body
+ * callbacks (whole or streamed with backpressure), its total and read
+ * timeouts, cancellation through its future, and its end. */
+#include "http_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_REDIRECTS 10L
+
+/* ---- the end of a transfer -------------------------------------------- */
+
+static void on_future_done(acto_future *f, void *user);
+
+static void
+xfer_free(acto__http_xfer *x)
+{
+    acto_free(x->head, x->head_cap);
+    acto_free(x->body, x->body_cap);
+    acto_free(x->method, x->method_size);
+    acto_free(x, sizeof(*x));
+}
+
+/* finish detaches x from curl, its timers, its future and the session,
+ * then frees it (or leaves that to a chunk still waiting for room). */
+static void
+finish(acto__http_xfer *x)
+{
+    acto__http_session *s = x->s;
+    if (x->easy != NULL) {
+        long conns = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
+        s->stats.connections += (uint64_t)conns;
+        curl_multi_remove_handle(s->multi, x->easy);
+        acto__http_easy_put(s, x->easy);
+        x->easy = NULL;
+    }
+    curl_slist_free_all(x->req_headers);
+    x->req_headers = NULL;
+    if (x->total_timer != 0) {
+        acto_timer_cancel(s->sys, x->total_timer);
+    }
+    if (x->read_timer != 0) {
+        acto_timer_cancel(s->sys, x->read_timer);
+    }
+    acto_future_remove_done_cb(x->f, on_future_done, x);
+    acto_future_release(x->f);
+    x->f = NULL;
+    if (x->prev != NULL) {
+        x->prev->next = x->next;
+    } else {
+        s->xfers = x->next;
+    }
+    if (x->next != NULL) {
+        x->next->prev = x->prev;
+    }
+    s->stats.finished++;
+    if (x->waiting) {
+        x->ended = true;
+    } else {
+        xfer_free(x);
+    }
+}
+
+/* deliver completes the future with the response, the transfer going on
+ * (a stream's body): the future's completion is no cancellation. */
+static int
+deliver(acto__http_xfer *x)
+{
+    acto_future_remove_done_cb(x->f, on_future_done, x);
+    return acto__http_deliver(x);
+}
+
+/* fail_now ends x from outside curl with an error of ours. */
+static void
+fail_now(acto__http_xfer *x, int code, const char *type, const char *text)
+{
+    acto__http_fail(x, code, type, text);
+    finish(x);
+}
+
+void
+acto__http_xfer_done(acto__http_xfer *x, CURLcode rc)
+{
+    if (rc == CURLE_OK && x->err_code == 0) {
+        int err = x->delivered ? 0 : deliver(x);
+        if (err == 0 && x->stream) {
+            acto_msg *m;
+            if (acto_msg_new_bytes(x->s->sys, ACTO_STREAM_EOS, NULL, 0, &m) ==
+                0) {
+                acto__http_send_end(x, m);
+            }
+        }
+    } else {
+        int code;
+        const char *type, *text;
+        acto__http_map(x, rc, &code, &type, &text);
+        acto__http_fail(x, code, type, text);
+    }
+    finish(x);
+}
+
+void
+acto__http_xfer_abort(acto__http_xfer *x, int code, const char *type,
+                      const char *text)
+{
+    if (!acto_future_done(x->f)) {
+        acto_future_cancel(x->f, text);
+    }
+    acto__http_fail(x, code, type, text);
+    finish(x);
+}
+
+/* A cancelled (or otherwise completed) future aborts its transfer. */
+static void
+on_future_done(acto_future *f, void *user)
+{
+    (void)f;
+    acto__http_xfer *x = user;
+    finish(x);
+}
+
+/* ---- timeouts --------------------------------------------------------- */
+
+static void on_read_timer(acto_system *sys, void *user);
+
+static void
+arm_read(acto__http_xfer *x, uint64_t ms)
+{
+    if (acto_call_after(x->s->sys, ms, on_read_timer, x, &x->read_timer) != 0) {
+        x->read_timer = 0; /* out of memory: the total timeout still holds */
+    }
+}
+
+static void
+on_total_timer(acto_system *sys, void *user)
+{
+    (void)sys;
+    acto__http_xfer *x = user;
+    x->total_timer = 0;
+    char text[64];
+    snprintf(text, sizeof(text), "no response within the total timeout (%u ms)",
+             x->total_ms);
+    fail_now(x, ACTO_ETIMEDOUT, "TimeoutError", text);
+}
+
+/* The read clock runs once the request is out and not while the transfer
+ * is paused for a full receiver. */
+static void
+on_read_timer(acto_system *sys, void *user)
+{
+    acto__http_xfer *x = user;
+    x->read_timer = 0;
+    uint64_t now = acto_system_now(sys);
+    if (!x->sent || x->waiting) {
+        arm_read(x, x->read_ms);
+        return;
+    }
+    uint64_t idle = now - x->last_read;
+    if (idle < x->read_ms) {
+        arm_read(x, x->read_ms - idle);
+        return;
+    }
+    char text[64];
+    snprintf(text, sizeof(text), "no data within the read timeout (%u ms)",
+             x->read_ms);
+    fail_now(x, ACTO_ETIMEDOUT, "ReadTimeoutError", text);
+}
+
+/* ---- curl's callbacks ------------------------------------------------- */
+
+static int
+on_prereq(void *user, char *ip, char *local_ip, int port, int local_port)
+{
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    acto__http_xfer *x = user;
+    x->sent = true;
+    x->last_read = acto_system_now(x->s->sys);
+    return CURL_PREREQFUNC_OK;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *user)
+{
+    acto__http_xfer *x = user;
+    size_t len = size * n;
+    x->last_read = acto_system_now(x->s->sys);
+    int err = 0;
+    bool final = acto__http_head_line(x, p, len, &err);
+    if (err != 0) {
+        acto__http_set_err(x, err, "ACTO_ENOMEM", "out of memory for headers");
+        return 0;
+    }
+    if (final && x->stream && !x->delivered && deliver(x) != 0) {
+        return 0;
+    }
+    return len;
+}
+
+static void
+on_room(acto_system *sys, int status, void *user)
+{
+    (void)sys;
+    acto__http_xfer *x = user;
+    x->waiting = false;
+    if (x->ended) {
+        xfer_free(x);
+        return;
+    }
+    if (status != 0) {
+        fail_now(x, status,
+                 status == ACTO_ENOACTOR ? "ReceiverGone"
+                                         : acto_err_name(status),
+                 "the body's receiver is gone");
+        return;
+    }
+    if (x->paused) {
+        x->paused = false;
+        x->last_read = acto_system_now(x->s->sys);
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        acto__http_collect(x->s);
+    }
+}
+
+/* stream_chunk sends len bytes to the receiver; a full mailbox takes the
+ * chunk through a waiting send and pauses the transfer at the next one. */
+static size_t
+stream_chunk(acto__http_xfer *x, const char *p, size_t len)
+{
+    acto_system *sys = x->s->sys;
+    if (x->waiting) {
+        x->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (!x->delivered && deliver(x) != 0) {
+        return 0;
+    }
+    if (!acto_alive(sys, x->to)) {
+        acto__http_set_err(x, ACTO_ENOACTOR, "ReceiverGone",
+                           "the body's receiver stopped");
+        return 0;
+    }
+    acto_msg *m;
+    int rc = acto_msg_new_bytes(sys, x->item_type, p, len, &m);
+    if (rc == 0 && (rc = acto_system_send(sys, x->to, m)) == ACTO_EQUEUEFULL) {
+        rc = acto_system_send_wait(sys, x->to, m, on_room, x);
+        x->waiting = rc == 0;
+    }
+    if (rc != 0) {
+        acto_msg_free(m);
+        acto__http_set_err(
+            x, rc, rc == ACTO_EQUEUEFULL ? "ReceiverFull" : acto_err_name(rc),
+            "send a body chunk: %s", acto_strerror(rc));
+        return 0;
+    }
+    return len;
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *user)
+{
+    acto__http_xfer *x = user;
+    size_t len = size * n;
+    x->last_read = acto_system_now(x->s->sys);
+    if (x->max_body > 0 && len > x->max_body - x->streamed - x->body_len) {
+        acto__http_set_err(x, UV_EMSGSIZE, "PayloadTooLarge",
+                           "the body is larger than %zu bytes", x->max_body);
+        return 0;
+    }
+    if (x->stream) {
+        size_t took = stream_chunk(x, p, len);
+        if (took == len) {
+            x->streamed += len;
+        }
+        return took;
+    }
+    if (x->body_len + len + 1 > x->body_cap) {
+        size_t cap = x->body_cap > 0 ? x->body_cap : 1024;
+        while (cap < x->body_len + len + 1) {
+            cap *= 2;
+        }
+        char *nb = acto_malloc(cap);
+        if (nb == NULL) {
+            acto__http_set_err(x, ACTO_ENOMEM, "ACTO_ENOMEM",
+                               "out of memory for a body of %zu bytes",
+                               x->body_len + len);
+            return 0;
+        }
+        if (x->body_len > 0) {
+            memcpy(nb, x->body, x->body_len);
+        }
+        acto_free(x->body, x->body_cap);
+        x->body = nb;
+        x->body_cap = cap;
+    }
+    memcpy(x->body + x->body_len, p, len);
+    x->body_len += len;
+    return len;
+}
+
+/* ---- setting up ------------------------------------------------------- */
+
+static bool
+url_ok(const char *url)
+{
+    if (strncasecmp(url, "http://", 7) != 0 &&
+        strncasecmp(url, "https://", 8) != 0) {
+        return false;
+    }
+    CURLU *u = curl_url();
+    bool ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* add_headers builds the request's header list ("Name: value", or
+ * "Name;" for an empty value, which is how curl sends one). */
+static int
+add_headers(acto__http_xfer *x, const acto_http_request *req)
+{
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const acto_http_header *h = &req->headers[i];
+        if (h->name == NULL || h->name[0] == 0 ||
+            strpbrk(h->name, ":\r\n") != NULL ||
+            (h->value != NULL && strpbrk(h->value, "\r\n") != NULL)) {
+            return ACTO_EINVAL;
+        }
+        const char *v = h->value != NULL ? h->value : "";
+        char line[1024];
+        int n = v[0] != 0 ? snprintf(line, sizeof(line), "%s: %s", h->name, v)
+                          : snprintf(line, sizeof(line), "%s;", h->name);
+        if (n < 0 || (size_t)n >= sizeof(line)) {
+            return ACTO_EINVAL;
+        }
+        struct curl_slist *l = curl_slist_append(x->req_headers, line);
+        if (l == NULL) {
+            return ACTO_ENOMEM;
+        }
+        x->req_headers = l;
+    }
+    return 0;
+}
+
+static CURLcode
+set_method(acto__http_xfer *x, const acto_http_request *req)
+{
+    CURL *e = x->easy;
+    CURLcode rc = CURLE_OK;
+    if (req->body_len > 0) {
+        rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                              (curl_off_t)req->body_len);
+        rc = rc ? rc : curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+    }
+    if (rc == CURLE_OK && strcmp(x->method, "HEAD") == 0) {
+        rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (rc == CURLE_OK && strcmp(x->method, "GET") != 0 &&
+               !(req->body_len > 0 && strcmp(x->method, "POST") == 0)) {
+        rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+    }
+    return rc;
+}
+
+static CURLcode
+set_options(acto__http_xfer *x, const acto_http_request *req,
+            uint32_t connect_ms)
+{
+    CURL *e = x->easy;
+    acto__http_session *s = x->s;
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, req->url);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    rc = rc ? rc
+            : curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
+    if (rc == CURLE_OK && connect_ms > 0) {
+        rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    }
+    if (rc == CURLE_OK && x->max_body > 0) {
+        /* Refuses a too large Content-Length before any body arrives. */
+        rc = curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                              (curl_off_t)x->max_body);
+    }
+    if (rc == CURLE_OK && x->req_headers != NULL) {
+        rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
+    }
+    return rc == CURLE_OK ? set_method(x, req) : rc;
+}
+
+static int
+xfer_init(acto__http_xfer *x, acto__http_session *s,
+          const acto_http_request *req)
+{
+    x->s = s;
+    x->stream = !acto_ref_is_none(req->stream_to);
+    x->to = req->stream_to;
+    x->item_type = req->item_type;
+    x->max_body = req->max_body > 0 ? req->max_body
+                  : x->stream       ? 0
+                                    : s->max_body;
+    x->total_ms =
+        req->timeout.total_ms ? req->timeout.total_ms : s->timeout.total_ms;
+    x->read_ms =
+        req->timeout.read_ms ? req->timeout.read_ms : s->timeout.read_ms;
+    const char *method = req->method != NULL ? req->method
+                         : req->body_len > 0 ? "POST"
+                                             : "GET";
+    if (method[0] == 0 || strpbrk(method, " \r\n") != NULL ||
+        (req->body_len > 0 && req->body == NULL)) {
+        return ACTO_EINVAL;
+    }
+    x->method_size = strlen(method) + 1;
+    x->method = acto_malloc(x->method_size);
+    if (x->method == NULL) {
+        return ACTO_ENOMEM;
+    }
+    memcpy(x->method, method, x->method_size);
+    return add_headers(x, req);
+}
+
+/* arm starts the total and read clocks. */
+static int
+arm(acto__http_xfer *x)
+{
+    acto_system *sys = x->s->sys;
+    int rc =
+        acto_call_after(sys, x->total_ms, on_total_timer, x, &x->total_timer);
+    if (rc == 0 && x->read_ms > 0) {
+        rc = acto_call_after(sys, x->read_ms, on_read_timer, x, &x->read_timer);
+    }
+    return rc;
+}
+
+int
+acto__http_xfer_start(acto__http_session *s, const acto_http_request *req,
+                      acto_future **out)
+{
+    if (!url_ok(req->url)) {
+        return ACTO_EINVAL;
+    }
+    acto__http_xfer *x = acto_calloc(1, sizeof(*x));
+    if (x == NULL) {
+        return ACTO_ENOMEM;
+    }
+    int rc = xfer_init(x, s, req);
+    if (rc == 0 && (x->easy = acto__http_easy(s)) == NULL) {
+        rc = ACTO_ENOMEM;
+    }
+    uint32_t connect_ms = req->timeout.connect_ms ? req->timeout.connect_ms
+                                                  : s->timeout.connect_ms;
+    if (rc == 0 && set_options(x, req, connect_ms) != CURLE_OK) {
+        rc = ACTO_EINVAL;
+    }
+    rc = rc ? rc : acto_future_new(s->sys, &x->f);
+    rc = rc ? rc : acto_future_add_done_cb(x->f, on_future_done, x);
+    rc = rc ? rc : arm(x);
+    if (rc == 0 && curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
+        rc = ACTO_ENOMEM;
+    }
+    if (rc != 0) {
+        if (x->total_timer != 0) {
+            acto_timer_cancel(s->sys, x->total_timer);
+        }
+        if (x->f != NULL) {
+            acto_future_remove_done_cb(x->f, on_future_done, x);
+            acto_future_release(x->f);
+        }
+        if (x->easy != NULL) {
+            acto__http_easy_put(s, x->easy);
+        }
+        curl_slist_free_all(x->req_headers);
+        xfer_free(x);
+        return rc;
+    }
+    x->next = s->xfers;
+    if (s->xfers != NULL) {
+        s->xfers->prev = x;
+    }
+    s->xfers = x;
+    s->stats.started++;
+    acto_future_retain(x->f);
+    *out = x->f;
+    return 0;
+}
