@@ -185,4 +185,21 @@ server_closed_all(void *arg)
     return st.closed == st.accepted && st.accepted > 0;
 }
 
+static HTTP_UNUSED bool
+server_closed_one(void *arg)
+{
+    (void)arg;
+    return server_stats().closed >= 1;
+}
+
+/* session_idle tells whether the session has no transfer in flight. */
+static HTTP_UNUSED bool
+session_idle(void *arg)
+{
+    (void)arg;
+    acto_http_stats st;
+    return acto_http_session_stats(g_w.sys, g_w.session, &st) == 0 &&
+           st.in_flight == 0;
+}
+
 #endif /* ACTO_HTTP_WORLD_H */

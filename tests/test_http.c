@@ -572,15 +572,6 @@ a_stream_failing_mid_body_ends_with_body_failed(void **state)
     acto_future_release(f);
 }
 
-static bool
-session_idle(void *arg)
-{
-    (void)arg;
-    acto_http_stats st;
-    return acto_http_session_stats(g_w.sys, g_w.session, &st) == 0 &&
-           st.in_flight == 0;
-}
-
 static void
 a_receiver_that_stops_aborts_its_stream(void **state)
 {

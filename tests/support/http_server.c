@@ -328,6 +328,21 @@ param(const char *query, const char *name)
     return strtoull(p + strlen(name) + 1, NULL, 10);
 }
 
+/* respond_tree answers /tree/N with the links of a binary tree of 63
+ * pages: /tree/2N and /tree/2N+1, one a line. */
+static void
+respond_tree(conn *c, uint64_t n)
+{
+    char body[64] = "";
+    int len = 0;
+    if (n >= 1 && 2 * n + 1 <= 63) {
+        len = snprintf(body, sizeof(body), "/tree/%llu\n/tree/%llu\n",
+                       (unsigned long long)(2 * n),
+                       (unsigned long long)(2 * n + 1));
+    }
+    respond(c, n >= 1 && n <= 63 ? 200 : 404, "", body, (size_t)len);
+}
+
 static void
 dispatch(conn *c, const char *method, char *path, const char *head,
          size_t head_len, const char *body, size_t body_len)
@@ -357,6 +372,8 @@ dispatch(conn *c, const char *method, char *path, const char *head,
         snprintf(extra, sizeof(extra), "X-Method: %s\r\nX-Got-Header: %s\r\n",
                  method, got);
         respond(c, 200, extra, body, body_len);
+    } else if (strncmp(path, "/tree/", 6) == 0) {
+        respond_tree(c, strtoull(path + 6, NULL, 10));
     } else if (strcmp(path, "/redirect") == 0) {
         respond(c, 302, "Location: /ok\r\n", "", 0);
     } else if (strcmp(path, "/close") == 0) {

@@ -13,6 +13,8 @@
  *   /status/N           status N, body "status N"
  *   /echo               200, the request's body; X-Method: the method;
  *                       X-Got-Header: the request's X-Test header
+ *   /tree/N             a page of a binary tree of 63 pages (1 to 63):
+ *                       its links /tree/2N and /tree/2N+1, one a line
  *   /redirect           302 to /ok
  *   /close              200, body "bye", then closes the connection
  *   /garbage            bytes that are not HTTP, then closes
