@@ -310,6 +310,9 @@ acto__http_map(acto__http_xfer *x, CURLcode rc, int *code, const char **type,
     } else if (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) {
         *code = UV_ECONNRESET;
         *type = "ServerDisconnected";
+    } else if (rc == CURLE_URL_MALFORMAT) {
+        *code = ACTO_EINVAL;
+        *type = "InvalidURL";
     } else if (rc == CURLE_OUT_OF_MEMORY) {
         *code = ACTO_ENOMEM;
         *type = "ACTO_ENOMEM";

@@ -156,25 +156,6 @@ on_curl_timer(CURLM *m, long ms, void *userp)
     return 0;
 }
 
-/* ---- easy handles ----------------------------------------------------- */
-
-CURL *
-acto__http_easy(acto__http_session *s)
-{
-    return s->n_spare > 0 ? s->spare[--s->n_spare] : curl_easy_init();
-}
-
-void
-acto__http_easy_put(acto__http_session *s, CURL *e)
-{
-    if (s->n_spare < ACTO__HTTP_SPARE && !s->stopped) {
-        curl_easy_reset(e);
-        s->spare[s->n_spare++] = e;
-    } else {
-        curl_easy_cleanup(e);
-    }
-}
-
 /* ---- the actor -------------------------------------------------------- */
 
 static int

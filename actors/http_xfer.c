@@ -304,17 +304,14 @@ on_body(char *p, size_t size, size_t n, void *user)
 
 /* ---- setting up ------------------------------------------------------- */
 
+/* url_ok checks the scheme; curl parses the rest when the transfer
+ * starts (a malformed URL fails the future: parsing it twice would cost
+ * every request a second parse). */
 static bool
 url_ok(const char *url)
 {
-    if (strncasecmp(url, "http://", 7) != 0 &&
-        strncasecmp(url, "https://", 8) != 0) {
-        return false;
-    }
-    CURLU *u = curl_url();
-    bool ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
-    curl_url_cleanup(u);
-    return ok;
+    return (strncasecmp(url, "http://", 7) == 0 && url[7] != 0) ||
+           (strncasecmp(url, "https://", 8) == 0 && url[8] != 0);
 }
 
 /* add_headers builds the request's header list ("Name: value", or
@@ -345,41 +342,20 @@ add_headers(acto__http_xfer *x, const acto_http_request *req)
     return 0;
 }
 
-static CURLcode
-set_method(acto__http_xfer *x, const acto_http_request *req)
+/* easy_new makes an easy handle with the options every request of the
+ * session shares; a reused handle keeps them (no curl_easy_reset, whose
+ * cost showed in the benchmark). */
+static CURL *
+easy_new(acto__http_session *s)
 {
-    CURL *e = x->easy;
-    CURLcode rc = CURLE_OK;
-    if (req->body_len > 0) {
-        rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                              (curl_off_t)req->body_len);
-        rc = rc ? rc : curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+    CURL *e = curl_easy_init();
+    if (e == NULL) {
+        return NULL;
     }
-    if (rc == CURLE_OK && strcmp(x->method, "HEAD") == 0) {
-        rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (rc == CURLE_OK && strcmp(x->method, "GET") != 0 &&
-               !(req->body_len > 0 && strcmp(x->method, "POST") == 0)) {
-        rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
-    }
-    return rc;
-}
-
-static CURLcode
-set_options(acto__http_xfer *x, const acto_http_request *req,
-            uint32_t connect_ms)
-{
-    CURL *e = x->easy;
-    acto__http_session *s = x->s;
-    CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, req->url);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
-    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -387,17 +363,79 @@ set_options(acto__http_xfer *x, const acto_http_request *req,
             : curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
-    if (rc == CURLE_OK && connect_ms > 0) {
-        rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    if (rc != CURLE_OK) {
+        curl_easy_cleanup(e);
+        return NULL;
     }
-    if (rc == CURLE_OK && x->max_body > 0) {
-        /* Refuses a too large Content-Length before any body arrives. */
-        rc = curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-                              (curl_off_t)x->max_body);
+    return e;
+}
+
+CURL *
+acto__http_easy(acto__http_session *s)
+{
+    return s->n_spare > 0 ? s->spare[--s->n_spare] : easy_new(s);
+}
+
+void
+acto__http_easy_put(acto__http_session *s, CURL *e)
+{
+    if (s->n_spare < ACTO__HTTP_SPARE && !s->stopped) {
+        /* Nothing may point into a freed transfer. */
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+        s->spare[s->n_spare++] = e;
+    } else {
+        curl_easy_cleanup(e);
     }
-    if (rc == CURLE_OK && x->req_headers != NULL) {
-        rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
+}
+
+/* set_method sets everything about the method and body, undoing what a
+ * reused handle's last request set. */
+static CURLcode
+set_method(acto__http_xfer *x, const acto_http_request *req)
+{
+    CURL *e = x->easy;
+    /* HTTPGET resets POST, NOBODY and upload. */
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (rc == CURLE_OK && req->body_len > 0) {
+        rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                              (curl_off_t)req->body_len);
+        rc = rc ? rc : curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
     }
+    bool head = strcmp(x->method, "HEAD") == 0;
+    if (rc == CURLE_OK && head) {
+        rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    }
+    bool plain = head || strcmp(x->method, "GET") == 0 ||
+                 (req->body_len > 0 && strcmp(x->method, "POST") == 0);
+    if (rc == CURLE_OK) {
+        rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                              plain ? NULL : x->method);
+    }
+    return rc;
+}
+
+/* set_options sets what differs between requests, every time. */
+static CURLcode
+set_options(acto__http_xfer *x, const acto_http_request *req,
+            uint32_t connect_ms)
+{
+    CURL *e = x->easy;
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, req->url);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 0L);
+    /* 0 restores curl's defaults: 300 s to connect, no size limit */
+    rc = rc ? rc
+            : curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    rc = rc ? rc
+            : curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                               (curl_off_t)x->max_body);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->req_headers);
     return rc == CURLE_OK ? set_method(x, req) : rc;
 }
 

@@ -30,16 +30,24 @@
  *   UV_EAI_NONAME     "DNSError": the host name did not resolve
  *   UV_ECONNREFUSED   "ConnectionRefused" (other connect failures pass
  *                     the system's error through, type "ConnectionError")
+ *   UV_ECONNRESET     "ServerDisconnected": the connection broke while
+ *                     sending or receiving
  *   UV_EPROTO         "TLSError": the TLS handshake or the certificate
  *                     check failed
- *   UV_EMSGSIZE       "PayloadTooLarge": the body passed max_body
- *   UV_EREMOTEIO        "ServerResponseError": what the server sent is not
+ *   UV_EREMOTEIO      "ServerResponseError": what the server sent is not
  *                     a valid HTTP response (including no response at all,
  *                     or a body cut short)
+ *   UV_EMSGSIZE       "PayloadTooLarge": the body passed max_body
+ *   UV_ELOOP          "TooManyRedirects": more than 10 redirects
+ *   ACTO_EINVAL       "InvalidURL": curl could not parse the URL
  *   ACTO_ENOACTOR     "ReceiverGone": a streamed body's receiver stopped
  *   ACTO_EQUEUEFULL   "ReceiverFull": its fail-policy mailbox was full
+ *   ACTO_ECANCELED    the future is cancelled (not failed) when the
+ *                     session stops
  *   ACTO_ENOMEM       "ACTO_ENOMEM"
  *   UV_EIO            "ClientError": anything else curl reports
+ * A transfer that fails after its response started is closed, never
+ * returned to the pool.
  * A status of 4xx or 5xx is a response, not an error (aiohttp's default,
  * raise_for_status=False).
  *
@@ -134,10 +142,13 @@ int acto_http_session_spawn(acto_system *sys,
  * response (acto_http_response_of). The transfer starts at once (or waits
  * for a connection under the pool's limits); the future completes from the
  * loop, never inside this call. Cancelling it aborts the transfer.
- * Returns 0 and sets *out; ACTO_EINVAL (NULL arguments, no url, a stream
- * item type at or above ACTO_STREAM_BASE, a header with a NUL name, a
- * request curl refuses to set up); ACTO_ENOACTOR (session is not a live
- * session); ACTO_ENOMEM. On error nothing was sent.
+ * Returns 0 and sets *out; ACTO_EINVAL (NULL arguments; a url that is not
+ * http:// or https://; a stream item type at or above ACTO_STREAM_BASE; a
+ * header name that is empty or holds ':', CR or LF, a value holding CR or
+ * LF, or a header line over 1023 bytes; a method that is empty or holds a
+ * space, CR or LF; body NULL with body_len > 0); ACTO_ENOACTOR (session is
+ * not a live session); ACTO_ENOMEM. On error nothing was sent. A URL curl
+ * cannot parse fails the future ("InvalidURL").
  * Ownership: req and everything it points to are copied. *out is one
  * reference, the caller's (acto_future_release).
  * Thread: the loop thread, inside or outside handlers. */
