@@ -91,9 +91,12 @@ struct acto__http_xfer {
     bool ended;   /* ended while waiting: the send's completion frees */
     acto_ref to;
     uint32_t item_type;
+    acto_msg *end_ok;   /* EOS, made up front */
+    acto_msg *end_fail; /* BODY_FAILED, made up front */
     /* timeouts */
     uint64_t total_timer; /* acto timer ids, 0: none */
     uint64_t read_timer;
+    uint64_t doom_timer; /* ends a doomed transfer */
     uint32_t total_ms;
     uint32_t read_ms;
     bool sent;          /* the request went out (curl's prereq) */
@@ -128,6 +131,10 @@ int acto__http_xfer_start(acto__http_session *s, const acto_http_request *req,
  * multi handle or is about to be: it removes it). */
 void acto__http_xfer_done(acto__http_xfer *x, CURLcode rc);
 
+/* acto__http_doom fails the transfer of e with code soon, from outside
+ * curl (called from inside a curl callback). */
+void acto__http_doom(CURL *e, int code);
+
 /* acto__http_xfer_abort ends x, whose future is cancelled or about to be,
  * as the session stops: its stream receiver gets BODY_FAILED with err. */
 void acto__http_xfer_abort(acto__http_xfer *x, int code, const char *type,
@@ -157,9 +164,17 @@ void acto__http_map(acto__http_xfer *x, CURLcode rc, int *code,
 void acto__http_fail(acto__http_xfer *x, int code, const char *type,
                      const char *text);
 
-/* acto__http_send_end sends the stream's last message (m, taken), behind
- * any chunk still waiting for room. */
-void acto__http_send_end(acto__http_xfer *x, acto_msg *m);
+/* acto__http_stream_prepare makes a stream's two possible last messages
+ * up front, so ending it never needs memory. Returns 0 or ACTO_ENOMEM. */
+int acto__http_stream_prepare(acto__http_xfer *x);
+
+/* acto__http_stream_end sends EOS (code 0) or BODY_FAILED with the error,
+ * behind any chunk still waiting for room. */
+void acto__http_stream_end(acto__http_xfer *x, int code, const char *type,
+                           const char *text);
+
+/* acto__http_stream_release frees the last messages not sent. */
+void acto__http_stream_release(acto__http_xfer *x);
 
 /* acto__http_set_err records a callback's error on x (the first wins). */
 void acto__http_set_err(acto__http_xfer *x, int code, const char *type,

@@ -329,25 +329,83 @@ body_error_free(void *ptr, void *user)
     acto_free(ptr, sizeof(body_error));
 }
 
-/* body_failed sends BODY_FAILED with the error to the stream's receiver. */
 static void
-body_failed(acto__http_xfer *x, int code, const char *type, const char *text)
+on_end_sent(acto_system *sys, int status, void *user)
 {
+    (void)sys;
+    (void)status;
+    (void)user;
+}
+
+int
+acto__http_stream_prepare(acto__http_xfer *x)
+{
+    acto_system *sys = x->s->sys;
     body_error *be = acto_calloc(1, sizeof(*be));
     if (be == NULL) {
-        return; /* the receiver waits in vain; nothing else can tell it */
+        return ACTO_ENOMEM;
     }
-    snprintf(be->type, sizeof(be->type), "%s", type);
-    snprintf(be->text, sizeof(be->text), "%s", text);
-    be->e = (acto_error){
-        .code = code, .type = be->type, .text = be->text, .origin = x->s->self};
-    acto_msg *m;
-    if (acto_msg_new_ptr(x->s->sys, ACTO_HTTP_MSG_BODY_FAILED, be,
-                         body_error_free, NULL, &m) != 0) {
+    int rc = acto_msg_new_ptr(sys, ACTO_HTTP_MSG_BODY_FAILED, be,
+                              body_error_free, NULL, &x->end_fail);
+    if (rc != 0) {
         acto_free(be, sizeof(*be));
+        return rc;
+    }
+    rc = acto_msg_new_bytes(sys, ACTO_STREAM_EOS, NULL, 0, &x->end_ok);
+    if (rc != 0) {
+        acto_msg_free(x->end_fail);
+        x->end_fail = NULL;
+    }
+    return rc;
+}
+
+void
+acto__http_stream_release(acto__http_xfer *x)
+{
+    acto_msg_free(x->end_ok);
+    acto_msg_free(x->end_fail);
+    x->end_ok = NULL;
+    x->end_fail = NULL;
+}
+
+/* send_end sends the stream's last message, behind any chunk still
+ * waiting for room (waiting sends are served in order). */
+static void
+send_end(acto__http_xfer *x, acto_msg *m)
+{
+    acto_system *sys = x->s->sys;
+    int rc = acto_system_send(sys, x->to, m);
+    if (rc == ACTO_EQUEUEFULL) {
+        rc = acto_system_send_wait(sys, x->to, m, on_end_sent, NULL);
+    }
+    if (rc != 0) {
+        acto_msg_free(m);
+    }
+}
+
+void
+acto__http_stream_end(acto__http_xfer *x, int code, const char *type,
+                      const char *text)
+{
+    acto_msg *m = code == 0 ? x->end_ok : x->end_fail;
+    if (m == NULL) {
         return;
     }
-    acto__http_send_end(x, m);
+    if (code != 0) {
+        body_error *be = acto_msg_ptr(m);
+        snprintf(be->type, sizeof(be->type), "%s", type);
+        snprintf(be->text, sizeof(be->text), "%s", text);
+        be->e = (acto_error){.code = code,
+                             .type = be->type,
+                             .text = be->text,
+                             .origin = x->s->self};
+    }
+    if (code == 0) {
+        x->end_ok = NULL;
+    } else {
+        x->end_fail = NULL;
+    }
+    send_end(x, m);
 }
 
 void
@@ -357,31 +415,13 @@ acto__http_fail(acto__http_xfer *x, int code, const char *type,
     if (!acto_future_done(x->f)) {
         const char *url = NULL;
         curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
-        acto_future_set_error(x->f, code, type, "%s %s: %s", x->method,
-                              url != NULL ? url : "?", text);
+        if (acto_future_set_error(x->f, code, type, "%s %s: %s", x->method,
+                                  url != NULL ? url : "?", text) != 0) {
+            /* No memory for the error: a cancelled future still ends. */
+            acto_future_cancel(x->f, NULL);
+        }
     } else if (x->stream && x->delivered) {
-        body_failed(x, code, type, text);
-    }
-}
-
-static void
-on_end_sent(acto_system *sys, int status, void *user)
-{
-    (void)sys;
-    (void)status;
-    (void)user;
-}
-
-void
-acto__http_send_end(acto__http_xfer *x, acto_msg *m)
-{
-    acto_system *sys = x->s->sys;
-    int rc = acto_system_send(sys, x->to, m);
-    if (rc == ACTO_EQUEUEFULL) {
-        rc = acto_system_send_wait(sys, x->to, m, on_end_sent, NULL);
-    }
-    if (rc != 0) {
-        acto_msg_free(m);
+        acto__http_stream_end(x, code, type, text);
     }
 }
 

@@ -107,11 +107,37 @@ on_timeout(uv_timer_t *t)
     acto__http_collect(s);
 }
 
-/* curl's socket callback: watch fd for what, or stop watching it. */
+static int
+sock_open(acto__http_session *s, curl_socket_t fd, acto__http_sock **out)
+{
+    acto__http_sock *k = acto_calloc(1, sizeof(*k));
+    if (k == NULL) {
+        return ACTO_ENOMEM;
+    }
+    int rc = uv_poll_init_socket(s->loop, &k->poll, fd);
+    if (rc != 0) {
+        acto_free(k, sizeof(*k));
+        return rc;
+    }
+    k->s = s;
+    k->fd = fd;
+    k->next = s->socks;
+    if (s->socks != NULL) {
+        s->socks->prev = k;
+    }
+    s->socks = k;
+    s->handles++;
+    curl_multi_assign(s->multi, fd, k);
+    *out = k;
+    return 0;
+}
+
+/* curl's socket callback: watch fd for what, or stop watching it. A
+ * socket that cannot be watched fails its transfer (from outside curl);
+ * the return is 0 all the same, since -1 would abort every transfer. */
 static int
 on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    (void)e;
     acto__http_session *s = userp;
     acto__http_sock *k = socketp;
     if (what == CURL_POLL_REMOVE) {
@@ -121,25 +147,16 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
         }
         return 0;
     }
-    if (k == NULL) {
-        k = acto_calloc(1, sizeof(*k));
-        if (k == NULL || uv_poll_init_socket(s->loop, &k->poll, fd) != 0) {
-            acto_free(k, sizeof(*k));
-            return -1; /* curl fails the transfers on this socket */
-        }
-        k->s = s;
-        k->fd = fd;
-        k->next = s->socks;
-        if (s->socks != NULL) {
-            s->socks->prev = k;
-        }
-        s->socks = k;
-        s->handles++;
-        curl_multi_assign(s->multi, fd, k);
+    int rc = k == NULL ? sock_open(s, fd, &k) : 0;
+    if (rc == 0) {
+        int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
+                 ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
+        rc = uv_poll_start(&k->poll, ev, on_poll);
     }
-    int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
-             ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-    return uv_poll_start(&k->poll, ev, on_poll) == 0 ? 0 : -1;
+    if (rc != 0) {
+        acto__http_doom(e, rc);
+    }
+    return 0;
 }
 
 /* curl's timer callback: call it back after ms (-1: never). */

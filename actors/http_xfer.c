@@ -38,11 +38,15 @@ finish(acto__http_xfer *x)
     }
     curl_slist_free_all(x->req_headers);
     x->req_headers = NULL;
+    acto__http_stream_release(x);
     if (x->total_timer != 0) {
         acto_timer_cancel(s->sys, x->total_timer);
     }
     if (x->read_timer != 0) {
         acto_timer_cancel(s->sys, x->read_timer);
+    }
+    if (x->doom_timer != 0) {
+        acto_timer_cancel(s->sys, x->doom_timer);
     }
     acto_future_remove_done_cb(x->f, on_future_done, x);
     acto_future_release(x->f);
@@ -85,12 +89,10 @@ acto__http_xfer_done(acto__http_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK && x->err_code == 0) {
         int err = x->delivered ? 0 : deliver(x);
-        if (err == 0 && x->stream) {
-            acto_msg *m;
-            if (acto_msg_new_bytes(x->s->sys, ACTO_STREAM_EOS, NULL, 0, &m) ==
-                0) {
-                acto__http_send_end(x, m);
-            }
+        if (err != 0) {
+            acto__http_fail(x, x->err_code, x->err_type, x->err_text);
+        } else if (x->stream) {
+            acto__http_stream_end(x, 0, NULL, NULL);
         }
     } else {
         int code;
@@ -166,6 +168,32 @@ on_read_timer(acto_system *sys, void *user)
     snprintf(text, sizeof(text), "no data within the read timeout (%u ms)",
              x->read_ms);
     fail_now(x, ACTO_ETIMEDOUT, "ReadTimeoutError", text);
+}
+
+static void
+on_doom(acto_system *sys, void *user)
+{
+    (void)sys;
+    acto__http_xfer *x = user;
+    x->doom_timer = 0;
+    fail_now(x, x->err_code, x->err_type, x->err_text);
+}
+
+void
+acto__http_doom(CURL *e, int code)
+{
+    acto__http_xfer *x = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+    if (x == NULL) {
+        return;
+    }
+    acto__http_set_err(x, code,
+                       code == ACTO_ENOMEM ? "ACTO_ENOMEM" : "ClientError",
+                       "cannot watch a socket: %s", acto_strerror(code));
+    if (x->doom_timer == 0 &&
+        acto_call_after(x->s->sys, 0, on_doom, x, &x->doom_timer) != 0) {
+        x->doom_timer = 0; /* the total timeout ends it */
+    }
 }
 
 /* ---- curl's callbacks ------------------------------------------------- */
@@ -244,14 +272,14 @@ stream_chunk(acto__http_xfer *x, const char *p, size_t len)
                            "the body's receiver stopped");
         return 0;
     }
-    acto_msg *m;
+    acto_msg *m = NULL;
     int rc = acto_msg_new_bytes(sys, x->item_type, p, len, &m);
     if (rc == 0 && (rc = acto_system_send(sys, x->to, m)) == ACTO_EQUEUEFULL) {
         rc = acto_system_send_wait(sys, x->to, m, on_room, x);
         x->waiting = rc == 0;
     }
     if (rc != 0) {
-        acto_msg_free(m);
+        acto_msg_free(m); /* NULL when it was never made */
         acto__http_set_err(
             x, rc, rc == ACTO_EQUEUEFULL ? "ReceiverFull" : acto_err_name(rc),
             "send a body chunk: %s", acto_strerror(rc));
@@ -503,6 +531,9 @@ acto__http_xfer_start(acto__http_session *s, const acto_http_request *req,
     if (rc == 0 && set_options(x, req, connect_ms) != CURLE_OK) {
         rc = ACTO_EINVAL;
     }
+    if (rc == 0 && x->stream) {
+        rc = acto__http_stream_prepare(x);
+    }
     rc = rc ? rc : acto_future_new(s->sys, &x->f);
     rc = rc ? rc : acto_future_add_done_cb(x->f, on_future_done, x);
     rc = rc ? rc : arm(x);
@@ -521,6 +552,7 @@ acto__http_xfer_start(acto__http_session *s, const acto_http_request *req,
             acto__http_easy_put(s, x->easy);
         }
         curl_slist_free_all(x->req_headers);
+        acto__http_stream_release(x);
         xfer_free(x);
         return rc;
     }

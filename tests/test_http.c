@@ -597,6 +597,66 @@ a_receiver_that_stops_aborts_its_stream(void **state)
     acto_future_release(f);
 }
 
+/* ---- out of memory ---------------------------------------------------- */
+
+/* fetch_with_nth_failing fetches req with the nth allocation failing.
+ * Returns whether that allocation was reached. */
+static bool
+fetch_with_nth_failing(acto_http_request *req, long n, sink *s)
+{
+    acto_test_alloc_fail_nth(n);
+    acto_future *f = NULL;
+    int rc = acto_http_fetch(g_w.sys, g_w.session, req, &f);
+    if (rc != 0) {
+        assert_int_equal(rc, ACTO_ENOMEM);
+        assert_null(f);
+    } else {
+        wait_done(f);
+        const acto_http_response *r = acto_http_response_of(f);
+        if (r == NULL) {
+            /* failed with ENOMEM, or cancelled when even that failed */
+            const acto_error *e = acto_future_exception(f);
+            assert_true(e == NULL || e->code == ACTO_ENOMEM);
+        } else if (s == NULL) {
+            assert_int_equal(r->body_len, 5000);
+        } else {
+            assert_true(acto_test_run_until(&g_w.env->loop, sink_ended, s,
+                                            DEADLINE_MS));
+        }
+        acto_future_release(f);
+    }
+    bool fired = acto_test_alloc_failed();
+    acto_test_alloc_fail_nth(0);
+    assert_true(
+        acto_test_run_until(&g_w.env->loop, session_idle, NULL, DEADLINE_MS));
+    return fired;
+}
+
+static void
+every_allocation_failure_is_an_error_not_a_crash(void **state)
+{
+    (void)state;
+    world_session(NULL);
+    acto_http_request req = {.url = url("/big?bytes=5000")};
+    long n = 1;
+    while (fetch_with_nth_failing(&req, n, NULL)) {
+        n++;
+    }
+    assert_true(n > 5);
+    /* The same for a streamed body, whose end messages are made first. */
+    sink s = {0};
+    req.stream_to = spawn_sink(&s, 0);
+    req.item_type = T_CHUNK;
+    for (n = 1;; n++) {
+        memset(&s, 0, sizeof(s));
+        if (!fetch_with_nth_failing(&req, n, &s)) {
+            break;
+        }
+    }
+    assert_true(s.eos);
+    assert_int_equal(s.bytes, 5000);
+}
+
 int
 main(void)
 {
@@ -625,6 +685,7 @@ main(void)
         http_test(a_slow_receiver_pauses_the_transfer),
         http_test(a_stream_failing_mid_body_ends_with_body_failed),
         http_test(a_receiver_that_stops_aborts_its_stream),
+        http_test(every_allocation_failure_is_an_error_not_a_crash),
     };
     if (getenv("ACTO_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("ACTO_TEST_FILTER"));
