@@ -367,6 +367,15 @@ add_headers(acto__http_xfer *x, const acto_http_request *req)
         }
         x->req_headers = l;
     }
+    /* curl would send "Expect: 100-continue" before a large body and
+     * wait for an answer many servers never give (aiohttp does not). */
+    if (req->body_len > 0) {
+        struct curl_slist *l = curl_slist_append(x->req_headers, "Expect:");
+        if (l == NULL) {
+            return ACTO_ENOMEM;
+        }
+        x->req_headers = l;
+    }
     return 0;
 }
 
@@ -419,24 +428,29 @@ acto__http_easy_put(acto__http_session *s, CURL *e)
 }
 
 /* set_method sets everything about the method and body, undoing what a
- * reused handle's last request set. */
+ * reused handle's last request set. curl sends a body only as a POST; any
+ * other method with a body (or a POST without one, sent with an empty
+ * body) goes out as a custom request line. */
 static CURLcode
 set_method(acto__http_xfer *x, const acto_http_request *req)
 {
     CURL *e = x->easy;
+    bool post = strcmp(x->method, "POST") == 0;
+    bool head = strcmp(x->method, "HEAD") == 0;
     /* HTTPGET resets POST, NOBODY and upload. */
     CURLcode rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (rc == CURLE_OK && req->body_len > 0) {
+    if (rc == CURLE_OK && (req->body_len > 0 || post)) {
         rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                               (curl_off_t)req->body_len);
-        rc = rc ? rc : curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+        rc = rc ? rc
+                : curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
+                                   req->body_len > 0 ? req->body : "");
     }
-    bool head = strcmp(x->method, "HEAD") == 0;
-    if (rc == CURLE_OK && head) {
+    if (rc == CURLE_OK && head && req->body_len == 0) {
         rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     }
-    bool plain = head || strcmp(x->method, "GET") == 0 ||
-                 (req->body_len > 0 && strcmp(x->method, "POST") == 0);
+    bool plain =
+        post || (req->body_len == 0 && (head || strcmp(x->method, "GET") == 0));
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
                               plain ? NULL : x->method);

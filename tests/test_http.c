@@ -56,6 +56,38 @@ post_sends_method_headers_and_body(void **state)
     assert_string_equal(
         acto_http_header_get(acto_http_response_of(f), "X-Method"), "PUT");
     acto_future_release(f);
+    /* A large body goes at once (no "Expect: 100-continue" wait). */
+    char *large = malloc(12000);
+    assert_non_null(large);
+    memset(large, 'x', 12000);
+    req.method = NULL;
+    req.body = large;
+    req.body_len = 12000;
+    f = fetch(&req);
+    assert_int_equal(acto_http_response_of(f)->body_len, 12000);
+    acto_future_release(f);
+    free(large);
+    /* GET with a body, and POST without one. */
+    req = (acto_http_request){
+        .method = "GET", .url = url("/echo"), .body = "q", .body_len = 1};
+    f = fetch(&req);
+    r = acto_http_response_of(f);
+    assert_string_equal(acto_http_header_get(r, "X-Method"), "GET");
+    assert_string_equal(r->body, "q");
+    acto_future_release(f);
+    req = (acto_http_request){.method = "POST", .url = url("/echo")};
+    f = fetch(&req);
+    r = acto_http_response_of(f);
+    assert_string_equal(acto_http_header_get(r, "X-Method"), "POST");
+    assert_int_equal(r->body_len, 0);
+    acto_future_release(f);
+    /* The reused handle forgets the last request's method and body. */
+    f = get(url("/echo"));
+    r = acto_http_response_of(f);
+    assert_string_equal(acto_http_header_get(r, "X-Method"), "GET");
+    assert_string_equal(acto_http_header_get(r, "X-Got-Header"), "");
+    assert_int_equal(r->body_len, 0);
+    acto_future_release(f);
 }
 
 static void
