@@ -51,6 +51,13 @@
  * A status of 4xx or 5xx is a response, not an error (aiohttp's default,
  * raise_for_status=False).
  *
+ * Why a call and not an ask. The session actor handles no messages:
+ * acto_http_fetch runs inside it on the loop thread (acto_call_as) and
+ * hands back the transfer's own future. A cancelled ask never reaches its
+ * callee, and cancelling a request must abort its transfer.
+ *
+ * Message types ACTO_STREAM_BASE + 0x50 to + 0x5F are the HTTP client's.
+ *
  * Thread: everything here runs on the system's loop thread.
  */
 #ifndef ACTO_HTTP_H
@@ -96,7 +103,9 @@ typedef struct acto_http_request {
     size_t body_len;
     acto_http_timeout timeout; /* 0 fields: the session's */
     size_t max_body;           /* 0: the session's for a whole body, no
-                                  limit for a streamed one */
+                                  limit for a streamed one; a
+                                  Content-Length above it fails the
+                                  request before any body byte */
     /* Streaming: when stream_to is not ACTO_REF_NONE, the body goes to
      * that actor as bytes messages of type item_type (below
      * ACTO_STREAM_BASE), in order, at most 16 KiB each, then one
@@ -160,27 +169,29 @@ int acto_http_fetch(acto_system *sys, acto_ref session,
 int acto_http_get(acto_system *sys, acto_ref session, const char *url,
                   acto_future **out);
 
-/* acto_http_response_of returns the response of a completed fetch future
- * (borrowed: valid while f lives), or NULL when f is pending, failed,
- * cancelled, or not a fetch future's outcome. It works on any future whose
- * value is the response, such as acto_wait_for's over a fetch.
+/* acto_http_response_of returns the response of a completed fetch future,
+ * or NULL when f is NULL, pending, failed or cancelled. f must be a fetch
+ * future or one whose value is a fetch's response (acto_wait_for's or
+ * acto_shield's over a fetch, a gather item's future).
+ * Ownership: borrowed, valid while f lives.
  * Thread: the loop thread. */
 const acto_http_response *acto_http_response_of(acto_future *f);
 
 /* acto_http_header_get returns the value of the first header named name
- * (ASCII case-insensitive) in resp, or NULL. Borrowed from resp.
- * Thread: any. */
+ * (ASCII case-insensitive) in resp, or NULL (also for NULL arguments).
+ * Ownership: borrowed from resp. Thread: any. */
 const char *acto_http_header_get(const acto_http_response *resp,
                                  const char *name);
 
 /* acto_http_msg_error returns the error an ACTO_HTTP_MSG_BODY_FAILED
- * message carries (borrowed from the message), else NULL.
+ * message carries, else NULL. Ownership: borrowed from the message.
  * Thread: the loop thread. */
 const acto_error *acto_http_msg_error(const acto_msg *m);
 
 /* acto_http_session_stats copies a session's counters: requests started,
  * finished (any outcome) and in flight, and connections curl opened.
- * Returns 0; ACTO_ENOACTOR; ACTO_EINVAL. Thread: the loop thread. */
+ * Returns 0; ACTO_ENOACTOR (not a live session); ACTO_EINVAL (NULL sys or
+ * out). Ownership: copied into *out. Thread: the loop thread. */
 typedef struct acto_http_stats {
     uint64_t started;
     uint64_t finished;
