@@ -561,7 +561,9 @@ static void
 a_slow_receiver_pauses_the_transfer(void **state)
 {
     (void)state;
-    world_session(NULL);
+    /* The read clock stops while the receiver holds the transfer up. */
+    acto_http_session_opts o = {.timeout.read_ms = 100};
+    world_session(&o);
     sink s = {.hold = true};
     const uint64_t total = (uint64_t)64 << 20;
     char path[64];
@@ -587,6 +589,33 @@ a_slow_receiver_pauses_the_transfer(void **state)
     assert_true(s.eos);
     assert_int_equal(s.bytes, total);
     assert_true(s.pattern_ok);
+    acto_future_release(f);
+}
+
+static void
+stopping_the_session_ends_a_stream_with_body_failed(void **state)
+{
+    (void)state;
+    world_session(NULL);
+    sink s = {.hold = true};
+    held h = {&s, spawn_sink(&s, 4)};
+    acto_http_request req = {.url = url("/big?bytes=67108864"),
+                             .stream_to = h.r,
+                             .item_type = T_CHUNK};
+    acto_future *f = fetch(&req);
+    assert_true(
+        acto_test_run_until(&g_w.env->loop, sink_full, &h, DEADLINE_MS));
+    assert_acto_ok(acto_stop(g_w.sys, g_w.session));
+    /* The end waits behind the chunks, in order. */
+    s.hold = false;
+    assert_acto_ok(acto_resume(g_w.sys, h.r));
+    assert_true(
+        acto_test_run_until(&g_w.env->loop, sink_ended, &s, DEADLINE_MS));
+    assert_false(s.eos);
+    assert_int_equal(s.fail_code, ACTO_ECANCELED);
+    assert_string_equal(s.fail_type, "SessionClosed");
+    assert_true(s.pattern_ok);
+    assert_true(server_wait(server_closed_all));
     acto_future_release(f);
 }
 
@@ -716,6 +745,7 @@ main(void)
         http_test(a_streamed_body_arrives_as_items_then_eos),
         http_test(a_slow_receiver_pauses_the_transfer),
         http_test(a_stream_failing_mid_body_ends_with_body_failed),
+        http_test(stopping_the_session_ends_a_stream_with_body_failed),
         http_test(a_receiver_that_stops_aborts_its_stream),
         http_test(every_allocation_failure_is_an_error_not_a_crash),
     };
