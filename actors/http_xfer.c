@@ -400,6 +400,8 @@ easy_new(acto__http_session *s)
             : curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
+    /* No proxy from the environment (aiohttp's trust_env=False). */
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PROXY, "");
     if (rc != CURLE_OK) {
         curl_easy_cleanup(e);
         return NULL;

@@ -186,6 +186,7 @@ http_bare(uint64_t n)
         curl_easy_setopt(e, CURLOPT_USERAGENT, "acto/0.1");
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
         b.easy[i] = e;
     }
     bare_batch(&b, WARM_UP);

@@ -7,7 +7,8 @@
  * `limit` open at once and at most `limit_per_host` to one host (aiohttp's
  * TCPConnector(limit, limit_per_host)); requests beyond the limits wait in
  * order for a connection. Redirects are followed (at most 10), and gzip,
- * deflate, brotli and zstd bodies are decoded, as aiohttp does.
+ * deflate, brotli and zstd bodies are decoded, as aiohttp does; proxy
+ * variables of the environment are ignored (aiohttp's trust_env=False).
  *
  * A request returns a future (acto_http_fetch). It completes with the
  * response (acto_http_response_of reads it): status, headers and the whole
