@@ -260,10 +260,11 @@ on_slow_body(uv_timer_t *t)
     send_copy(t->data, "body", 4, NULL, 0, finish);
 }
 
+/* After /slowbody's head: the body's timer is already running. */
 static void
-send_slow_head(conn *c)
+then_wait(conn *c)
 {
-    (void)c; /* the timer is already running */
+    (void)c;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -357,7 +358,7 @@ dispatch(conn *c, const char *method, char *path, const char *head,
         uv_timer_start(&c->timer, on_slow, param(query, "ms"), 0);
     } else if (strcmp(path, "/slowbody") == 0) {
         static const char h[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
-        send_copy(c, h, sizeof(h) - 1, NULL, 0, send_slow_head);
+        send_copy(c, h, sizeof(h) - 1, NULL, 0, then_wait);
         uv_timer_start(&c->timer, on_slow_body, param(query, "ms"), 0);
     } else if (strcmp(path, "/big") == 0 || strcmp(path, "/chunked") == 0) {
         start_big(c, param(query, "bytes"), path[1] == 'c');
