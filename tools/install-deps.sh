@@ -9,7 +9,8 @@
 #                            (about 30 s to install, 25 packages).
 set -eu
 
-PACKAGES="cmake pkg-config gcc libuv1-dev libmsgpack-dev libcmocka-dev"
+PACKAGES="cmake pkg-config gcc libuv1-dev libmsgpack-dev libcmocka-dev
+          libcurl4-openssl-dev"
 TEST_PACKAGES="chromium"
 
 case "${1:-}" in

@@ -278,6 +278,8 @@ void bench_pipe5(const bench_opts *opts);
 void bench_pool8(const bench_opts *opts);
 void bench_flood(const bench_opts *opts);
 void bench_wordfreq(const bench_opts *opts);
+/* bench_http.c: the HTTP session against bare curl multi. */
+void bench_http(const bench_opts *opts);
 
 /* acto-bench SPAWN_ARG COMMAND...: runs COMMAND, waits for it and writes
  * its peak RSS in kB to fd 3; exits with its status. Used by wordfreq, so

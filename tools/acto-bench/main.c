@@ -66,6 +66,10 @@ static const bench_workload workloads[] = {
      "acto-wordfreq on a generated 1 GB text beside Python asyncio and "
      "tr|sort|uniq, and the same counting in plain C (one run)",
      bench_wordfreq},
+    {"http",
+     "HTTP: 10,000 small responses from a local keep-alive server, 64 in "
+     "flight, through an acto session beside bare curl multi",
+     bench_http},
     {"trace",
      "ping-pong untraced, fully traced and with 1% of flows sampled: ns "
      "added per event; a traced ping-pong's file: bytes per event, decode "
