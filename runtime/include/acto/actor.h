@@ -257,11 +257,12 @@ int acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
 
 /* acto_send_room returns how many messages the running actor can send to
  * `to` now before one would not fit: the free places of a bounded mailbox
- * (0 when full, so the next send parks or follows the overflow policy),
- * UINT32_MAX for an unbounded mailbox or to itself, 0 for a dead or
- * stopping actor. Nothing else is put in that mailbox while the handler
- * runs, so sends buffered up to this many and sent at the handler's end
- * behave as if each were sent at once.
+ * (0 when full: the next send parks or follows the overflow policy),
+ * UINT32_MAX for an unbounded mailbox or for itself, 0 for a dead or
+ * stopping actor. While the handler runs only its own sends take those
+ * places (no other actor runs meanwhile), so a handler may keep that many
+ * sends back and make them at its end (acto_send_many) with the same
+ * effect as making each at once.
  * Thread: the loop thread, inside a handler of ctx's actor. */
 uint32_t acto_send_room(const acto_ctx *ctx, acto_ref to);
 
