@@ -23,6 +23,10 @@ enum stage_kind {
 #define PIPE_MSG_FLUSH (ACTO_STREAM_BASE + 17u) /* a batch window ended */
 #define PIPE_MSG_DRAIN (ACTO_STREAM_BASE + 18u) /* a source: end it now */
 
+/* Items a stage emits during one handler call are sent together at its
+ * end (acto_send_many), at most this many at once. */
+#define PIPE_OUT_MAX 64
+
 struct acto_emitter {
     struct acto_stage *st;
     acto_ctx *ctx;
@@ -64,6 +68,13 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
+    /* the outbox (pipe_emit.c): items emitted in this handler call and
+     * not sent yet; out_room more may wait (0: acto_emit sends at once) */
+    uint32_t out_n;
+    uint32_t out_room;
+    bool out_open; /* a handler's run is on: emits may wait */
+    bool held_up;  /* a send of this run parked the stage */
+    acto_msg *out_buf[PIPE_OUT_MAX];
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
     int (*own_start)(acto_ctx *ctx, struct acto_stage *st); /* spawned */
@@ -150,6 +161,11 @@ void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
 /* acto__pipe_finish runs st's flush hook (and a batch's last group),
  * then ends its stream. */
 void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
+
+/* acto__pipe_out_open lets st's emits wait and go together while its
+ * handler runs; acto__pipe_out_close sends what waits and ends that. */
+void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
+void acto__pipe_out_close(acto_stage *st);
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);

@@ -13,50 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- emitting --------------------------------------------------------- */
-
-int
-acto_emit(acto_emitter *out, acto_msg *m)
-{
-    if (out == NULL || m == NULL) {
-        acto_msg_free(m);
-        return ACTO_EINVAL;
-    }
-    acto_stage *st = out->st;
-    if (st->reader == NULL) {
-        acto_msg_free(m);
-        return ACTO_EINVAL; /* a sink emits nothing */
-    }
-    if (st->p->phase >= PHASE_STOPPING) {
-        acto_msg_free(m);
-        return ACTO_ECANCELED;
-    }
-    if (m == st->current) {
-        st->current_emitted = true;
-    }
-    int rc = acto_send(out->ctx, st->reader->ref, m);
-    if (rc != 0) {
-        acto_msg_free(m);
-        return rc;
-    }
-    st->reader->sent++;
-    st->stats.out++;
-    if (st->kind == KIND_SOURCE) {
-        st->stats.in++;
-    }
-    return 0;
-}
-
-int
-acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
-{
-    if (out == NULL) {
-        return ACTO_EINVAL;
-    }
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
-    return rc == 0 ? acto_emit(out, m) : rc;
-}
+/* ---- errors ----------------------------------------------------------- */
 
 int
 acto_stage_fail(acto_emitter *out, int code, const char *type, const char *fmt,
@@ -78,8 +35,6 @@ acto_stage_fail(acto_emitter *out, int code, const char *type, const char *fmt,
     st->has_err = true;
     return code;
 }
-
-/* ---- errors ----------------------------------------------------------- */
 
 /* make_error describes st's failure with code, as acto_stage_fail said or
  * from the code alone. */
@@ -190,6 +145,7 @@ send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
 void
 acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
 {
+    acto__pipe_out_close(st); /* the last items go before the end */
     st->ended = true;
     if (st->kind == KIND_BROADCAST || st->kind == KIND_POOL) {
         for (size_t i = 0; i < st->n_outs; i++) {
@@ -210,7 +166,9 @@ produce(acto_ctx *ctx, acto_stage *st)
         acto__pipe_end_stream(ctx, st);
         return;
     }
+    acto__pipe_out_open(ctx, st);
     int rc = st->u.source(&st->emit, st->state);
+    acto__pipe_out_close(st);
     if (rc == ACTO_PIPE_END) {
         acto__pipe_end_stream(ctx, st);
     } else if (rc == ACTO_PIPE_WAIT) {
@@ -281,6 +239,9 @@ run_item(acto_stage *st, acto_msg *item, acto_msg **left)
 static void
 send_to(acto_ctx *ctx, acto_stage *st, acto_stage *to, acto_msg *item)
 {
+    if (acto_send_room(ctx, to->ref) == 0) {
+        st->held_up = true; /* this send parks the stage */
+    }
     int rc = acto_send(ctx, to->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
@@ -567,6 +528,119 @@ acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
 
 /* ---- the actor -------------------------------------------------------- */
 
+/* The item loops below handle the item of the message being handled and
+ * then the items waiting behind it (acto_take_run), in one call: a run of
+ * items costs one trip through the scheduler, and what they emit goes on
+ * together. They stop where one message at a time would (the stage
+ * parked, suspended itself for a retry, or is stopping) and give the rest
+ * of the run back, so it waits in the mailbox as before. */
+#define ITEM_MAX (ACTO_STREAM_BASE - 1u)
+#define RUN_MAX 64
+
+typedef struct run {
+    acto_msg *m[RUN_MAX];
+    size_t n, i;
+} run;
+
+/* run_next gives the next item of the run, taking a new run when this one
+ * is done; NULL once the stage must stop or no item waits. */
+static inline acto_msg *
+run_next(acto_ctx *ctx, acto_stage *st, run *r)
+{
+    if (__builtin_expect(st->held_up || st->p->phase >= PHASE_STOPPING ||
+                             st->retry_timer != 0,
+                         0)) {
+        (void)acto_put_back(ctx, r->m + r->i, r->n - r->i);
+        r->n = r->i = 0;
+        return NULL;
+    }
+    if (r->i == r->n) {
+        r->i = 0;
+        r->n = acto_take_run(ctx, ITEM_MAX, r->m, RUN_MAX);
+        if (r->n == 0) {
+            return NULL;
+        }
+    }
+    return r->m[r->i++];
+}
+
+/* map_one runs a stage function on an item it owns, as apply does. */
+static inline void
+map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    st->stats.in++;
+    st->current = item;
+    st->current_emitted = false;
+    st->has_err = false;
+    int rc = st->u.fn(&st->emit, st->state, item);
+    st->current = NULL;
+    acto_msg *left = st->current_emitted ? NULL : item;
+    if (__builtin_expect(rc != 0, 0)) {
+        acto__pipe_on_error(ctx, st, left, rc);
+    } else if (left != NULL) {
+        acto_msg_free(left);
+    }
+}
+
+static void
+stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    run r = {.n = 0};
+    acto__pipe_out_open(ctx, st);
+    do {
+        map_one(ctx, st, item);
+    } while ((item = run_next(ctx, st, &r)) != NULL);
+    acto__pipe_out_close(st);
+}
+
+/* sink_run runs a sink on an item it owns. */
+static void
+sink_run(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    st->stats.in++;
+    st->has_err = false;
+    int rc = st->u.sink(&st->emit, st->state, item);
+    if (rc == 0) {
+        st->stats.out++;
+        acto_msg_free(item);
+    } else {
+        acto__pipe_on_error(ctx, st, item, rc);
+    }
+}
+
+/* sink_items borrows the first item from the runtime; the ones it takes
+ * after it are its own to free. */
+static void
+sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
+{
+    st->stats.in++;
+    st->has_err = false;
+    int rc = st->u.sink(&st->emit, st->state, m);
+    if (rc == 0) {
+        st->stats.out++;
+    } else {
+        acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
+    }
+    run r = {.n = 0};
+    st->held_up = false;
+    acto_msg *item;
+    while ((item = run_next(ctx, st, &r)) != NULL) {
+        sink_run(ctx, st, item);
+    }
+}
+
+/* pass_items runs a merge's, an input's or a pool's items. */
+static void
+pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    run r = {.n = 0};
+    acto__pipe_out_open(ctx, st);
+    do {
+        handle_item(ctx, st, item);
+    } while ((item = run_next(ctx, st, &r)) != NULL);
+    acto__pipe_out_close(st);
+}
+
 static int
 stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
@@ -578,14 +652,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_SINK &&
                              st->p->phase < PHASE_STOPPING && !st->ended,
                          1)) {
-        st->stats.in++;
-        st->has_err = false;
-        int rc = st->u.sink(&st->emit, st->state, m);
-        if (rc == 0) {
-            st->stats.out++;
-        } else {
-            acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
-        }
+        sink_items(ctx, st, m);
         return 0;
     }
     if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_STAGE &&
@@ -593,8 +660,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
                          1)) {
         acto_msg *item = acto_take_msg(ctx);
         if (__builtin_expect(item != NULL, 1)) {
-            st->stats.in++;
-            (void)apply(ctx, st, item);
+            stage_items(ctx, st, item);
             return 0;
         }
     }
@@ -634,6 +700,10 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         return 0; /* not an item for this stage */
     }
     acto_msg *item = acto_take_msg(ctx);
+    if (item != NULL && (st->kind == KIND_PASS || st->kind == KIND_POOL)) {
+        pass_items(ctx, st, item);
+        return 0;
+    }
     if (item == NULL) {
         /* Kept by the runtime: work on a copy. */
         size_t len;
