@@ -1,61 +1,167 @@
 /* Emitting: how a stage passes items on. While a stage's handler runs,
- * the items it emits wait in its outbox, up to the free places of its
+ * the items it emits wait in the outbox, up to the free places of its
  * reader's mailbox, and go together at the end (acto_send_many): one
  * delivery for the run instead of one per item. Only this handler could
  * fill those places meanwhile, so that is the same as sending each at
  * once; the first emit that finds no place is sent at once, after those
  * waiting, and parks the stage as before. Outside a handler's run (a
- * retry's timer, an async result) items go at once. */
+ * retry's timer, an async result) items go at once.
+ *
+ * A key-routed pool's router does the same for each of its workers: a
+ * chain of items per worker, each within that worker's free places. */
 #include "pipe_internal.h"
 
-/* flush_out sends the items waiting in st's outbox. One that cannot be
- * sent (the system is closing) is freed: its reader counts it dropped. */
+/* ---- a stage's reader ------------------------------------------------- */
+
 static void
-flush_out(acto_stage *st)
+count_out(acto_stage *st, acto_stage *to, uint32_t n)
 {
-    uint32_t n = st->out_n;
-    if (n == 0) {
-        return;
-    }
-    st->out_n = 0;
-    st->reader->sent += n;
+    to->sent += n;
     st->stats.out += n;
     if (st->kind == KIND_SOURCE) {
         st->stats.in += n;
     }
+}
+
+/* send_run sends n items to `to` at once; one that cannot be sent (the
+ * system is closing) is freed: its reader counts it dropped. */
+static void
+send_run(acto_ctx *ctx, acto_stage *to, acto_msg **m, uint32_t n)
+{
     size_t sent = 0;
-    (void)acto_send_many(st->emit.ctx, st->reader->ref, st->out_buf, n, &sent);
+    (void)acto_send_many(ctx, to->ref, m, n, &sent);
     for (size_t i = sent; i < n; i++) {
-        acto_msg_free(st->out_buf[i]);
+        acto_msg_free(m[i]);
     }
 }
 
-/* refill gives st's outbox the room its reader has now. */
+/* flush_out sends the items waiting in the outbox for st's reader. */
 static void
-refill(acto_stage *st)
+flush_out(acto_stage *st)
 {
-    uint32_t room = acto_send_room(st->emit.ctx, st->reader->ref);
-    st->out_room = room < PIPE_OUT_MAX ? room : PIPE_OUT_MAX;
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    if (n == 0 || ob->owner != st || st->kind == KIND_POOL) {
+        return;
+    }
+    ob->n = 0;
+    count_out(st, st->reader, n);
+    send_run(st->emit.ctx, st->reader, ob->m, n);
 }
+
+static uint32_t
+room_of(acto_stage *st, const acto_stage *to)
+{
+    uint32_t room = acto_send_room(st->emit.ctx, to->ref);
+    uint32_t free_slots = PIPE_OUT_MAX - st->p->ob.n;
+    return room < free_slots ? room : free_slots;
+}
+
+/* ---- a pool's workers ------------------------------------------------- */
+
+/* flush_chains sends each worker its chain, in the order items came. */
+static void
+flush_chains(acto_stage *pool)
+{
+    pipe_outbox *ob = &pool->p->ob;
+    acto_msg *run[PIPE_OUT_MAX];
+    for (uint32_t t = 0; t < ob->n_touched; t++) {
+        acto_stage *w = ob->touched[t];
+        uint32_t k = 0;
+        for (uint32_t i = w->chain_head;; i = ob->next[i]) {
+            run[k++] = ob->m[i];
+            if (i == w->chain_tail) {
+                break;
+            }
+        }
+        w->touched = false;
+        send_run(pool->emit.ctx, w, run, k);
+    }
+    ob->n_touched = 0;
+    ob->n = 0;
+}
+
+/* chain_add puts item on w's chain if w has room. */
+static bool
+chain_add(acto_stage *pool, acto_stage *w, acto_msg *item)
+{
+    pipe_outbox *ob = &pool->p->ob;
+    if (!w->touched) {
+        w->chain_room = room_of(pool, w);
+        if (w->chain_room == 0) {
+            return false;
+        }
+        w->touched = true;
+        w->chain_head = (uint8_t)ob->n;
+        ob->touched[ob->n_touched++] = w;
+    } else if (w->chain_room == 0 || ob->n == PIPE_OUT_MAX) {
+        return false;
+    } else {
+        ob->next[w->chain_tail] = (uint8_t)ob->n;
+    }
+    w->chain_tail = (uint8_t)ob->n;
+    w->chain_room--;
+    ob->m[ob->n++] = item;
+    return true;
+}
+
+void
+acto__pipe_pool_route(acto_ctx *ctx, acto_stage *pool, acto_stage *w,
+                      acto_msg *item)
+{
+    w->sent++;
+    pool->stats.out++;
+    if (pool->p->ob.owner == pool) {
+        if (chain_add(pool, w, item)) {
+            return;
+        }
+        flush_chains(pool); /* what waits goes first, then ask again */
+        if (chain_add(pool, w, item)) {
+            return;
+        }
+        pool->held_up = true; /* the send below parks the router */
+    }
+    int rc = acto_send(ctx, w->ref, item);
+    if (rc != 0) {
+        acto_msg_free(item);
+        acto__pipe_on_error(ctx, pool, NULL, rc);
+    }
+}
+
+/* ---- lending the outbox ----------------------------------------------- */
 
 void
 acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
 {
+    pipe_outbox *ob = &st->p->ob;
     st->emit.ctx = ctx;
-    st->out_open = st->reader != NULL;
     st->held_up = false;
-    if (st->out_open) {
-        refill(st);
+    if (ob->owner != NULL && ob->owner != st) {
+        return; /* lent to another stage's handler: sends go at once */
+    }
+    ob->owner = st;
+    if (st->reader != NULL && st->kind != KIND_POOL) {
+        st->out_room = room_of(st, st->reader);
     }
 }
 
 void
 acto__pipe_out_close(acto_stage *st)
 {
-    flush_out(st);
+    pipe_outbox *ob = &st->p->ob;
+    if (ob->owner != st) {
+        return;
+    }
+    if (st->kind == KIND_POOL) {
+        flush_chains(st);
+    } else {
+        flush_out(st);
+    }
     st->out_room = 0;
-    st->out_open = false;
+    ob->owner = NULL;
 }
+
+/* ---- emitting --------------------------------------------------------- */
 
 /* emit_slow is acto_emit for all but an item that finds room in the
  * outbox. */
@@ -78,11 +184,12 @@ emit_slow(acto_emitter *out, acto_msg *m)
     if (m == st->current) {
         st->current_emitted = true;
     }
-    if (st->out_open) {
-        flush_out(st); /* what waits goes first */
-        refill(st);
+    pipe_outbox *ob = &st->p->ob;
+    if (ob->owner == st && st->kind != KIND_POOL) {
+        flush_out(st); /* what waits goes first, then ask again */
+        st->out_room = room_of(st, st->reader);
         if (st->out_room > 0) {
-            st->out_buf[st->out_n++] = m;
+            ob->m[ob->n++] = m;
             st->out_room--;
             return 0;
         }
@@ -93,11 +200,7 @@ emit_slow(acto_emitter *out, acto_msg *m)
         acto_msg_free(m);
         return rc;
     }
-    st->reader->sent++;
-    st->stats.out++;
-    if (st->kind == KIND_SOURCE) {
-        st->stats.in++;
-    }
+    count_out(st, st->reader, 1);
     return 0;
 }
 
@@ -106,12 +209,13 @@ acto_emit(acto_emitter *out, acto_msg *m)
 {
     /* The common case, kept small: a place in the outbox. */
     acto_stage *st;
+    acto_pipeline *p;
     if (__builtin_expect(out != NULL && m != NULL &&
                              (st = out->st)->out_room > 0 &&
-                             st->p->phase < PHASE_STOPPING,
+                             (p = st->p)->phase < PHASE_STOPPING,
                          1)) {
         st->current_emitted |= m == st->current;
-        st->out_buf[st->out_n++] = m;
+        p->ob.m[p->ob.n++] = m;
         st->out_room--;
         return 0;
     }

@@ -23,9 +23,22 @@ enum stage_kind {
 #define PIPE_MSG_FLUSH (ACTO_STREAM_BASE + 17u) /* a batch window ended */
 #define PIPE_MSG_DRAIN (ACTO_STREAM_BASE + 18u) /* a source: end it now */
 
-/* Items a stage emits during one handler call are sent together at its
- * end (acto_send_many), at most this many at once. */
+/* Items a stage emits during one handler call wait in its pipeline's
+ * outbox and are sent together at its end (acto_send_many): at most this
+ * many at once. */
 #define PIPE_OUT_MAX 64
+
+/* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
+ * handler runs (its owner): only one runs at a time on the loop. A pool
+ * router keeps a chain of items per worker in it (next). */
+typedef struct pipe_outbox {
+    struct acto_stage *owner;
+    uint32_t n;
+    acto_msg *m[PIPE_OUT_MAX];
+    uint8_t next[PIPE_OUT_MAX];
+    struct acto_stage *touched[PIPE_OUT_MAX]; /* workers with a chain */
+    uint32_t n_touched;
+} pipe_outbox;
 
 struct acto_emitter {
     struct acto_stage *st;
@@ -68,13 +81,15 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
-    /* the outbox (pipe_emit.c): items emitted in this handler call and
-     * not sent yet; out_room more may wait (0: acto_emit sends at once) */
-    uint32_t out_n;
+    /* its use of the outbox: out_room more items may wait there (0:
+     * acto_emit sends at once); held_up: a send of this run parked it */
     uint32_t out_room;
-    bool out_open; /* a handler's run is on: emits may wait */
-    bool held_up;  /* a send of this run parked the stage */
-    acto_msg *out_buf[PIPE_OUT_MAX];
+    bool held_up;
+    /* a pool worker's chain in its router's outbox: the room left in its
+     * mailbox, the first and last items (while touched) */
+    bool touched;
+    uint8_t chain_head, chain_tail;
+    uint32_t chain_room;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
     int (*own_start)(acto_ctx *ctx, struct acto_stage *st); /* spawned */
@@ -131,6 +146,7 @@ struct acto_pipeline {
     int err_code;
     char err_type[64];
     char err_text[256];
+    pipe_outbox ob;
 };
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
@@ -162,10 +178,17 @@ void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
  * then ends its stream. */
 void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
 
-/* acto__pipe_out_open lets st's emits wait and go together while its
- * handler runs; acto__pipe_out_close sends what waits and ends that. */
+/* acto__pipe_out_open lends st the outbox while its handler runs, so its
+ * emits (a pool router's items) wait there and go together;
+ * acto__pipe_out_close sends what waits and takes the outbox back. Both do
+ * nothing when another stage holds the outbox (st's sends go at once). */
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
+
+/* acto__pipe_pool_route passes an item (taken) to a key-routed pool's
+ * worker, through the outbox when the pool holds it. */
+void acto__pipe_pool_route(acto_ctx *ctx, acto_stage *pool, acto_stage *w,
+                           acto_msg *item);
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);

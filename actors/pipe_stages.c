@@ -351,7 +351,11 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         broadcast(ctx, st, item);
         return;
     case KIND_POOL:
-        send_to(ctx, st, pick_worker(ctx, st, item), item);
+        if (st->route == ACTO_ROUTE_KEY) {
+            acto__pipe_pool_route(ctx, st, pick_worker(ctx, st, item), item);
+        } else {
+            send_to(ctx, st, pick_worker(ctx, st, item), item);
+        }
         return;
     case KIND_ASYNC:
         acto__pipe_async_item(ctx, st, item);
