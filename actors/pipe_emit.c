@@ -35,18 +35,34 @@ send_run(acto_ctx *ctx, acto_stage *to, acto_msg **m, uint32_t n)
     }
 }
 
-/* flush_out sends the items waiting in the outbox for st's reader. */
+static void flush_chains(acto_stage *owner);
+
+/* flush_out sends the items waiting in the outbox for st's reader (or,
+ * chained, for a pool's workers). */
 static void
 flush_out(acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
     uint32_t n = ob->n;
-    if (n == 0 || ob->owner != st || st->kind == KIND_POOL) {
+    if (n == 0 || ob->owner != st) {
+        return;
+    }
+    if (ob->n_touched > 0) {
+        flush_chains(st);
         return;
     }
     ob->n = 0;
     count_out(st, st->reader, n);
     send_run(st->emit.ctx, st->reader, ob->m, n);
+}
+
+/* by_key tells whether st's items go straight to the workers of a
+ * key-routed pool (the pool's router only passes the end of the stream
+ * on): the writer routes them by the same hash, saving a hop. */
+static inline bool
+by_key(const acto_stage *st)
+{
+    return st->reader->kind == KIND_POOL && st->reader->route == ACTO_ROUTE_KEY;
 }
 
 static uint32_t
@@ -61,9 +77,9 @@ room_of(acto_stage *st, const acto_stage *to)
 
 /* flush_chains sends each worker its chain, in the order items came. */
 static void
-flush_chains(acto_stage *pool)
+flush_chains(acto_stage *owner)
 {
-    pipe_outbox *ob = &pool->p->ob;
+    pipe_outbox *ob = &owner->p->ob;
     acto_msg *run[PIPE_OUT_MAX];
     for (uint32_t t = 0; t < ob->n_touched; t++) {
         acto_stage *w = ob->touched[t];
@@ -75,19 +91,19 @@ flush_chains(acto_stage *pool)
             }
         }
         w->touched = false;
-        send_run(pool->emit.ctx, w, run, k);
+        send_run(owner->emit.ctx, w, run, k);
     }
     ob->n_touched = 0;
     ob->n = 0;
 }
 
 /* chain_add puts item on w's chain if w has room. */
-static bool
-chain_add(acto_stage *pool, acto_stage *w, acto_msg *item)
+static inline bool
+chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
-    pipe_outbox *ob = &pool->p->ob;
+    pipe_outbox *ob = &owner->p->ob;
     if (!w->touched) {
-        w->chain_room = room_of(pool, w);
+        w->chain_room = room_of(owner, w);
         if (w->chain_room == 0) {
             return false;
         }
@@ -105,27 +121,26 @@ chain_add(acto_stage *pool, acto_stage *w, acto_msg *item)
     return true;
 }
 
-void
-acto__pipe_pool_route(acto_ctx *ctx, acto_stage *pool, acto_stage *w,
+int
+acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
                       acto_msg *item)
 {
     w->sent++;
-    pool->stats.out++;
-    if (pool->p->ob.owner == pool) {
-        if (chain_add(pool, w, item)) {
-            return;
+    if (owner->p->ob.owner == owner) {
+        if (chain_add(owner, w, item)) {
+            return 0;
         }
-        flush_chains(pool); /* what waits goes first, then ask again */
-        if (chain_add(pool, w, item)) {
-            return;
+        flush_chains(owner); /* what waits goes first, then ask again */
+        if (chain_add(owner, w, item)) {
+            return 0;
         }
-        pool->held_up = true; /* the send below parks the router */
+        owner->held_up = true; /* the send below parks the owner */
     }
     int rc = acto_send(ctx, w->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
-        acto__pipe_on_error(ctx, pool, NULL, rc);
     }
+    return rc;
 }
 
 /* ---- lending the outbox ----------------------------------------------- */
@@ -141,7 +156,11 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
     }
     ob->owner = st;
     if (st->reader != NULL && st->kind != KIND_POOL) {
-        st->out_room = room_of(st, st->reader);
+        if (by_key(st)) {
+            st->out_keyed = true;
+        } else {
+            st->out_room = room_of(st, st->reader);
+        }
     }
 }
 
@@ -152,16 +171,36 @@ acto__pipe_out_close(acto_stage *st)
     if (ob->owner != st) {
         return;
     }
-    if (st->kind == KIND_POOL) {
-        flush_chains(st);
-    } else {
-        flush_out(st);
-    }
+    flush_out(st);
     st->out_room = 0;
+    st->out_keyed = false;
     ob->owner = NULL;
 }
 
 /* ---- emitting --------------------------------------------------------- */
+
+/* count_keyed counts an item st passed straight to a worker of its
+ * reader, a key-routed pool: the pool took it in and routed it. */
+static inline void
+count_keyed(acto_stage *st)
+{
+    acto_stage *pool = st->reader;
+    count_out(st, pool, 1);
+    pool->stats.in++;
+    pool->stats.out++;
+}
+
+/* emit_keyed passes m straight to w, its worker in st's reader. */
+static __attribute__((noinline)) int
+emit_keyed(acto_emitter *out, acto_msg *m, acto_stage *w)
+{
+    acto_stage *st = out->st;
+    if (m == st->current) {
+        st->current_emitted = true;
+    }
+    count_keyed(st);
+    return acto__pipe_pool_route(out->ctx, st, w, m);
+}
 
 /* emit_slow is acto_emit for all but an item that finds room in the
  * outbox. */
@@ -185,7 +224,10 @@ emit_slow(acto_emitter *out, acto_msg *m)
         st->current_emitted = true;
     }
     pipe_outbox *ob = &st->p->ob;
-    if (ob->owner == st && st->kind != KIND_POOL) {
+    if (ob->owner == st && by_key(st)) {
+        return emit_keyed(out, m, acto__pipe_key_worker(st->reader, m));
+    }
+    if (ob->owner == st) {
         flush_out(st); /* what waits goes first, then ask again */
         st->out_room = room_of(st, st->reader);
         if (st->out_room > 0) {
@@ -218,6 +260,21 @@ acto_emit(acto_emitter *out, acto_msg *m)
         p->ob.m[p->ob.n++] = m;
         st->out_room--;
         return 0;
+    }
+    /* Or a place on the chain of its worker in a key-routed pool. */
+    if (out != NULL && m != NULL && st->out_keyed &&
+        st->p->phase < PHASE_STOPPING) {
+        acto_stage *w = acto__pipe_key_worker(st->reader, m);
+        if (__builtin_expect(w->touched && w->chain_room > 0 &&
+                                 st->p->ob.n < PIPE_OUT_MAX,
+                             1)) {
+            st->current_emitted |= m == st->current;
+            count_keyed(st);
+            w->sent++;
+            (void)chain_add(st, w, m);
+            return 0;
+        }
+        return emit_keyed(out, m, w);
     }
     return emit_slow(out, m);
 }

@@ -84,6 +84,8 @@ struct acto_stage {
     /* its use of the outbox: out_room more items may wait there (0:
      * acto_emit sends at once); held_up: a send of this run parked it */
     uint32_t out_room;
+    bool out_keyed; /* it holds the outbox and its reader is a key-routed
+                       pool: items go on its workers' chains */
     bool held_up;
     /* a pool worker's chain in its router's outbox: the room left in its
      * mailbox, the first and last items (while touched) */
@@ -185,10 +187,15 @@ void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
 
-/* acto__pipe_pool_route passes an item (taken) to a key-routed pool's
- * worker, through the outbox when the pool holds it. */
-void acto__pipe_pool_route(acto_ctx *ctx, acto_stage *pool, acto_stage *w,
-                           acto_msg *item);
+/* acto__pipe_pool_route passes an item (taken) to worker w of a
+ * key-routed pool, chained in the outbox when owner holds it (the pool's
+ * router, or a writer routing straight to the workers). Returns 0 or
+ * acto_send's error (the item is freed). */
+int acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
+                          acto_msg *item);
+
+/* acto__pipe_key_worker is the worker of a key-routed pool for item. */
+acto_stage *acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item);
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);

@@ -276,6 +276,16 @@ broadcast(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     send_to(ctx, st, st->outs[st->n_outs - 1], item);
 }
 
+acto_stage *
+acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item)
+{
+    uint64_t k = pool->key(item, pool->key_user);
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return pool->outs[k % pool->n_outs];
+}
+
 /* pick_worker chooses the worker for an item. Round robin and shortest
  * mailbox pass over a worker that is down (its supervisor restarts it);
  * by key the item goes to its worker whatever, or the order per key would
@@ -285,11 +295,7 @@ pick_worker(acto_ctx *ctx, acto_stage *st, const acto_msg *item)
 {
     size_t n = st->n_outs;
     if (st->route == ACTO_ROUTE_KEY) {
-        uint64_t k = st->key(item, st->key_user);
-        k ^= k >> 33;
-        k *= 0xff51afd7ed558ccdULL;
-        k ^= k >> 33;
-        return st->outs[k % n];
+        return acto__pipe_key_worker(st, item);
     }
     acto_system *sys = acto_ctx_system(ctx);
     size_t best = st->rr;
@@ -352,7 +358,12 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         return;
     case KIND_POOL:
         if (st->route == ACTO_ROUTE_KEY) {
-            acto__pipe_pool_route(ctx, st, pick_worker(ctx, st, item), item);
+            st->stats.out++;
+            int rc = acto__pipe_pool_route(
+                ctx, st, acto__pipe_key_worker(st, item), item);
+            if (rc != 0) {
+                acto__pipe_on_error(ctx, st, NULL, rc);
+            }
         } else {
             send_to(ctx, st, pick_worker(ctx, st, item), item);
         }
