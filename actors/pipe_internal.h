@@ -171,6 +171,13 @@ void acto__pipe_async_item(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 bool acto__pipe_async_eos(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_async_stop(acto_stage *st);
 
+/* Batches (pipe_batch.c): add an item (taken; 0 or ACTO_ENOMEM, then
+ * the item stays the caller's), pass the group on, a window's flush. */
+int acto__pipe_batch_add(acto_ctx *ctx, acto_stage *st, acto_msg *item);
+void acto__pipe_batch_emit(acto_ctx *ctx, acto_stage *st);
+void acto__pipe_batch_on_flush(acto_ctx *ctx, acto_stage *st,
+                               const acto_msg *m);
+
 /* acto__pipe_on_error applies st's error policy (item may be NULL; it is
  * taken). */
 void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,

@@ -184,34 +184,6 @@ produce(acto_ctx *ctx, acto_stage *st)
     }
 }
 
-static void emit_batch(acto_ctx *ctx, acto_stage *st);
-
-static int
-add_to_batch(acto_ctx *ctx, acto_stage *st, acto_msg *item)
-{
-    acto_msg **buf =
-        acto__pipe_grown(st->buf, sizeof(*buf), st->buf_n, &st->buf_cap, 16);
-    if (buf == NULL) {
-        return ACTO_ENOMEM;
-    }
-    st->buf = buf;
-    st->buf[st->buf_n++] = item;
-    if (st->buf_n == 1 && st->batch_window_ms > 0) {
-        acto_msg *m;
-        uint64_t seq = ++st->window_seq;
-        if (acto_msg_new_bytes(acto_ctx_system(ctx), PIPE_MSG_FLUSH, &seq,
-                               sizeof(seq), &m) == 0 &&
-            acto_send_after(acto_ctx_system(ctx), st->batch_window_ms,
-                            acto_self(ctx), m, &st->window_timer) != 0) {
-            acto_msg_free(m);
-        }
-    }
-    if (st->batch_count > 0 && st->buf_n >= st->batch_count) {
-        emit_batch(ctx, st);
-    }
-    return 0;
-}
-
 /* run_item runs st's function on an item it owns. Returns 0 or the
  * function's error; the item is freed unless it was passed on or kept. */
 static int
@@ -385,7 +357,7 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         break;
     }
     if (st->kind == KIND_BATCH) {
-        int rc = add_to_batch(ctx, st, item);
+        int rc = acto__pipe_batch_add(ctx, st, item);
         if (rc != 0) {
             acto__pipe_on_error(ctx, st, item, rc);
         }
@@ -449,77 +421,6 @@ retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     }
 }
 
-/* ---- batches ---------------------------------------------------------- */
-
-static void
-free_batch(void *ptr, void *user)
-{
-    (void)user;
-    acto_pipe_batch *b = ptr;
-    for (size_t i = 0; i < b->n; i++) {
-        acto_msg_free(b->items[i]);
-    }
-    acto_free(b, sizeof(*b) + b->n * sizeof(acto_msg *));
-}
-
-const acto_pipe_batch *
-acto_pipe_batch_of(const acto_msg *m)
-{
-    return m != NULL && acto_msg_type(m) == ACTO_PIPE_BATCH ? acto_msg_ptr(m)
-                                                            : NULL;
-}
-
-/* emit_batch passes the items gathered so far on as one batch item. */
-static void
-emit_batch(acto_ctx *ctx, acto_stage *st)
-{
-    if (st->window_timer != 0) {
-        (void)acto_timer_cancel(acto_ctx_system(ctx), st->window_timer);
-        st->window_timer = 0;
-    }
-    st->window_seq++; /* a flush already queued is stale */
-    if (st->buf_n == 0) {
-        return;
-    }
-    size_t n = st->buf_n;
-    acto_pipe_batch *b = acto_malloc(sizeof(*b) + n * sizeof(acto_msg *));
-    acto_msg *m = NULL;
-    if (b != NULL) {
-        b->n = n;
-        b->items = (acto_msg **)(b + 1);
-        memcpy(b->items, st->buf, n * sizeof(acto_msg *));
-        if (acto_msg_new_ptr(acto_ctx_system(ctx), ACTO_PIPE_BATCH, b,
-                             free_batch, NULL, &m) != 0) {
-            acto_free(b, sizeof(*b) + n * sizeof(acto_msg *));
-            b = NULL;
-        }
-    }
-    if (b == NULL) {
-        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a batch could not be made",
-                        st->ref, NULL};
-        acto__pipe_fail(st->p, st, &e);
-        return; /* the items stay in buf, freed when the stage stops */
-    }
-    st->buf_n = 0;
-    st->stats.out += n - 1; /* acto_emit counts the batch item once */
-    (void)acto_emit(&st->emit, m);
-}
-
-static void
-on_flush(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
-{
-    size_t len;
-    const void *p = acto_msg_data(m, &len);
-    uint64_t seq;
-    if (p != NULL && len == sizeof(seq)) {
-        memcpy(&seq, p, sizeof(seq));
-        if (seq == st->window_seq) {
-            st->window_timer = 0;
-            emit_batch(ctx, st);
-        }
-    }
-}
-
 /* ---- the end ---------------------------------------------------------- */
 
 void
@@ -536,7 +437,7 @@ acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
         }
     }
     if (st->kind == KIND_BATCH) {
-        emit_batch(ctx, st);
+        acto__pipe_batch_emit(ctx, st);
     }
     acto__pipe_end_stream(ctx, st);
 }
@@ -691,7 +592,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         produce(ctx, st);
         return 0;
     case PIPE_MSG_FLUSH:
-        on_flush(ctx, st, m);
+        acto__pipe_batch_on_flush(ctx, st, m);
         return 0;
     case ACTO_STREAM_EOS:
         if (++st->eos_seen < st->writers) {
