@@ -23,6 +23,21 @@ count_out(acto_stage *st, acto_stage *to, uint32_t n)
     }
 }
 
+/* count_routed counts k items owner passed to w, a worker of a key-routed
+ * pool: owner is that pool's router, or a writer routing by itself (then
+ * the pool took them in and routed them). */
+static void
+count_routed(acto_stage *owner, acto_stage *w, uint32_t k)
+{
+    acto_stage *pool = w->pool;
+    w->sent += k;
+    pool->stats.out += k;
+    if (owner != pool) {
+        count_out(owner, pool, k);
+        pool->stats.in += k;
+    }
+}
+
 /* send_run sends n items to `to` at once; one that cannot be sent (the
  * system is closing) is freed: its reader counts it dropped. */
 static void
@@ -91,6 +106,7 @@ flush_chains(acto_stage *owner)
             }
         }
         w->touched = false;
+        count_routed(owner, w, k);
         send_run(owner->emit.ctx, w, run, k);
     }
     ob->n_touched = 0;
@@ -125,7 +141,6 @@ int
 acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
                       acto_msg *item)
 {
-    w->sent++;
     if (owner->p->ob.owner == owner) {
         if (chain_add(owner, w, item)) {
             return 0;
@@ -136,6 +151,7 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         }
         owner->held_up = true; /* the send below parks the owner */
     }
+    count_routed(owner, w, 1);
     int rc = acto_send(ctx, w->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
@@ -179,17 +195,6 @@ acto__pipe_out_close(acto_stage *st)
 
 /* ---- emitting --------------------------------------------------------- */
 
-/* count_keyed counts an item st passed straight to a worker of its
- * reader, a key-routed pool: the pool took it in and routed it. */
-static inline void
-count_keyed(acto_stage *st)
-{
-    acto_stage *pool = st->reader;
-    count_out(st, pool, 1);
-    pool->stats.in++;
-    pool->stats.out++;
-}
-
 /* emit_keyed passes m straight to w, its worker in st's reader. */
 static __attribute__((noinline)) int
 emit_keyed(acto_emitter *out, acto_msg *m, acto_stage *w)
@@ -198,7 +203,6 @@ emit_keyed(acto_emitter *out, acto_msg *m, acto_stage *w)
     if (m == st->current) {
         st->current_emitted = true;
     }
-    count_keyed(st);
     return acto__pipe_pool_route(out->ctx, st, w, m);
 }
 
@@ -246,6 +250,8 @@ emit_slow(acto_emitter *out, acto_msg *m)
     return 0;
 }
 
+static int emit_other(acto_emitter *out, acto_msg *m);
+
 int
 acto_emit(acto_emitter *out, acto_msg *m)
 {
@@ -261,17 +267,24 @@ acto_emit(acto_emitter *out, acto_msg *m)
         st->out_room--;
         return 0;
     }
-    /* Or a place on the chain of its worker in a key-routed pool. */
-    if (out != NULL && m != NULL && st->out_keyed &&
+    return emit_other(out, m);
+}
+
+/* emit_other is acto_emit for an item that finds no place in the outbox
+ * for its reader: a place on the chain of its worker in a key-routed pool,
+ * or the slow path. Apart, so that acto_emit stays a leaf. */
+static __attribute__((noinline)) int
+emit_other(acto_emitter *out, acto_msg *m)
+{
+    acto_stage *st;
+    if (out != NULL && m != NULL && (st = out->st)->out_keyed &&
         st->p->phase < PHASE_STOPPING) {
         acto_stage *w = acto__pipe_key_worker(st->reader, m);
         if (__builtin_expect(w->touched && w->chain_room > 0 &&
                                  st->p->ob.n < PIPE_OUT_MAX,
                              1)) {
             st->current_emitted |= m == st->current;
-            count_keyed(st);
-            w->sent++;
-            (void)chain_add(st, w, m);
+            (void)chain_add(st, w, m); /* counted as its chain goes */
             return 0;
         }
         return emit_keyed(out, m, w);

@@ -330,7 +330,6 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         return;
     case KIND_POOL:
         if (st->route == ACTO_ROUTE_KEY) {
-            st->stats.out++;
             int rc = acto__pipe_pool_route(
                 ctx, st, acto__pipe_key_worker(st, item), item);
             if (rc != 0) {

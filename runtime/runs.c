@@ -37,11 +37,14 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     size_t n = 0;
     acto_msg *m = a->mb_head;
     for (; n < max && m != NULL; n++) {
+        uint8_t f = m->flags;
         if (m->type > max_type || m->wait != NULL ||
-            (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED))) {
+            (f & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED))) {
             break; /* as takeable() says */
         }
-        m->flags &= MSG_HEAP_DATA;
+        if (f & ~MSG_HEAP_DATA) {
+            m->flags = f & MSG_HEAP_DATA;
+        }
         msgs[n] = m;
         m = m->next;
     }
