@@ -180,6 +180,16 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
     }
 }
 
+bool
+acto__pipe_out_room(const acto_stage *st)
+{
+    const pipe_outbox *ob = &st->p->ob;
+    if (ob->owner != st || st->held_up || st->p->phase >= PHASE_STOPPING) {
+        return false;
+    }
+    return st->out_keyed ? ob->n < PIPE_OUT_MAX : st->out_room > 0;
+}
+
 void
 acto__pipe_out_close(acto_stage *st)
 {

@@ -194,6 +194,11 @@ void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
 
+/* acto__pipe_out_room tells whether st holds the outbox and nothing it
+ * sent this turn parked it, with room left for what it emits (a place for
+ * its reader; for a key-routed pool's writer, a place in the outbox). */
+bool acto__pipe_out_room(const acto_stage *st);
+
 /* acto__pipe_pool_route passes an item (taken) to worker w of a
  * key-routed pool, chained in the outbox when owner holds it (the pool's
  * router, or a writer routing straight to the workers). Returns 0 or

@@ -147,15 +147,27 @@ acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
 {
     acto__pipe_out_close(st); /* the last items go before the end */
     st->ended = true;
+    int rc = 0;
     if (st->kind == KIND_BROADCAST || st->kind == KIND_POOL) {
         for (size_t i = 0; i < st->n_outs; i++) {
-            (void)acto_stream_send_eos(ctx, st->outs[i]->ref);
+            int r = acto_stream_send_eos(ctx, st->outs[i]->ref);
+            rc = rc != 0 ? rc : r;
         }
     } else if (st->reader != NULL) {
-        (void)acto_stream_send_eos(ctx, st->reader->ref);
+        rc = acto_stream_send_eos(ctx, st->reader->ref);
+    }
+    if (rc != 0) {
+        /* A reader that never hears the end would wait forever. */
+        acto_error e = {rc, acto_err_name(rc),
+                        "the end of the stream could not be passed on", st->ref,
+                        NULL};
+        acto__pipe_fail(st->p, st, &e);
     }
     (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
 }
+
+/* Calls of a source function per turn, at most. */
+#define SOURCE_CALLS 64
 
 /* produce asks the source for more, then asks itself to go on: the next
  * pull waits behind a park, so the source runs only when there is room. */
@@ -166,8 +178,14 @@ produce(acto_ctx *ctx, acto_stage *st)
         acto__pipe_end_stream(ctx, st);
         return;
     }
+    /* Asked again while its reader still has room in this turn: a source
+     * that emits one item per call fills a run as one that emits many. */
     acto__pipe_out_open(ctx, st);
-    int rc = st->u.source(&st->emit, st->state);
+    int rc;
+    int calls = 0;
+    do {
+        rc = st->u.source(&st->emit, st->state);
+    } while (rc == 0 && ++calls < SOURCE_CALLS && acto__pipe_out_room(st));
     acto__pipe_out_close(st);
     if (rc == ACTO_PIPE_END) {
         acto__pipe_end_stream(ctx, st);
