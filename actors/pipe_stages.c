@@ -518,7 +518,8 @@ map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 static void
 stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    run r = {.n = 0};
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
     acto__pipe_out_open(ctx, st);
     do {
         map_one(ctx, st, item);
@@ -554,7 +555,8 @@ sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
     } else {
         acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
     }
-    run r = {.n = 0};
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
     st->held_up = false;
     acto_msg *item;
     while ((item = run_next(ctx, st, &r)) != NULL) {
@@ -566,7 +568,8 @@ sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
 static void
 pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    run r = {.n = 0};
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
     acto__pipe_out_open(ctx, st);
     do {
         handle_item(ctx, st, item);
