@@ -23,6 +23,23 @@ enum stage_kind {
 #define PIPE_MSG_FLUSH (ACTO_STREAM_BASE + 17u) /* a batch window ended */
 #define PIPE_MSG_DRAIN (ACTO_STREAM_BASE + 18u) /* a source: end it now */
 
+/* Items a stage emits during one handler call wait in its pipeline's
+ * outbox and are sent together at its end (acto_send_many): at most this
+ * many at once. */
+#define PIPE_OUT_MAX 64
+
+/* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
+ * handler runs (its owner): only one runs at a time on the loop. A pool
+ * router keeps a chain of items per worker in it (next). */
+typedef struct pipe_outbox {
+    struct acto_stage *owner;
+    uint32_t n;
+    acto_msg *m[PIPE_OUT_MAX];
+    uint8_t next[PIPE_OUT_MAX];
+    struct acto_stage *touched[PIPE_OUT_MAX]; /* workers with a chain */
+    uint32_t n_touched;
+} pipe_outbox;
+
 struct acto_emitter {
     struct acto_stage *st;
     acto_ctx *ctx;
@@ -64,6 +81,17 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
+    /* its use of the outbox: out_room more items may wait there (0:
+     * acto_emit sends at once); held_up: a send of this run parked it */
+    uint32_t out_room;
+    bool out_keyed; /* it holds the outbox and its reader is a key-routed
+                       pool: items go on its workers' chains */
+    bool held_up;
+    /* a pool worker's chain in its router's outbox: the room left in its
+     * mailbox, the first and last items (while touched) */
+    bool touched;
+    uint8_t chain_head, chain_tail;
+    uint32_t chain_room;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
     int (*own_start)(acto_ctx *ctx, struct acto_stage *st); /* spawned */
@@ -120,6 +148,7 @@ struct acto_pipeline {
     int err_code;
     char err_type[64];
     char err_text[256];
+    pipe_outbox ob;
 };
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
@@ -142,6 +171,13 @@ void acto__pipe_async_item(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 bool acto__pipe_async_eos(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_async_stop(acto_stage *st);
 
+/* Batches (pipe_batch.c): add an item (taken; 0 or ACTO_ENOMEM, then
+ * the item stays the caller's), pass the group on, a window's flush. */
+int acto__pipe_batch_add(acto_ctx *ctx, acto_stage *st, acto_msg *item);
+void acto__pipe_batch_emit(acto_ctx *ctx, acto_stage *st);
+void acto__pipe_batch_on_flush(acto_ctx *ctx, acto_stage *st,
+                               const acto_msg *m);
+
 /* acto__pipe_on_error applies st's error policy (item may be NULL; it is
  * taken). */
 void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
@@ -150,6 +186,28 @@ void acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item,
 /* acto__pipe_finish runs st's flush hook (and a batch's last group),
  * then ends its stream. */
 void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
+
+/* acto__pipe_out_open lends st the outbox while its handler runs, so its
+ * emits (a pool router's items) wait there and go together;
+ * acto__pipe_out_close sends what waits and takes the outbox back. Both do
+ * nothing when another stage holds the outbox (st's sends go at once). */
+void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
+void acto__pipe_out_close(acto_stage *st);
+
+/* acto__pipe_out_room tells whether st holds the outbox and nothing it
+ * sent this turn parked it, with room left for what it emits (a place for
+ * its reader; for a key-routed pool's writer, a place in the outbox). */
+bool acto__pipe_out_room(const acto_stage *st);
+
+/* acto__pipe_pool_route passes an item (taken) to worker w of a
+ * key-routed pool, chained in the outbox when owner holds it (the pool's
+ * router, or a writer routing straight to the workers). Returns 0 or
+ * acto_send's error (the item is freed). */
+int acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
+                          acto_msg *item);
+
+/* acto__pipe_key_worker is the worker of a key-routed pool for item. */
+acto_stage *acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item);
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);

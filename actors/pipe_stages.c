@@ -13,50 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- emitting --------------------------------------------------------- */
-
-int
-acto_emit(acto_emitter *out, acto_msg *m)
-{
-    if (out == NULL || m == NULL) {
-        acto_msg_free(m);
-        return ACTO_EINVAL;
-    }
-    acto_stage *st = out->st;
-    if (st->reader == NULL) {
-        acto_msg_free(m);
-        return ACTO_EINVAL; /* a sink emits nothing */
-    }
-    if (st->p->phase >= PHASE_STOPPING) {
-        acto_msg_free(m);
-        return ACTO_ECANCELED;
-    }
-    if (m == st->current) {
-        st->current_emitted = true;
-    }
-    int rc = acto_send(out->ctx, st->reader->ref, m);
-    if (rc != 0) {
-        acto_msg_free(m);
-        return rc;
-    }
-    st->reader->sent++;
-    st->stats.out++;
-    if (st->kind == KIND_SOURCE) {
-        st->stats.in++;
-    }
-    return 0;
-}
-
-int
-acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
-{
-    if (out == NULL) {
-        return ACTO_EINVAL;
-    }
-    acto_msg *m;
-    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
-    return rc == 0 ? acto_emit(out, m) : rc;
-}
+/* ---- errors ----------------------------------------------------------- */
 
 int
 acto_stage_fail(acto_emitter *out, int code, const char *type, const char *fmt,
@@ -78,8 +35,6 @@ acto_stage_fail(acto_emitter *out, int code, const char *type, const char *fmt,
     st->has_err = true;
     return code;
 }
-
-/* ---- errors ----------------------------------------------------------- */
 
 /* make_error describes st's failure with code, as acto_stage_fail said or
  * from the code alone. */
@@ -208,16 +163,29 @@ send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
 void
 acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
 {
+    acto__pipe_out_close(st); /* the last items go before the end */
     st->ended = true;
+    int rc = 0;
     if (st->kind == KIND_BROADCAST || st->kind == KIND_POOL) {
         for (size_t i = 0; i < st->n_outs; i++) {
-            (void)acto_stream_send_eos(ctx, st->outs[i]->ref);
+            int r = acto_stream_send_eos(ctx, st->outs[i]->ref);
+            rc = rc != 0 ? rc : r;
         }
     } else if (st->reader != NULL) {
-        (void)acto_stream_send_eos(ctx, st->reader->ref);
+        rc = acto_stream_send_eos(ctx, st->reader->ref);
+    }
+    if (rc != 0) {
+        /* A reader that never hears the end would wait forever. */
+        acto_error e = {rc, acto_err_name(rc),
+                        "the end of the stream could not be passed on", st->ref,
+                        NULL};
+        acto__pipe_fail(st->p, st, &e);
     }
     (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
 }
+
+/* Calls of a source function per turn, at most. */
+#define SOURCE_CALLS 64
 
 /* produce asks the source for more, then asks itself to go on: the next
  * pull waits behind a park, so the source runs only when there is room. */
@@ -228,7 +196,15 @@ produce(acto_ctx *ctx, acto_stage *st)
         acto__pipe_end_stream(ctx, st);
         return;
     }
-    int rc = st->u.source(&st->emit, st->state);
+    /* Asked again while its reader still has room in this turn: a source
+     * that emits one item per call fills a run as one that emits many. */
+    acto__pipe_out_open(ctx, st);
+    int rc;
+    int calls = 0;
+    do {
+        rc = st->u.source(&st->emit, st->state);
+    } while (rc == 0 && ++calls < SOURCE_CALLS && acto__pipe_out_room(st));
+    acto__pipe_out_close(st);
     if (rc == ACTO_PIPE_END) {
         acto__pipe_end_stream(ctx, st);
     } else if (rc == ACTO_PIPE_WAIT) {
@@ -242,34 +218,6 @@ produce(acto_ctx *ctx, acto_stage *st)
         st->attempt = 0;
         send_self(ctx, st, PIPE_MSG_PULL);
     }
-}
-
-static void emit_batch(acto_ctx *ctx, acto_stage *st);
-
-static int
-add_to_batch(acto_ctx *ctx, acto_stage *st, acto_msg *item)
-{
-    acto_msg **buf =
-        acto__pipe_grown(st->buf, sizeof(*buf), st->buf_n, &st->buf_cap, 16);
-    if (buf == NULL) {
-        return ACTO_ENOMEM;
-    }
-    st->buf = buf;
-    st->buf[st->buf_n++] = item;
-    if (st->buf_n == 1 && st->batch_window_ms > 0) {
-        acto_msg *m;
-        uint64_t seq = ++st->window_seq;
-        if (acto_msg_new_bytes(acto_ctx_system(ctx), PIPE_MSG_FLUSH, &seq,
-                               sizeof(seq), &m) == 0 &&
-            acto_send_after(acto_ctx_system(ctx), st->batch_window_ms,
-                            acto_self(ctx), m, &st->window_timer) != 0) {
-            acto_msg_free(m);
-        }
-    }
-    if (st->batch_count > 0 && st->buf_n >= st->batch_count) {
-        emit_batch(ctx, st);
-    }
-    return 0;
 }
 
 /* run_item runs st's function on an item it owns. Returns 0 or the
@@ -299,6 +247,9 @@ run_item(acto_stage *st, acto_msg *item, acto_msg **left)
 static void
 send_to(acto_ctx *ctx, acto_stage *st, acto_stage *to, acto_msg *item)
 {
+    if (acto_send_room(ctx, to->ref) == 0) {
+        st->held_up = true; /* this send parks the stage */
+    }
     int rc = acto_send(ctx, to->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
@@ -333,6 +284,16 @@ broadcast(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     send_to(ctx, st, st->outs[st->n_outs - 1], item);
 }
 
+acto_stage *
+acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item)
+{
+    uint64_t k = pool->key(item, pool->key_user);
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return pool->outs[k % pool->n_outs];
+}
+
 /* pick_worker chooses the worker for an item. Round robin and shortest
  * mailbox pass over a worker that is down (its supervisor restarts it);
  * by key the item goes to its worker whatever, or the order per key would
@@ -342,11 +303,7 @@ pick_worker(acto_ctx *ctx, acto_stage *st, const acto_msg *item)
 {
     size_t n = st->n_outs;
     if (st->route == ACTO_ROUTE_KEY) {
-        uint64_t k = st->key(item, st->key_user);
-        k ^= k >> 33;
-        k *= 0xff51afd7ed558ccdULL;
-        k ^= k >> 33;
-        return st->outs[k % n];
+        return acto__pipe_key_worker(st, item);
     }
     acto_system *sys = acto_ctx_system(ctx);
     size_t best = st->rr;
@@ -408,7 +365,15 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         broadcast(ctx, st, item);
         return;
     case KIND_POOL:
-        send_to(ctx, st, pick_worker(ctx, st, item), item);
+        if (st->route == ACTO_ROUTE_KEY) {
+            int rc = acto__pipe_pool_route(
+                ctx, st, acto__pipe_key_worker(st, item), item);
+            if (rc != 0) {
+                acto__pipe_on_error(ctx, st, NULL, rc);
+            }
+        } else {
+            send_to(ctx, st, pick_worker(ctx, st, item), item);
+        }
         return;
     case KIND_ASYNC:
         acto__pipe_async_item(ctx, st, item);
@@ -427,7 +392,7 @@ handle_item(acto_ctx *ctx, acto_stage *st, acto_msg *item)
         break;
     }
     if (st->kind == KIND_BATCH) {
-        int rc = add_to_batch(ctx, st, item);
+        int rc = acto__pipe_batch_add(ctx, st, item);
         if (rc != 0) {
             acto__pipe_on_error(ctx, st, item, rc);
         }
@@ -491,77 +456,6 @@ retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     }
 }
 
-/* ---- batches ---------------------------------------------------------- */
-
-static void
-free_batch(void *ptr, void *user)
-{
-    (void)user;
-    acto_pipe_batch *b = ptr;
-    for (size_t i = 0; i < b->n; i++) {
-        acto_msg_free(b->items[i]);
-    }
-    acto_free(b, sizeof(*b) + b->n * sizeof(acto_msg *));
-}
-
-const acto_pipe_batch *
-acto_pipe_batch_of(const acto_msg *m)
-{
-    return m != NULL && acto_msg_type(m) == ACTO_PIPE_BATCH ? acto_msg_ptr(m)
-                                                            : NULL;
-}
-
-/* emit_batch passes the items gathered so far on as one batch item. */
-static void
-emit_batch(acto_ctx *ctx, acto_stage *st)
-{
-    if (st->window_timer != 0) {
-        (void)acto_timer_cancel(acto_ctx_system(ctx), st->window_timer);
-        st->window_timer = 0;
-    }
-    st->window_seq++; /* a flush already queued is stale */
-    if (st->buf_n == 0) {
-        return;
-    }
-    size_t n = st->buf_n;
-    acto_pipe_batch *b = acto_malloc(sizeof(*b) + n * sizeof(acto_msg *));
-    acto_msg *m = NULL;
-    if (b != NULL) {
-        b->n = n;
-        b->items = (acto_msg **)(b + 1);
-        memcpy(b->items, st->buf, n * sizeof(acto_msg *));
-        if (acto_msg_new_ptr(acto_ctx_system(ctx), ACTO_PIPE_BATCH, b,
-                             free_batch, NULL, &m) != 0) {
-            acto_free(b, sizeof(*b) + n * sizeof(acto_msg *));
-            b = NULL;
-        }
-    }
-    if (b == NULL) {
-        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a batch could not be made",
-                        st->ref, NULL};
-        acto__pipe_fail(st->p, st, &e);
-        return; /* the items stay in buf, freed when the stage stops */
-    }
-    st->buf_n = 0;
-    st->stats.out += n - 1; /* acto_emit counts the batch item once */
-    (void)acto_emit(&st->emit, m);
-}
-
-static void
-on_flush(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
-{
-    size_t len;
-    const void *p = acto_msg_data(m, &len);
-    uint64_t seq;
-    if (p != NULL && len == sizeof(seq)) {
-        memcpy(&seq, p, sizeof(seq));
-        if (seq == st->window_seq) {
-            st->window_timer = 0;
-            emit_batch(ctx, st);
-        }
-    }
-}
-
 /* ---- the end ---------------------------------------------------------- */
 
 void
@@ -578,12 +472,128 @@ acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
         }
     }
     if (st->kind == KIND_BATCH) {
-        emit_batch(ctx, st);
+        acto__pipe_batch_emit(ctx, st);
     }
     acto__pipe_end_stream(ctx, st);
 }
 
 /* ---- the actor -------------------------------------------------------- */
+
+/* The item loops below handle the item of the message being handled and
+ * then the items waiting behind it (acto_take_run), in one call: a run of
+ * items costs one trip through the scheduler, and what they emit goes on
+ * together. They stop where one message at a time would (the stage
+ * parked, suspended itself for a retry, or is stopping) and give the rest
+ * of the run back, so it waits in the mailbox as before. */
+#define ITEM_MAX (ACTO_STREAM_BASE - 1u)
+#define RUN_MAX 64
+
+typedef struct run {
+    acto_msg *m[RUN_MAX];
+    size_t n, i;
+} run;
+
+/* run_next gives the next item of the run, taking a new run when this one
+ * is done; NULL once the stage must stop or no item waits. */
+static inline acto_msg *
+run_next(acto_ctx *ctx, acto_stage *st, run *r)
+{
+    if (__builtin_expect(st->held_up || st->p->phase >= PHASE_STOPPING ||
+                             st->retry_timer != 0,
+                         0)) {
+        (void)acto_put_back(ctx, r->m + r->i, r->n - r->i);
+        r->n = r->i = 0;
+        return NULL;
+    }
+    if (r->i == r->n) {
+        r->i = 0;
+        r->n = acto_take_run(ctx, ITEM_MAX, r->m, RUN_MAX);
+        if (r->n == 0) {
+            return NULL;
+        }
+    }
+    return r->m[r->i++];
+}
+
+/* map_one runs a stage function on an item it owns, as apply does. */
+static inline void
+map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    st->stats.in++;
+    st->current = item;
+    st->current_emitted = false;
+    st->has_err = false;
+    int rc = st->u.fn(&st->emit, st->state, item);
+    st->current = NULL;
+    acto_msg *left = st->current_emitted ? NULL : item;
+    if (__builtin_expect(rc != 0, 0)) {
+        acto__pipe_on_error(ctx, st, left, rc);
+    } else if (left != NULL) {
+        acto_msg_free(left);
+    }
+}
+
+static void
+stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
+    acto__pipe_out_open(ctx, st);
+    do {
+        map_one(ctx, st, item);
+    } while ((item = run_next(ctx, st, &r)) != NULL);
+    acto__pipe_out_close(st);
+}
+
+/* sink_run runs a sink on an item it owns. */
+static void
+sink_run(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    st->stats.in++;
+    st->has_err = false;
+    int rc = st->u.sink(&st->emit, st->state, item);
+    if (rc == 0) {
+        st->stats.out++;
+        acto_msg_free(item);
+    } else {
+        acto__pipe_on_error(ctx, st, item, rc);
+    }
+}
+
+/* sink_items borrows the first item from the runtime; the ones it takes
+ * after it are its own to free. */
+static void
+sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
+{
+    st->stats.in++;
+    st->has_err = false;
+    int rc = st->u.sink(&st->emit, st->state, m);
+    if (rc == 0) {
+        st->stats.out++;
+    } else {
+        acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
+    }
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
+    st->held_up = false;
+    acto_msg *item;
+    while ((item = run_next(ctx, st, &r)) != NULL) {
+        sink_run(ctx, st, item);
+    }
+}
+
+/* pass_items runs a merge's, an input's or a pool's items. */
+static void
+pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
+{
+    run r;
+    r.n = r.i = 0; /* the items themselves need no zeroing */
+    acto__pipe_out_open(ctx, st);
+    do {
+        handle_item(ctx, st, item);
+    } while ((item = run_next(ctx, st, &r)) != NULL);
+    acto__pipe_out_close(st);
+}
 
 static int
 stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
@@ -596,14 +606,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_SINK &&
                              st->p->phase < PHASE_STOPPING && !st->ended,
                          1)) {
-        st->stats.in++;
-        st->has_err = false;
-        int rc = st->u.sink(&st->emit, st->state, m);
-        if (rc == 0) {
-            st->stats.out++;
-        } else {
-            acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
-        }
+        sink_items(ctx, st, m);
         return 0;
     }
     if (__builtin_expect(type < ACTO_STREAM_BASE && st->kind == KIND_STAGE &&
@@ -611,8 +614,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
                          1)) {
         acto_msg *item = acto_take_msg(ctx);
         if (__builtin_expect(item != NULL, 1)) {
-            st->stats.in++;
-            (void)apply(ctx, st, item);
+            stage_items(ctx, st, item);
             return 0;
         }
     }
@@ -628,7 +630,7 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         produce(ctx, st);
         return 0;
     case PIPE_MSG_FLUSH:
-        on_flush(ctx, st, m);
+        acto__pipe_batch_on_flush(ctx, st, m);
         return 0;
     case ACTO_STREAM_EOS:
         if (++st->eos_seen < st->writers) {
@@ -652,6 +654,10 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         return 0; /* not an item for this stage */
     }
     acto_msg *item = acto_take_msg(ctx);
+    if (item != NULL && (st->kind == KIND_PASS || st->kind == KIND_POOL)) {
+        pass_items(ctx, st, item);
+        return 0;
+    }
     if (item == NULL) {
         /* Kept by the runtime: work on a copy. */
         size_t len;

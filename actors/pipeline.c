@@ -473,6 +473,10 @@ spawn_stage(acto_pipeline *p, acto_stage *st)
         .label = st->name,
         .capacity =
             st->opts.capacity != 0 ? st->opts.capacity : DEFAULT_CAPACITY,
+        /* A source makes one burst per turn, then lets its readers drain:
+         * a second burst in the same turn would only find them full and
+         * park item by item. */
+        .batch = st->kind == KIND_SOURCE ? 1 : 0,
     };
     return acto_spawn(p->sys, &acto__pipe_stage_behaviour, st, &o, &st->ref);
 }

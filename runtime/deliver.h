@@ -25,6 +25,29 @@ fifo_push(acto_msg **head, acto_msg **tail, acto_msg *m)
     *tail = m;
 }
 
+static inline acto_msg *
+fifo_pop(acto_msg **head, acto_msg **tail)
+{
+    acto_msg *m = *head;
+    if (m != NULL) {
+        *head = m->next;
+        if (*head == NULL) {
+            *tail = NULL;
+        }
+    }
+    return m;
+}
+
+static inline acto_msg *
+mq_pop(acto__mq *q)
+{
+    acto_msg *m = fifo_pop(&q->head, &q->tail);
+    if (m != NULL) {
+        q->count--;
+    }
+    return m;
+}
+
 static inline void
 mailbox_push(acto_actor *a, acto_msg *m)
 {
@@ -66,10 +89,16 @@ schedule(acto_actor *a)
     acto__kick(a->sys);
 }
 
-/* In mailbox.c: the slow path, and the debug-mode high-water report. */
+/* In mailbox.c: the slow path, the debug-mode high-water report, and the
+ * accounting of a message that left a park list (its sender goes on). */
 int acto__deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r,
                        acto_msg *m, enum send_mode mode);
 void acto__high_water(const acto_actor *r);
+void acto__landed(acto_system *sys, acto_msg *m, int status);
+
+/* In runs.c: after a handler that took runs, ends their count in the
+ * mailbox and lets parked messages in as they fit. */
+void acto__settle_held(acto_actor *a);
 
 static inline void
 enqueue(acto_actor *r, acto_msg *m)

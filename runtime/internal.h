@@ -265,8 +265,11 @@ struct acto_system {
     bool special; /* debug mode or tracing: turns take the slow path */
     uint64_t trace_msg, trace_flow; /* the message being handled, traced */
     uint32_t trace_type;
-    bool msg_taken;        /* acto_take_msg took current_msg */
-    acto_actor *runq_head; /* actors with work, FIFO */
+    bool msg_taken;         /* acto_take_msg took current_msg */
+    uint32_t turn_left;     /* messages turn_actor's turn may still take */
+    uint32_t turn_held;     /* taken by acto_take_run, still counted */
+    acto_actor *turn_actor; /* the actor whose turn runs (acto_take_run) */
+    acto_actor *runq_head;  /* actors with work, FIFO */
     acto_actor *runq_tail;
     acto_msg *pool; /* free messages */
     uint32_t pool_size;

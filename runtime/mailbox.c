@@ -15,34 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static inline acto_msg *
-fifo_pop(acto_msg **head, acto_msg **tail)
-{
-    acto_msg *m = *head;
-    if (m != NULL) {
-        *head = m->next;
-        if (*head == NULL) {
-            *tail = NULL;
-        }
-    }
-    return m;
-}
-
 static inline void
 mq_push(acto__mq *q, acto_msg *m)
 {
     fifo_push(&q->head, &q->tail, m);
     q->count++;
-}
-
-static inline acto_msg *
-mq_pop(acto__mq *q)
-{
-    acto_msg *m = fifo_pop(&q->head, &q->tail);
-    if (m != NULL) {
-        q->count--;
-    }
-    return m;
 }
 
 static inline acto_msg *
@@ -95,8 +72,8 @@ acto__complete_wait(acto_system *sys, acto_msg *m, int status)
 
 /* landed accounts for a message that left a park list or the inflight
  * count: its waiting sender, actor or thread, may go on. */
-static void
-landed(acto_system *sys, acto_msg *m, int status)
+void
+acto__landed(acto_system *sys, acto_msg *m, int status)
 {
     if (m->flags & MSG_ACTOR_PARK) {
         m->flags &= (uint8_t)~MSG_ACTOR_PARK;
@@ -117,7 +94,7 @@ static inline void
 maybe_landed(acto_system *sys, acto_msg *m, int status)
 {
     if (unlikely((m->flags & MSG_WAITED) || m->wait != NULL)) {
-        landed(sys, m, status);
+        acto__landed(sys, m, status);
     }
 }
 
@@ -344,7 +321,7 @@ take(acto_actor *a)
     if (unlikely(parked_count(a) > 0) && m != NULL) {
         acto_msg *p = mq_pop(&a->ext->parked);
         mailbox_push(a, p);
-        landed(a->sys, p, 0);
+        acto__landed(a->sys, p, 0);
     }
     return m;
 }
@@ -451,8 +428,9 @@ run_actor(acto_actor *a)
     sys->current = a;
     const acto_behaviour *beh = a->beh;
     bool drained = false;
+    sys->turn_actor = a;
 
-    for (uint32_t n = 0; n < a->batch; n++) {
+    for (uint32_t left = a->batch; left > 0;) {
         if (unlikely(a->life != LIFE_RUNNING ||
                      (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)))) {
             break;
@@ -464,6 +442,7 @@ run_actor(acto_actor *a)
         }
         sys->stats.handled++;
         sys->current_msg = m;
+        sys->turn_left = left - 1; /* acto_take_run may take more */
 
         /* One test keeps continuations and debug timing off the path
          * of ordinary messages. */
@@ -471,7 +450,11 @@ run_actor(acto_actor *a)
                         (!sys->special || fast_while_special(sys, m)))
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
+        left = sys->turn_left;
         sys->current_msg = NULL;
+        if (unlikely(sys->turn_held > 0)) {
+            acto__settle_held(a);
+        }
 
         if (unlikely(sys->msg_taken)) {
             sys->msg_taken = false; /* the handler owns it: hands off */
@@ -489,6 +472,8 @@ run_actor(acto_actor *a)
         }
     }
     sys->current = NULL;
+    sys->turn_actor = NULL;
+    sys->turn_left = 0;
     if (unlikely(a->flags & ACTOR_DRAINING)) {
         acto__drain_check(a); /* while still in the handler: no push */
     }

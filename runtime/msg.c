@@ -32,6 +32,11 @@ acto__msg_free_payload(acto_msg *m)
 void
 acto__msg_unpool(acto_msg *m)
 {
+    /* A handler that took its message and freed it must not leave the
+     * system pointing at freed memory (acto_sender, a send's cause). */
+    if (m->sys != NULL && m->sys->current_msg == m) {
+        m->sys->current_msg = NULL;
+    }
     acto__free(m, sizeof(*m));
 }
 

@@ -9,6 +9,12 @@
  * fast source cannot flood a slow sink: memory stays bounded by the
  * mailboxes.
  *
+ * A stage handles the run of items waiting in its mailbox in one turn, and
+ * what it emits meanwhile goes on together at the end of the turn, up to
+ * the room its reader had (one delivery per run); beyond that room an emit
+ * goes at once and parks the stage, as above. A writer to a key-routed
+ * pool routes each item to its worker itself.
+ *
  * End of stream travels after the last item, in order (ACTO_STREAM_EOS).
  * The completion future resolves once the sink has handled everything
  * (join semantics end to end), and per-stage counters say how many items

@@ -194,6 +194,32 @@ acto_ref acto_parent_of(const acto_system *sys, acto_ref ref);
  * system messages, ask requests, messages from other threads. */
 acto_msg *acto_take_msg(acto_ctx *ctx);
 
+/* acto_take_run takes up to max of the messages waiting behind the one
+ * being handled, so a handler works through a run of data messages in one
+ * call (one trip through the scheduler for the run). It takes them from
+ * the front of the mailbox, in order, stopping at the first that is not
+ * of type <= max_type or that acto_take_msg would refuse, and takes none
+ * when something waits on the system lane, the actor is parked, suspended
+ * or stopping, has a receive timeout, or tracing or debug mode is on (they
+ * follow each message on its own). The turn's budget (the actor's batch)
+ * counts them. Until the handler returns they still count in the mailbox,
+ * so a bounded mailbox lets no parked sender in before they are handled.
+ * Returns how many were taken into msgs[0..n).
+ * Ownership: the caller owns the messages taken, as with acto_take_msg,
+ * and gives back those it will not handle now with acto_put_back.
+ * Thread: the loop thread, inside a handler of ctx's actor. */
+size_t acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs,
+                     size_t max);
+
+/* acto_put_back returns the last n messages acto_take_run gave this
+ * handler, unhandled and in order, to the front of the mailbox: for a
+ * handler that must stop in the middle of a run (it parked, suspended
+ * itself or is stopping), so the rest wait for their turn.
+ * Returns 0; ACTO_EINVAL (outside the handler, more than were taken).
+ * Ownership: the messages go back to the mailbox.
+ * Thread: the loop thread, inside a handler of ctx's actor. */
+int acto_put_back(acto_ctx *ctx, acto_msg *const *msgs, size_t n);
+
 /* acto_suspend makes the running actor handle no further message until
  * acto_resume: its mailbox fills and senders park or fail as its overflow
  * policy says. It is how an I/O actor waits for a write to finish without
@@ -216,6 +242,29 @@ int acto_resume(acto_system *sys, acto_ref ref);
  * (NULL m, ctx not running); ACTO_ECLOSED.
  * Ownership: m is taken only when 0 is returned. */
 int acto_send(acto_ctx *ctx, acto_ref to, acto_msg *m);
+
+/* acto_send_many sends msgs[0..n) from the running actor to to, in order,
+ * exactly as n calls of acto_send would (the same parking, dead letters
+ * and errors), with one lookup of to for all: a stage passing on a run of
+ * items pays the delivery once.
+ * Returns 0 when all were sent, or the error of the first that was not
+ * (acto_send's; ACTO_EINVAL for a NULL entry or a NULL msgs with n > 0).
+ * *sent (may be NULL) gets how many were sent: msgs[0..*sent).
+ * Ownership: the messages sent are taken; the others stay the caller's.
+ * Thread: the loop thread, inside a handler of ctx's actor. */
+int acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+                   size_t *sent);
+
+/* acto_send_room returns how many messages the running actor can send to
+ * `to` now before one would not fit: the free places of a bounded mailbox
+ * (0 when full: the next send parks or follows the overflow policy),
+ * UINT32_MAX for an unbounded mailbox or for itself, 0 for a dead or
+ * stopping actor. While the handler runs only its own sends take those
+ * places (no other actor runs meanwhile), so a handler may keep that many
+ * sends back and make them at its end (acto_send_many) with the same
+ * effect as making each at once.
+ * Thread: the loop thread, inside a handler of ctx's actor. */
+uint32_t acto_send_room(const acto_ctx *ctx, acto_ref to);
 
 /* acto_tell builds a bytes message and sends it as acto_send does; on
  * error nothing is sent and nothing leaks. */

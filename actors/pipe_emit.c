@@ -1,0 +1,314 @@
+/* Emitting: how a stage passes items on. While a stage's handler runs,
+ * the items it emits wait in the outbox, up to the free places of its
+ * reader's mailbox, and go together at the end (acto_send_many): one
+ * delivery for the run instead of one per item. Only this handler could
+ * fill those places meanwhile, so that is the same as sending each at
+ * once; the first emit that finds no place is sent at once, after those
+ * waiting, and parks the stage as before. Outside a handler's run (a
+ * retry's timer, an async result) items go at once.
+ *
+ * A key-routed pool's router does the same for each of its workers: a
+ * chain of items per worker, each within that worker's free places. */
+#include "pipe_internal.h"
+
+/* ---- a stage's reader ------------------------------------------------- */
+
+static void
+count_out(acto_stage *st, acto_stage *to, uint32_t n)
+{
+    to->sent += n;
+    st->stats.out += n;
+    if (st->kind == KIND_SOURCE) {
+        st->stats.in += n;
+    }
+}
+
+/* count_routed counts k items owner passed to w, a worker of a key-routed
+ * pool: owner is that pool's router, or a writer routing by itself (then
+ * the pool took them in and routed them). */
+static void
+count_routed(acto_stage *owner, acto_stage *w, uint32_t k)
+{
+    acto_stage *pool = w->pool;
+    w->sent += k;
+    pool->stats.out += k;
+    if (owner != pool) {
+        count_out(owner, pool, k);
+        pool->stats.in += k;
+    }
+}
+
+/* send_run sends n items to `to` at once; one that cannot be sent (the
+ * system is closing) is freed: its reader counts it dropped. */
+static void
+send_run(acto_ctx *ctx, acto_stage *to, acto_msg **m, uint32_t n)
+{
+    size_t sent = 0;
+    (void)acto_send_many(ctx, to->ref, m, n, &sent);
+    for (size_t i = sent; i < n; i++) {
+        acto_msg_free(m[i]);
+    }
+}
+
+static void flush_chains(acto_stage *owner);
+
+/* flush_out sends the items waiting in the outbox for st's reader (or,
+ * chained, for a pool's workers). */
+static void
+flush_out(acto_stage *st)
+{
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    if (n == 0 || ob->owner != st) {
+        return;
+    }
+    if (ob->n_touched > 0) {
+        flush_chains(st);
+        return;
+    }
+    ob->n = 0;
+    count_out(st, st->reader, n);
+    send_run(st->emit.ctx, st->reader, ob->m, n);
+}
+
+/* by_key tells whether st's items go straight to the workers of a
+ * key-routed pool (the pool's router only passes the end of the stream
+ * on): the writer routes them by the same hash, saving a hop. */
+static inline bool
+by_key(const acto_stage *st)
+{
+    return st->reader->kind == KIND_POOL && st->reader->route == ACTO_ROUTE_KEY;
+}
+
+static uint32_t
+room_of(acto_stage *st, const acto_stage *to)
+{
+    uint32_t room = acto_send_room(st->emit.ctx, to->ref);
+    uint32_t free_slots = PIPE_OUT_MAX - st->p->ob.n;
+    return room < free_slots ? room : free_slots;
+}
+
+/* ---- a pool's workers ------------------------------------------------- */
+
+/* flush_chains sends each worker its chain, in the order items came. */
+static void
+flush_chains(acto_stage *owner)
+{
+    pipe_outbox *ob = &owner->p->ob;
+    acto_msg *run[PIPE_OUT_MAX];
+    for (uint32_t t = 0; t < ob->n_touched; t++) {
+        acto_stage *w = ob->touched[t];
+        uint32_t k = 0;
+        for (uint32_t i = w->chain_head;; i = ob->next[i]) {
+            run[k++] = ob->m[i];
+            if (i == w->chain_tail) {
+                break;
+            }
+        }
+        w->touched = false;
+        count_routed(owner, w, k);
+        send_run(owner->emit.ctx, w, run, k);
+    }
+    ob->n_touched = 0;
+    ob->n = 0;
+}
+
+/* chain_add puts item on w's chain if w has room. */
+static inline bool
+chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
+{
+    pipe_outbox *ob = &owner->p->ob;
+    if (!w->touched) {
+        w->chain_room = room_of(owner, w);
+        if (w->chain_room == 0) {
+            return false;
+        }
+        w->touched = true;
+        w->chain_head = (uint8_t)ob->n;
+        ob->touched[ob->n_touched++] = w;
+    } else if (w->chain_room == 0 || ob->n == PIPE_OUT_MAX) {
+        return false;
+    } else {
+        ob->next[w->chain_tail] = (uint8_t)ob->n;
+    }
+    w->chain_tail = (uint8_t)ob->n;
+    w->chain_room--;
+    ob->m[ob->n++] = item;
+    return true;
+}
+
+int
+acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
+                      acto_msg *item)
+{
+    if (owner->p->ob.owner == owner) {
+        if (chain_add(owner, w, item)) {
+            return 0;
+        }
+        flush_chains(owner); /* what waits goes first, then ask again */
+        if (chain_add(owner, w, item)) {
+            return 0;
+        }
+        owner->held_up = true; /* the send below parks the owner */
+    }
+    count_routed(owner, w, 1);
+    int rc = acto_send(ctx, w->ref, item);
+    if (rc != 0) {
+        acto_msg_free(item);
+    }
+    return rc;
+}
+
+/* ---- lending the outbox ----------------------------------------------- */
+
+void
+acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
+{
+    pipe_outbox *ob = &st->p->ob;
+    st->emit.ctx = ctx;
+    st->held_up = false;
+    if (ob->owner != NULL && ob->owner != st) {
+        return; /* lent to another stage's handler: sends go at once */
+    }
+    ob->owner = st;
+    if (st->reader != NULL && st->kind != KIND_POOL) {
+        if (by_key(st)) {
+            st->out_keyed = true;
+        } else {
+            st->out_room = room_of(st, st->reader);
+        }
+    }
+}
+
+bool
+acto__pipe_out_room(const acto_stage *st)
+{
+    const pipe_outbox *ob = &st->p->ob;
+    if (ob->owner != st || st->held_up || st->p->phase >= PHASE_STOPPING) {
+        return false;
+    }
+    return st->out_keyed ? ob->n < PIPE_OUT_MAX : st->out_room > 0;
+}
+
+void
+acto__pipe_out_close(acto_stage *st)
+{
+    pipe_outbox *ob = &st->p->ob;
+    if (ob->owner != st) {
+        return;
+    }
+    flush_out(st);
+    st->out_room = 0;
+    st->out_keyed = false;
+    ob->owner = NULL;
+}
+
+/* ---- emitting --------------------------------------------------------- */
+
+/* emit_keyed passes m straight to w, its worker in st's reader. */
+static __attribute__((noinline)) int
+emit_keyed(acto_emitter *out, acto_msg *m, acto_stage *w)
+{
+    acto_stage *st = out->st;
+    if (m == st->current) {
+        st->current_emitted = true;
+    }
+    return acto__pipe_pool_route(out->ctx, st, w, m);
+}
+
+/* emit_slow is acto_emit for all but an item that finds room in the
+ * outbox. */
+static __attribute__((noinline)) int
+emit_slow(acto_emitter *out, acto_msg *m)
+{
+    if (out == NULL || m == NULL) {
+        acto_msg_free(m);
+        return ACTO_EINVAL;
+    }
+    acto_stage *st = out->st;
+    if (st->reader == NULL) {
+        acto_msg_free(m);
+        return ACTO_EINVAL; /* a sink emits nothing */
+    }
+    if (st->p->phase >= PHASE_STOPPING) {
+        acto_msg_free(m);
+        return ACTO_ECANCELED;
+    }
+    if (m == st->current) {
+        st->current_emitted = true;
+    }
+    pipe_outbox *ob = &st->p->ob;
+    if (ob->owner == st && by_key(st)) {
+        return emit_keyed(out, m, acto__pipe_key_worker(st->reader, m));
+    }
+    if (ob->owner == st) {
+        flush_out(st); /* what waits goes first, then ask again */
+        st->out_room = room_of(st, st->reader);
+        if (st->out_room > 0) {
+            ob->m[ob->n++] = m;
+            st->out_room--;
+            return 0;
+        }
+        st->held_up = true; /* the send below parks the stage */
+    }
+    int rc = acto_send(out->ctx, st->reader->ref, m);
+    if (rc != 0) {
+        acto_msg_free(m);
+        return rc;
+    }
+    count_out(st, st->reader, 1);
+    return 0;
+}
+
+static int emit_other(acto_emitter *out, acto_msg *m);
+
+int
+acto_emit(acto_emitter *out, acto_msg *m)
+{
+    /* The common case, kept small: a place in the outbox. */
+    acto_stage *st;
+    acto_pipeline *p;
+    if (__builtin_expect(out != NULL && m != NULL &&
+                             (st = out->st)->out_room > 0 &&
+                             (p = st->p)->phase < PHASE_STOPPING,
+                         1)) {
+        st->current_emitted |= m == st->current;
+        p->ob.m[p->ob.n++] = m;
+        st->out_room--;
+        return 0;
+    }
+    return emit_other(out, m);
+}
+
+/* emit_other is acto_emit for an item that finds no place in the outbox
+ * for its reader: a place on the chain of its worker in a key-routed pool,
+ * or the slow path. Apart, so that acto_emit stays a leaf. */
+static __attribute__((noinline)) int
+emit_other(acto_emitter *out, acto_msg *m)
+{
+    acto_stage *st;
+    if (out != NULL && m != NULL && (st = out->st)->out_keyed &&
+        st->p->phase < PHASE_STOPPING) {
+        acto_stage *w = acto__pipe_key_worker(st->reader, m);
+        if (__builtin_expect(w->touched && w->chain_room > 0 &&
+                                 st->p->ob.n < PIPE_OUT_MAX,
+                             1)) {
+            st->current_emitted |= m == st->current;
+            (void)chain_add(st, w, m); /* counted as its chain goes */
+            return 0;
+        }
+        return emit_keyed(out, m, w);
+    }
+    return emit_slow(out, m);
+}
+
+int
+acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
+{
+    if (out == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_msg *m;
+    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
+    return rc == 0 ? acto_emit(out, m) : rc;
+}

@@ -1,0 +1,189 @@
+/* Runs of messages: a handler taking the run of data messages waiting
+ * behind the one it handles (acto_take_run, acto_put_back), and passing a
+ * run on with one lookup of the receiver (acto_send_many, acto_send_room).
+ * A pipeline stage moves its items this way: the scheduler and the
+ * delivery are paid once per run instead of once per item. */
+#include "deliver.h"
+
+/* takeable tells whether the handler may own m (as acto_take_msg does). */
+static inline bool
+takeable(const acto_msg *m)
+{
+    return m->type < ACTO_MSG_SYSTEM_BASE && m->wait == NULL &&
+           (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)) == 0;
+}
+
+size_t
+acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
+{
+    acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
+    /* Only inside the actor's own turn, nothing on its system lane to go
+     * first, and neither tracing nor debug mode, which follow each
+     * message's handling on its own. */
+    if (unlikely(msgs == NULL || sys->turn_actor != a || sys->current != a ||
+                 sys->special || a->lane_head != NULL ||
+                 a->life != LIFE_RUNNING ||
+                 (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)) ||
+                 (a->ext != NULL && a->ext->recv_timeout_ms > 0))) {
+        return 0;
+    }
+    if (max > sys->turn_left) {
+        max = sys->turn_left;
+    }
+    if (max_type >= ACTO_MSG_SYSTEM_BASE) {
+        max_type = ACTO_MSG_SYSTEM_BASE - 1;
+    }
+    size_t n = 0;
+    acto_msg *m = a->mb_head;
+    for (; n < max && m != NULL; n++) {
+        uint8_t f = m->flags;
+        if (m->type > max_type || m->wait != NULL ||
+            (f & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED))) {
+            break; /* as takeable() says */
+        }
+        if (f & ~MSG_HEAP_DATA) {
+            m->flags = f & MSG_HEAP_DATA;
+        }
+        msgs[n] = m;
+        m = m->next;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    /* Off the list, still counted: no parked sender comes in before the
+     * handler is done with them (acto__settle_held). */
+    if ((a->mb_head = m) == NULL) {
+        a->mb_tail = NULL;
+    }
+    sys->turn_held += (uint32_t)n;
+    sys->turn_left -= (uint32_t)n;
+    sys->stats.handled += n;
+    return n;
+}
+
+int
+acto_put_back(acto_ctx *ctx, acto_msg *const *msgs, size_t n)
+{
+    acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
+    if (n == 0) {
+        return 0;
+    }
+    if (msgs == NULL || sys->turn_actor != a || n > sys->turn_held) {
+        return ACTO_EINVAL;
+    }
+    for (size_t i = n; i-- > 0;) {
+        msgs[i]->next = a->mb_head;
+        a->mb_head = msgs[i];
+        if (a->mb_tail == NULL) {
+            a->mb_tail = msgs[i];
+        }
+    }
+    sys->turn_held -= (uint32_t)n;
+    sys->stats.handled -= n;
+    return 0;
+}
+
+/* settle_held ends the count of the messages a's handler took in runs and
+ * lets as many parked messages in as now fit, oldest first. */
+void
+acto__settle_held(acto_actor *a)
+{
+    acto_system *sys = a->sys;
+    a->mb_count -= sys->turn_held;
+    sys->turn_held = 0;
+    acto__actor_ext *x = a->ext;
+    while (x != NULL && x->parked.count > 0 && a->mb_count < a->capacity) {
+        acto_msg *p = mq_pop(&x->parked);
+        mailbox_push(a, p);
+        acto__landed(sys, p, 0);
+    }
+}
+
+uint32_t
+acto_send_room(const acto_ctx *ctx, acto_ref to)
+{
+    const acto_actor *a = ctx_actor(ctx);
+    acto_actor *r = acto__lookup(a->sys, to);
+    if (r == NULL || r->life != LIFE_RUNNING) {
+        return 0;
+    }
+    if (r->capacity == 0 || r == a) {
+        return UINT32_MAX;
+    }
+    /* A non-empty park list means a full mailbox. */
+    return r->mb_count < r->capacity ? r->capacity - r->mb_count : 0;
+}
+
+int
+acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+               size_t *sent)
+{
+    size_t done = 0;
+    int rc = 0;
+    if (ctx == NULL || (msgs == NULL && n > 0)) {
+        rc = ACTO_EINVAL;
+        goto out;
+    }
+    acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
+    acto_actor *r = acto__lookup(sys, to);
+    if (likely(sys->current == a && !sys->closing && !sys->special &&
+               r != NULL && r->life == LIFE_RUNNING)) {
+        /* The messages that fit go in as deliver's fast path would put
+         * them, one lookup for all; the rest take the common path. */
+        uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
+                        : r->mb_count < r->capacity ? r->capacity - r->mb_count
+                                                    : 0;
+        uint64_t cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+        uint64_t id = sys->next_msg_id;
+        acto_ref self = a->self;
+        size_t fit = n < room ? n : room;
+        acto_msg *head = NULL, *tail = NULL;
+        for (; done < fit; done++) {
+            acto_msg *m = msgs[done];
+            if (unlikely(m == NULL || (m->flags & MSG_WAITED) ||
+                         m->wait != NULL)) {
+                break;
+            }
+            m->to = to;
+            m->id = ++id;
+            m->sender = self;
+            m->cause = cause;
+            if (tail != NULL) {
+                tail->next = m;
+            } else {
+                head = m;
+            }
+            tail = m;
+        }
+        if (done > 0) { /* linked among themselves, then put in at once */
+            sys->next_msg_id = id;
+            tail->next = NULL;
+            if (r->mb_tail != NULL) {
+                r->mb_tail->next = head;
+            } else {
+                r->mb_head = head;
+            }
+            r->mb_tail = tail;
+            r->mb_count += (uint32_t)done;
+            sys->stats.sent += done;
+            schedule(r);
+        }
+    }
+    for (; done < n; done++) {
+        if (msgs[done] == NULL) {
+            rc = ACTO_EINVAL;
+            break;
+        }
+        if ((rc = acto_send(ctx, to, msgs[done])) != 0) {
+            break;
+        }
+    }
+out:
+    if (sent != NULL) {
+        *sent = done;
+    }
+    return rc;
+}

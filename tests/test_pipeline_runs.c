@@ -1,0 +1,316 @@
+/* Pipelines moving runs of items: a source that emits bursts feeds stages
+ * that take the run waiting in their mailbox in one call and pass what
+ * they emit on together. Order, counts, bounds and error policies must be
+ * what one item at a time gives: a flat_map that parks in the middle of a
+ * run, a retry that suspends a stage in the middle of one, writers routing
+ * straight to a key-routed pool's workers, and debug mode (one message at
+ * a time). All on the virtual clock. */
+#include "acto_test.h"
+
+#include <acto/pipeline.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_NUM = 1 };
+
+/* ---- building blocks -------------------------------------------------- */
+
+typedef struct burst {
+    int next, last; /* produces next..last */
+    int per_call;   /* items per call */
+} burst;
+
+static int
+burst_next(acto_emitter *out, void *state)
+{
+    burst *b = state;
+    for (int k = 0; k < b->per_call && b->next <= b->last; k++) {
+        int v = b->next++;
+        int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return b->next <= b->last ? 0 : ACTO_PIPE_END;
+}
+
+static int
+item_int(const acto_msg *m)
+{
+    return acto_test_msg_int(m);
+}
+
+/* Emits each item three times (flat_map). */
+static int
+triple(acto_emitter *out, void *state, acto_msg *item)
+{
+    (void)state;
+    int v = item_int(item);
+    for (int i = 0; i < 3; i++) {
+        int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Fails each multiple of 10 twice, then passes it on. */
+typedef struct flaky {
+    int tries[2001];
+} flaky;
+
+static int
+flaky_fn(acto_emitter *out, void *state, acto_msg *item)
+{
+    flaky *f = state;
+    int v = item_int(item);
+    if (v % 10 == 0 && f->tries[v]++ < 2) {
+        return acto_stage_fail(out, ACTO_EINVAL, "Flaky", "not yet %d", v);
+    }
+    return acto_emit(out, item);
+}
+
+static int
+pass(acto_emitter *out, void *state, acto_msg *item)
+{
+    (void)state;
+    return acto_emit(out, item);
+}
+
+#define KEYS 5
+
+static uint64_t
+key_of(const acto_msg *item, void *user)
+{
+    (void)user;
+    return (uint64_t)(item_int(item) % KEYS);
+}
+
+typedef struct tally {
+    int n;
+    long sum;
+    int last;
+    bool ordered;
+    int last_by_key[KEYS];
+    bool key_ordered;
+    const burst *src; /* for the in-flight bound */
+    int max_gap;
+} tally;
+
+static int
+add_up(acto_emitter *out, void *state, const acto_msg *item)
+{
+    (void)out;
+    tally *t = state;
+    int v = item_int(item);
+    if (t->n > 0 && v < t->last) {
+        t->ordered = false;
+    }
+    if (v < t->last_by_key[v % KEYS]) {
+        t->key_ordered = false;
+    }
+    t->last_by_key[v % KEYS] = v;
+    t->last = v;
+    t->sum += v;
+    t->n++;
+    if (t->src != NULL) {
+        int gap = (t->src->next - 1) - t->n / 3; /* produced, not here */
+        if (gap > t->max_gap) {
+            t->max_gap = gap;
+        }
+    }
+    return 0;
+}
+
+static acto_system *
+vsys(acto_test_env *env, bool debug)
+{
+    return acto_test_system(
+        env, &(acto_system_opts){.virtual_time = true, .debug = debug});
+}
+
+/* finish runs the pipeline to its end (advancing the clock for retries)
+ * and returns the state of its future. */
+static acto_future_state
+finish(acto_test_env *env, acto_system *sys, acto_pipeline *p)
+{
+    acto_future *done;
+    assert_acto_ok(acto_pipeline_start(p, &done));
+    acto_test_settle(env);
+    for (int i = 0;
+         i < 200 && acto_future_state_of(done) == ACTO_FUTURE_PENDING; i++) {
+        assert_acto_ok(acto_system_advance(sys, 100)); /* retries wait */
+        acto_test_settle(env);
+    }
+    acto_future_state fs = acto_future_state_of(done);
+    acto_future_release(done);
+    return fs;
+}
+
+/* ---- the tests -------------------------------------------------------- */
+
+/* A flat_map behind small mailboxes parks in the middle of a run (its
+ * third emit finds no room): the rest of the run waits for its turn, and
+ * the source never runs further ahead than the mailboxes and the parked
+ * emits of one call hold. */
+static void
+runs_flat_map_parks_mid_run_and_keeps_order(void **state)
+{
+    acto_test_env *env = *state;
+    for (int dbg = 0; dbg <= 1; dbg++) {
+        acto_system *sys = vsys(env, dbg == 1);
+        burst b = {.next = 1, .last = 3000, .per_call = 16};
+        tally t = {.ordered = true, .key_ordered = true, .src = &b};
+        acto_pipeline *p;
+        acto_stage *src, *tri, *snk;
+        acto_stage_opts small = {.capacity = 4};
+        assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+        assert_acto_ok(acto_pipeline_source(p, burst_next, &b, &small, &src));
+        assert_acto_ok(acto_pipeline_stage(p, src, triple, NULL, &small, &tri));
+        assert_acto_ok(acto_pipeline_sink(p, tri, add_up, &t, &small, &snk));
+        assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+        assert_int_equal(t.n, 3 * 3000);
+        assert_int_equal(t.sum, 3L * 3000 * 3001 / 2);
+        assert_true(t.ordered);
+        /* The source's parked emits of one call (16), the stage's mailbox
+         * (4) and item in hand, its parked emits (3 items, 1 source item)
+         * and the sink's mailbox (4 items, 2 source items). */
+        assert_true(t.max_gap <= 16 + 4 + 1 + 1 + 2 + 1);
+        acto_stage_stats st;
+        assert_acto_ok(acto_pipeline_stats(p, tri, &st));
+        assert_int_equal(st.in, 3000);
+        assert_int_equal(st.out, 9000);
+        assert_int_equal(st.dropped, 0);
+        assert_acto_ok(acto_pipeline_stats(p, snk, &st));
+        assert_int_equal(st.in, 9000);
+        assert_acto_ok(acto_pipeline_free(p));
+        acto_test_assert_stats_balance(sys);
+        acto_test_close_system(env, sys);
+    }
+}
+
+/* A retry suspends the stage in the middle of a run: the items behind the
+ * failed one go back to the mailbox and nothing overtakes it. */
+static void
+runs_retry_mid_run_keeps_order(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env, false);
+    burst b = {.next = 1, .last = 2000, .per_call = 64};
+    flaky *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    tally t = {.ordered = true, .key_ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *mid, *snk;
+    acto_stage_opts o = {
+        .on_error = ACTO_ON_ERROR_RETRY, .retries = 3, .retry_backoff_ms = 5};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, burst_next, &b, NULL, &src));
+    assert_acto_ok(acto_pipeline_stage(p, src, flaky_fn, f, &o, &mid));
+    assert_acto_ok(acto_pipeline_sink(p, mid, add_up, &t, NULL, &snk));
+    assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+    assert_int_equal(t.n, 2000);
+    assert_true(t.ordered);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, mid, &st));
+    assert_int_equal(st.in, 2000);
+    assert_int_equal(st.out, 2000);
+    assert_int_equal(st.retried, 2 * 200);
+    assert_acto_ok(acto_pipeline_free(p));
+    free(f);
+    acto_test_close_system(env, sys);
+}
+
+/* A stage writing to a key-routed pool routes each item to its worker
+ * itself, through small mailboxes that park it: the order per key holds
+ * and every item is counted once, in the pool and in its workers. */
+static void
+runs_writer_routes_to_a_key_pool(void **state)
+{
+    acto_test_env *env = *state;
+    for (int dbg = 0; dbg <= 1; dbg++) {
+        acto_system *sys = vsys(env, dbg == 1);
+        burst b = {.next = 1, .last = 5000, .per_call = 32};
+        tally t = {.key_ordered = true};
+        acto_pipeline *p;
+        acto_stage *src, *mid, *pool, *snk;
+        acto_stage_opts small = {.capacity = 4};
+        acto_pool_opts po = {
+            .workers = 3, .route = ACTO_ROUTE_KEY, .key = key_of};
+        assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+        assert_acto_ok(acto_pipeline_source(p, burst_next, &b, &small, &src));
+        assert_acto_ok(acto_pipeline_stage(p, src, pass, NULL, &small, &mid));
+        assert_acto_ok(
+            acto_pipeline_pool(p, mid, &po, pass, NULL, &small, &pool));
+        assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, &small, &snk));
+        assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+        assert_int_equal(t.n, 5000);
+        assert_int_equal(t.sum, 5000L * 5001 / 2);
+        assert_true(t.key_ordered);
+        acto_stage_stats st;
+        assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+        assert_int_equal(st.in, 5000);
+        assert_int_equal(st.out, 5000);
+        assert_int_equal(st.dropped, 0);
+        assert_acto_ok(acto_pipeline_stats(p, mid, &st));
+        assert_int_equal(st.out, 5000);
+        assert_acto_ok(acto_pipeline_free(p));
+        acto_test_assert_stats_balance(sys);
+        acto_test_close_system(env, sys);
+    }
+}
+
+/* A source fed straight into a key-routed pool whose function fails some
+ * items (skipped): counted exactly, in = out + skipped. */
+static int
+skip_sevens(acto_emitter *out, void *state, acto_msg *item)
+{
+    (void)state;
+    if (item_int(item) % 7 == 0) {
+        return acto_stage_fail(out, ACTO_EINVAL, "Seven", "no sevens");
+    }
+    return acto_emit(out, item);
+}
+
+static void
+runs_source_into_key_pool_counts_skips(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env, false);
+    burst b = {.next = 1, .last = 700, .per_call = 64};
+    tally t = {.key_ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pool, *snk;
+    acto_stage_opts wo = {.capacity = 8, .on_error = ACTO_ON_ERROR_SKIP};
+    acto_pool_opts po = {.workers = 4, .route = ACTO_ROUTE_KEY, .key = key_of};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, burst_next, &b, NULL, &src));
+    assert_acto_ok(
+        acto_pipeline_pool(p, src, &po, skip_sevens, NULL, &wo, &pool));
+    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
+    assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+    assert_int_equal(t.n, 600);
+    assert_true(t.key_ordered);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+    assert_int_equal(st.in, 700);
+    assert_int_equal(st.out, 600);
+    assert_int_equal(st.skipped, 100);
+    assert_acto_ok(acto_pipeline_stats(p, src, &st));
+    assert_int_equal(st.out, 700);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_close_system(env, sys);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        acto_unit_test(runs_flat_map_parks_mid_run_and_keeps_order),
+        acto_unit_test(runs_retry_mid_run_keeps_order),
+        acto_unit_test(runs_writer_routes_to_a_key_pool),
+        acto_unit_test(runs_source_into_key_pool_counts_skips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
