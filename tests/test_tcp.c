@@ -1,0 +1,434 @@
+/* The TCP listener and connection actors over real sockets on 127.0.0.1:
+ * echo, limits, idle timeout, half-close, backpressure both ways, resets,
+ * frames and the graceful stop. */
+#include "tcp_world.h"
+
+/* ---- echo ------------------------------------------------------------- */
+
+static void
+test_tcp_echoes_and_counts(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_ref l = start_server(sys, NULL, NULL, 0, &port);
+    assert_true(port != 0);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    peer_write(&p, "hello", 5);
+    assert_true(peer_wait_bytes(&env->loop, &p, 5));
+    assert_memory_equal(p.buf, "hello", 5);
+    /* A client closing its side ends the connection, after the echo. */
+    peer_shutdown(&p);
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &p, DEADLINE_MS));
+    assert_true(p.eof);
+    assert_true(wait_stat(env, sys, l, closed, 1));
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.bytes_in, 5);
+    assert_int_equal(st.bytes_out, 5);
+    assert_int_equal(st.active, 0);
+    assert_int_equal(st.failed, 0);
+    peer_close(&env->loop, &p, false);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_tcp_listen_rejects_bad_options(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_ref l;
+    acto_tcp_listen_opts o = {.handler = NULL};
+    assert_acto_err(acto_tcp_listen(sys, &o, &l), ACTO_EINVAL);
+    static const acto_tcp_handler no_receive = {.receive = NULL};
+    o.handler = &no_receive;
+    assert_acto_err(acto_tcp_listen(sys, &o, &l), ACTO_EINVAL);
+    o.handler = &echo_handler;
+    o.host = "not an address";
+    assert_acto_err(acto_tcp_listen(sys, &o, &l), ACTO_EINVAL);
+    o.host = NULL;
+    o.limits.max_frame = ACTO_FRAME_CEILING + 1;
+    o.limits.framing = ACTO_FRAME_LINES;
+    assert_acto_err(acto_tcp_listen(sys, &o, &l), ACTO_EINVAL);
+    /* A port in use is libuv's error, and nothing stays open. */
+    uint16_t port;
+    acto_ref first = start_server(sys, NULL, NULL, 0, &port);
+    o.limits = (acto_tcp_limits){0};
+    o.port = port;
+    assert_acto_err(acto_tcp_listen(sys, &o, &l), UV_EADDRINUSE);
+    uint16_t none;
+    assert_acto_err(acto_tcp_listener_port(sys, ACTO_REF_NONE, &none),
+                    ACTO_ENOACTOR);
+    assert_acto_ok(acto_shutdown(sys, first));
+    assert_true(wait_dead(env, sys, first));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- limits ----------------------------------------------------------- */
+
+static void
+test_tcp_refuses_connections_over_the_limit(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.max_connections = 1};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer a, b;
+    assert_int_equal(peer_connect(&env->loop, &a, port), 0);
+    assert_true(wait_stat(env, sys, l, accepted, 1));
+    /* The extra one is reset at once (maybe before its connect reports);
+     * the first still works. */
+    int st_b = peer_connect(&env->loop, &b, port);
+    assert_true(st_b == 0 || st_b == UV_ECONNRESET);
+    if (st_b == 0) {
+        assert_true(
+            acto_test_run_until(&env->loop, peer_ended, &b, DEADLINE_MS));
+    }
+    peer_write(&a, "ok", 2);
+    assert_true(peer_wait_bytes(&env->loop, &a, 2));
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.refused, 1);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.active, 1);
+    peer_close(&env->loop, &b, false);
+    peer_close(&env->loop, &a, false);
+    assert_true(wait_stat(env, sys, l, closed, 1));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_tcp_closes_idle_connections(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.idle_ms = 50};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    peer_write(&p, "x", 1);
+    assert_true(peer_wait_bytes(&env->loop, &p, 1));
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &p, DEADLINE_MS));
+    assert_true(wait_stat(env, sys, l, idle_closed, 1));
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.closed, 1);
+    assert_int_equal(st.failed, 0);
+    peer_close(&env->loop, &p, false);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- half-close ------------------------------------------------------- */
+
+/* With keep_open_on_eof the handler answers the EOF, then closes. */
+static int
+bye_receive(acto_ctx *ctx, acto_tcp_conn *c, void *state, const acto_msg *m)
+{
+    if (acto_msg_type(m) == ACTO_TCP_EOF) {
+        int rc = acto_tcp_conn_write(c, "bye", 3, NULL);
+        return rc != 0 ? rc : acto_tcp_conn_close(c);
+    }
+    return echo_receive(ctx, c, state, m);
+}
+
+static const acto_tcp_handler bye_handler = {.receive = bye_receive};
+
+static void
+test_tcp_half_close_lets_the_server_write_after_eof(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.keep_open_on_eof = true};
+    acto_ref l = start_server(sys, &lim, &bye_handler, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    peer_write(&p, "abc", 3);
+    peer_shutdown(&p);
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &p, DEADLINE_MS));
+    assert_true(p.eof);
+    assert_int_equal(p.got, 6);
+    assert_memory_equal(p.buf, "abcbye", 6);
+    assert_true(wait_stat(env, sys, l, closed, 1));
+    assert_int_equal(stats_of(sys, l).failed, 0);
+    peer_close(&env->loop, &p, false);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- backpressure ----------------------------------------------------- */
+
+/* Suspends itself on the first item until the test resumes it, then
+ * echoes: the mailbox fills meanwhile and reading must pause. */
+static acto_ref g_held;
+
+static int
+hold_receive(acto_ctx *ctx, acto_tcp_conn *c, void *state, const acto_msg *m)
+{
+    if (acto_msg_type(m) == ACTO_TCP_DATA && acto_ref_is_none(g_held)) {
+        g_held = acto_self(ctx);
+        assert_acto_ok(acto_suspend(ctx));
+    }
+    return echo_receive(ctx, c, state, m);
+}
+
+static const acto_tcp_handler hold_handler = {.receive = hold_receive};
+
+static void
+test_tcp_full_mailbox_pauses_reading_and_loses_nothing(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.mailbox = 4, .max_read_bytes = 16 * 1024};
+    g_held = ACTO_REF_NONE;
+    acto_ref l = start_server(sys, &lim, &hold_handler, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    enum { N = 4 << 20 };
+    char *data = malloc(N);
+    for (size_t i = 0; i < N; i++) {
+        data[i] = (char)(i * 7 + i / 4096);
+    }
+    peer_write(&p, data, N);
+    assert_true(wait_stat(env, sys, l, read_pauses, 1));
+    /* While the handler holds, the server keeps a bounded amount: the
+     * rest waits in the kernel and in the peer. */
+    for (int i = 0; i < 50; i++) {
+        acto_test_run_once(&env->loop);
+    }
+    long held = acto_test_alloc_live_bytes();
+    assert_true(held < 512 * 1024);
+    assert_true(stats_of(sys, l).bytes_in < N);
+    assert_acto_ok(acto_resume(sys, g_held));
+    assert_true(peer_wait_bytes(&env->loop, &p, N));
+    assert_int_equal(p.got, N);
+    assert_memory_equal(p.buf, data, N);
+    free(data);
+    peer_close(&env->loop, &p, false);
+    assert_true(wait_stat(env, sys, l, closed, 1));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_tcp_cuts_a_client_that_stops_reading(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.max_write_bytes = 64 * 1024,
+                           .slow_reader_ms = 200,
+                           .framing = ACTO_FRAME_LINES};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    uv_read_stop((uv_stream_t *)&p.tcp);
+    /* Each "big" asks for 1 MiB: the server parks past 64 KiB queued
+     * and must not grow however many the client sends. */
+    for (int i = 0; i < 16; i++) {
+        peer_write(&p, "big\n", 4);
+    }
+    assert_true(wait_stat(env, sys, l, write_parks, 1));
+    long held = acto_test_alloc_live_bytes();
+    assert_true(held < 4 * (long)BIG_BYTES);
+    assert_true(wait_stat(env, sys, l, slow_reader_cut, 1));
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.closed, 1);
+    assert_int_equal(st.active, 0);
+    peer_close(&env->loop, &p, false);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- failures --------------------------------------------------------- */
+
+static void
+test_tcp_reset_mid_write_fails_only_that_connection(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_ref l = start_server(sys, NULL, NULL, 0, &port);
+    peer a, b;
+    assert_int_equal(peer_connect(&env->loop, &a, port), 0);
+    assert_int_equal(peer_connect(&env->loop, &b, port), 0);
+    peer_write(&a, "big", 3);
+    assert_true(peer_wait_bytes(&env->loop, &a, 1));
+    peer_close(&env->loop, &a, true);
+    assert_true(wait_stat(env, sys, l, failed, 1));
+    peer_write(&b, "still here", 10);
+    assert_true(peer_wait_bytes(&env->loop, &b, 10));
+    assert_memory_equal(b.buf, "still here", 10);
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.closed, 1);
+    assert_int_equal(st.active, 1);
+    assert_true(acto_alive(sys, l));
+    peer_close(&env->loop, &b, false);
+    assert_true(wait_stat(env, sys, l, closed, 2));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+static void
+frame(peer *p, const void *payload, uint32_t len)
+{
+    uint8_t h[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                    (uint8_t)(len >> 8), (uint8_t)len};
+    peer_write(p, h, 4);
+    if (payload != NULL) {
+        peer_write(p, payload, len);
+    }
+}
+
+static void
+test_tcp_bad_frames_close_their_connection_only(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.framing = ACTO_FRAME_MSGPACK, .max_frame = 1024};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer good, big, bad;
+    assert_int_equal(peer_connect(&env->loop, &good, port), 0);
+    assert_int_equal(peer_connect(&env->loop, &big, port), 0);
+    assert_int_equal(peer_connect(&env->loop, &bad, port), 0);
+    /* A valid frame, cut across two writes, comes back framed. */
+    const uint8_t obj[] = {0x92, 0x01, 0xa2, 'h', 'i'}; /* [1, "hi"] */
+    frame(&good, NULL, sizeof(obj));
+    peer_write(&good, obj, 2);
+    peer_write(&good, obj + 2, sizeof(obj) - 2);
+    assert_true(peer_wait_bytes(&env->loop, &good, 4 + sizeof(obj)));
+    assert_memory_equal(good.buf + 4, obj, sizeof(obj));
+    assert_int_equal((uint8_t)good.buf[3], sizeof(obj));
+    /* Over the limit: refused from the header alone. */
+    frame(&big, NULL, 1u << 30);
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &big, DEADLINE_MS));
+    /* Not one msgpack object: two, and a reserved byte. */
+    const uint8_t two[] = {0x01, 0x02};
+    frame(&bad, two, sizeof(two));
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &bad, DEADLINE_MS));
+    assert_true(wait_stat(env, sys, l, failed, 2));
+    acto_tcp_stats st = stats_of(sys, l);
+    assert_int_equal(st.frame_errors, 2);
+    assert_int_equal(st.active, 1);
+    frame(&good, obj, sizeof(obj));
+    assert_true(peer_wait_bytes(&env->loop, &good, 2 * (4 + sizeof(obj))));
+    peer_close(&env->loop, &big, false);
+    peer_close(&env->loop, &bad, false);
+    peer_close(&env->loop, &good, false);
+    assert_true(wait_stat(env, sys, l, closed, 3));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_tcp_line_framing_cuts_lines_and_bounds_them(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.framing = ACTO_FRAME_LINES, .max_frame = 8};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer p, q;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    assert_int_equal(peer_connect(&env->loop, &q, port), 0);
+    peer_write(&p, "a\nbb\r\ncc", 8);
+    peer_write(&p, "c\n", 2);
+    assert_true(peer_wait_bytes(&env->loop, &p, 9));
+    assert_memory_equal(p.buf, "a\nbb\nccc\n", 9);
+    peer_write(&q, "123456789", 9);
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &q, DEADLINE_MS));
+    assert_true(wait_stat(env, sys, l, frame_errors, 1));
+    peer_close(&env->loop, &p, false);
+    peer_close(&env->loop, &q, false);
+    assert_true(wait_stat(env, sys, l, closed, 2));
+    assert_int_equal(stats_of(sys, l).failed, 1);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- the graceful stop ------------------------------------------------ */
+
+static void
+test_tcp_graceful_stop_delivers_pending_writes(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.max_write_bytes = 4 * BIG_BYTES};
+    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    peer_write(&p, "big", 3);
+    assert_true(peer_wait_bytes(&env->loop, &p, 1));
+    assert_acto_ok(acto_shutdown(sys, l));
+    /* Everything queued arrives, then the server's FIN. */
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &p, DEADLINE_MS));
+    assert_true(p.eof);
+    assert_int_equal(p.got, BIG_BYTES);
+    assert_int_equal(p.buf[BIG_BYTES - 1], (char)('a' + (BIG_BYTES - 1) % 26));
+    assert_true(wait_dead(env, sys, l));
+    /* Nobody listens any more. */
+    peer q;
+    assert_int_equal(peer_connect(&env->loop, &q, port), UV_ECONNREFUSED);
+    uv_close((uv_handle_t *)&q.tcp, NULL);
+    peer_close(&env->loop, &p, false);
+    acto_test_close_system(env, sys);
+}
+
+static void
+test_tcp_graceful_stop_kills_what_outlasts_the_budget(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    g_held = ACTO_REF_NONE;
+    acto_tcp_limits lim = {.shutdown_ms = 100};
+    acto_ref l = start_server(sys, &lim, &hold_handler, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    peer_write(&p, "x", 1);
+    assert_true(wait_stat(env, sys, l, bytes_in, 1));
+    /* The held handler never sees the shutdown notice: killed at 100 ms. */
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(acto_test_run_until(&env->loop, peer_ended, &p, DEADLINE_MS));
+    assert_true(wait_dead(env, sys, l));
+    peer_close(&env->loop, &p, false);
+    acto_test_close_system(env, sys);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        acto_unit_test(test_tcp_echoes_and_counts),
+        acto_unit_test(test_tcp_listen_rejects_bad_options),
+        acto_unit_test(test_tcp_refuses_connections_over_the_limit),
+        acto_unit_test(test_tcp_closes_idle_connections),
+        acto_unit_test(test_tcp_half_close_lets_the_server_write_after_eof),
+        acto_unit_test(test_tcp_full_mailbox_pauses_reading_and_loses_nothing),
+        acto_unit_test(test_tcp_cuts_a_client_that_stops_reading),
+        acto_unit_test(test_tcp_reset_mid_write_fails_only_that_connection),
+        acto_unit_test(test_tcp_bad_frames_close_their_connection_only),
+        acto_unit_test(test_tcp_line_framing_cuts_lines_and_bounds_them),
+        acto_unit_test(test_tcp_graceful_stop_delivers_pending_writes),
+        acto_unit_test(test_tcp_graceful_stop_kills_what_outlasts_the_budget),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
