@@ -36,6 +36,8 @@ acto__tcp_sock_new(acto_tcp_conn *c, uv_loop_t *loop)
         acto_free(s, sizeof(*s));
         return NULL;
     }
+    /* Small messages go out at once, as asyncio does by default. */
+    (void)uv_tcp_nodelay(&s->tcp, 1);
     s->tcp.data = s;
     s->c = c;
     s->gen = ++c->gen;

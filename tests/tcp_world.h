@@ -179,7 +179,7 @@ typedef struct peer_want {
     size_t want;
 } peer_want;
 
-static bool
+static TCP_UNUSED bool
 peer_has(void *arg)
 {
     peer_want *w = arg;
@@ -261,7 +261,7 @@ typedef struct stat_wait {
     uint64_t want;
 } stat_wait;
 
-static bool
+static TCP_UNUSED bool
 stat_reached(void *arg)
 {
     stat_wait *w = arg;
@@ -286,7 +286,7 @@ typedef struct dead_wait {
     acto_ref ref;
 } dead_wait;
 
-static bool
+static TCP_UNUSED bool
 is_dead(void *arg)
 {
     dead_wait *w = arg;
