@@ -276,6 +276,9 @@ void bench_pipe5(const bench_opts *opts);
 void bench_pool8(const bench_opts *opts);
 void bench_flood(const bench_opts *opts);
 void bench_wordfreq(const bench_opts *opts);
+/* bench_tcp.c: an echo server on the TCP actors against plain libuv. */
+void bench_echo(const bench_opts *opts);
+void bench_echo_idle(const bench_opts *opts);
 
 /* acto-bench SPAWN_ARG COMMAND...: runs COMMAND, waits for it and writes
  * its peak RSS in kB to fd 3; exits with its status. Used by wordfreq, so

@@ -66,6 +66,13 @@ static const bench_workload workloads[] = {
      "acto-wordfreq on a generated 1 GB text beside Python asyncio and "
      "tr|sort|uniq, and the same counting in plain C (one run)",
      bench_wordfreq},
+    {"echo",
+     "echo server over loopback, 64 connections of 32-byte request/"
+     "response: 400k requests, against a plain libuv echo server",
+     bench_echo},
+    {"echo_idle",
+     "bytes acto allocates per idle TCP connection (4,000 connections)",
+     bench_echo_idle},
     {"trace",
      "ping-pong untraced, fully traced and with 1% of flows sampled: ns "
      "added per event",
