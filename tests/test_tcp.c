@@ -413,6 +413,63 @@ test_tcp_graceful_stop_kills_what_outlasts_the_budget(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* ---- out of memory ---------------------------------------------------- */
+
+static bool
+echoed_or_ended(void *arg)
+{
+    peer *p = arg;
+    return p->got >= 2 || peer_ended(p);
+}
+
+/* Every allocation from listening to the echo fails in turn: each time
+ * the caller gets ACTO_ENOMEM or the client sees the echo or a close;
+ * nothing crashes and nothing leaks. */
+static void
+test_tcp_survives_each_allocation_failing(void **state)
+{
+    acto_test_env *env = *state;
+    bool failed = true;
+    long n_done = 0;
+    for (long n = 1; failed && n < 200; n++) {
+        n_done = n;
+        acto_system *sys = acto_test_system(env, NULL);
+        acto_test_alloc_fail_nth(n);
+        acto_tcp_listen_opts o = {.handler = &echo_handler};
+        acto_ref l;
+        int rc = acto_tcp_listen(sys, &o, &l);
+        if (rc != 0) {
+            assert_acto_err(rc, ACTO_ENOMEM);
+            failed = true;
+        } else {
+            uint16_t port;
+            assert_acto_ok(acto_tcp_listener_port(sys, l, &port));
+            peer p;
+            /* Refused (reset) when the connection's memory failed. */
+            int st = peer_connect(&env->loop, &p, port);
+            assert_true(st == 0 || st == UV_ECONNRESET);
+            if (st == 0) {
+                peer_write(&p, "hi", 2);
+                acto_test_run_until(&env->loop, echoed_or_ended, &p, 2000);
+                assert_true(echoed_or_ended(&p));
+                if (p.got > 0) {
+                    assert_int_equal(p.got, 2);
+                    assert_memory_equal(p.buf, "hi", 2);
+                }
+            }
+            failed = acto_test_alloc_failed();
+            acto_test_alloc_fail_nth(0);
+            peer_close(&env->loop, &p, false);
+            assert_acto_ok(acto_shutdown(sys, l));
+            assert_true(wait_dead(env, sys, l));
+        }
+        acto_test_alloc_fail_nth(0);
+        acto_test_close_system(env, sys);
+    }
+    assert_false(failed);
+    assert_true(n_done > 5); /* the listen, the accept and the echo */
+}
+
 int
 main(void)
 {
@@ -429,6 +486,7 @@ main(void)
         acto_unit_test(test_tcp_line_framing_cuts_lines_and_bounds_them),
         acto_unit_test(test_tcp_graceful_stop_delivers_pending_writes),
         acto_unit_test(test_tcp_graceful_stop_kills_what_outlasts_the_budget),
+        acto_unit_test(test_tcp_survives_each_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
