@@ -517,8 +517,10 @@ send_from(acto_system *sys, acto_ctx *ctx, acto_ref to, acto_msg *m)
     return ctx != NULL ? acto_send(ctx, to, m) : acto_system_send(sys, to, m);
 }
 
+/* new_send_req builds the write message of acto_tcp_send with a future
+ * (*f: one reference for the caller, one held by the message). */
 static int
-new_send_req(acto_system *sys, const void *data, size_t len, acto_future **done,
+new_send_req(acto_system *sys, const void *data, size_t len, acto_future **f,
              acto_msg **m)
 {
     size_t size = sizeof(send_req) + len;
@@ -530,7 +532,8 @@ new_send_req(acto_system *sys, const void *data, size_t len, acto_future **done,
     if (len > 0) {
         memcpy(r->data, data, len);
     }
-    int rc = new_done(sys, done, &r->f);
+    acto_future *want = NULL;
+    int rc = new_done(sys, &want, &r->f);
     if (rc == 0) {
         rc = acto_msg_new_ptr(sys, ACTO_TCP_WRITE, r, send_req_free, NULL, m);
         if (rc != 0) {
@@ -542,7 +545,7 @@ new_send_req(acto_system *sys, const void *data, size_t len, acto_future **done,
         acto_free(r, size);
         return rc;
     }
-    *done = r->f;
+    *f = r->f;
     return 0;
 }
 
@@ -554,22 +557,25 @@ acto_tcp_send(acto_system *sys, acto_ctx *ctx, acto_ref conn, const void *data,
         return ACTO_EINVAL;
     }
     acto_msg *m = NULL;
+    acto_future *f = NULL;
     int rc = done == NULL
                  ? acto_msg_new_bytes(sys, ACTO_TCP_WRITE, data, len, &m)
-                 : new_send_req(sys, data, len, done, &m);
+                 : new_send_req(sys, data, len, &f, &m);
     if (rc == 0) {
         rc = send_from(sys, ctx, conn, m);
-        if (rc != 0 && done != NULL) {
+    }
+    if (rc != 0 && m != NULL) {
+        if (f != NULL) {
             /* Undo quietly: the caller gets the error, not a future. */
             send_req *r = acto_msg_ptr(m);
-            acto_future_release(r->f);
-            acto_future_release(r->f);
+            acto_future_release(f);
+            acto_future_release(f);
             r->f = NULL;
-            *done = NULL;
         }
-        if (rc != 0) {
-            acto_msg_free(m);
-        }
+        acto_msg_free(m);
+    }
+    if (rc == 0 && done != NULL) {
+        *done = f;
     }
     return rc;
 }

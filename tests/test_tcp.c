@@ -251,6 +251,109 @@ test_tcp_cuts_a_client_that_stops_reading(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* A producer actor writes CHUNK-byte blocks to a connection whose peer
+ * does not read yet, one per turn: the connection suspends past its
+ * write bound, its mailbox fills and the producer parks, so the server
+ * holds a bounded amount however much is produced. */
+#define CHUNK (64 * 1024)
+enum { T_NEXT = 1 };
+
+typedef struct producer {
+    acto_ref conn;
+    int left;
+    char block[CHUNK];
+} producer;
+
+static acto_ref g_conn;
+
+static int
+record_open(acto_ctx *ctx, acto_tcp_conn *c, void *user, void **state)
+{
+    (void)ctx;
+    (void)user;
+    (void)state;
+    g_conn = acto_tcp_conn_ref(c);
+    return 0;
+}
+
+static const acto_tcp_handler record_handler = {.open = record_open,
+                                                .receive = echo_receive};
+
+static int
+producer_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)m;
+    producer *p = state;
+    if (p->left == 0) {
+        return acto_stop(acto_ctx_system(ctx), acto_self(ctx));
+    }
+    p->left--;
+    int rc = acto_tcp_send(acto_ctx_system(ctx), ctx, p->conn, p->block, CHUNK,
+                           NULL);
+    return rc != 0 ? rc : acto_tell(ctx, acto_self(ctx), T_NEXT, NULL, 0);
+}
+
+static void
+producer_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
+{
+    (void)ctx;
+    (void)why;
+    free(state);
+}
+
+static const acto_behaviour producer_b = {.receive = producer_receive,
+                                          .stop = producer_stop};
+
+static bool
+parked(void *arg)
+{
+    acto_stats st;
+    acto_system_stats(arg, &st);
+    return st.parks > 0;
+}
+
+static void
+test_tcp_writers_park_while_the_peer_does_not_read(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.mailbox = 4, .max_write_bytes = 2 * CHUNK};
+    g_conn = ACTO_REF_NONE;
+    acto_ref l = start_server(sys, &lim, &record_handler, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    uv_read_stop((uv_stream_t *)&p.tcp);
+    assert_true(wait_stat(env, sys, l, accepted, 1));
+    enum { BLOCKS = 400 }; /* 25 MiB: more than the kernel buffers */
+    producer *pr = calloc(1, sizeof(*pr));
+    pr->conn = g_conn;
+    pr->left = BLOCKS;
+    memset(pr->block, 'z', CHUNK);
+    acto_ref a;
+    assert_acto_ok(acto_spawn(sys, &producer_b, pr, NULL, &a));
+    assert_acto_ok(acto_test_send_bytes(sys, a, T_NEXT, NULL, 0));
+    assert_true(acto_test_run_until(&env->loop, parked, sys, DEADLINE_MS));
+    assert_true(wait_stat(env, sys, l, write_parks, 1));
+    for (int i = 0; i < 50; i++) {
+        acto_test_run_once(&env->loop);
+    }
+    /* The mailbox (4), the parked send and the write bound. */
+    assert_true(acto_test_alloc_live_bytes() < 16 * CHUNK);
+    assert_true(pr->left > 0);
+    /* The peer reads: everything arrives. */
+    uv_read_start((uv_stream_t *)&p.tcp, peer_alloc, peer_read);
+    assert_true(peer_wait_bytes(&env->loop, &p, (size_t)BLOCKS * CHUNK));
+    assert_int_equal(p.got, (size_t)BLOCKS * CHUNK);
+    assert_int_equal(stats_of(sys, l).slow_reader_cut, 0);
+    assert_true(wait_dead(env, sys, a));
+    peer_close(&env->loop, &p, false);
+    assert_true(wait_stat(env, sys, l, closed, 1));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
 /* ---- failures --------------------------------------------------------- */
 
 static void
@@ -481,6 +584,7 @@ main(void)
         acto_unit_test(test_tcp_half_close_lets_the_server_write_after_eof),
         acto_unit_test(test_tcp_full_mailbox_pauses_reading_and_loses_nothing),
         acto_unit_test(test_tcp_cuts_a_client_that_stops_reading),
+        acto_unit_test(test_tcp_writers_park_while_the_peer_does_not_read),
         acto_unit_test(test_tcp_reset_mid_write_fails_only_that_connection),
         acto_unit_test(test_tcp_bad_frames_close_their_connection_only),
         acto_unit_test(test_tcp_line_framing_cuts_lines_and_bounds_them),
