@@ -174,7 +174,7 @@ int acto_tcp_listen(acto_system *sys, const acto_tcp_listen_opts *opts,
  * live listener; ACTO_EINVAL. Thread: the loop thread. */
 int acto_tcp_listener_port(acto_system *sys, acto_ref listener, uint16_t *port);
 
-/* acto_tcp_stats copies the counters of a live listener (for all its
+/* acto_tcp_stats_of copies the counters of a live listener (for all its
  * connections) or client into *out. Returns 0; ACTO_ENOACTOR when ref is
  * neither; ACTO_EINVAL. Thread: the loop thread. */
 int acto_tcp_stats_of(acto_system *sys, acto_ref ref, acto_tcp_stats *out);
