@@ -3,6 +3,7 @@
  * connection ended (see tcp.h and tcp_internal.h). */
 #include "tcp_internal.h"
 
+#include <signal.h>
 #include <string.h>
 
 #define DEFAULT_MAX_CONNECTIONS 1024
@@ -31,6 +32,19 @@ fill_defaults(acto_tcp_limits *l)
     l->max_frame = l->max_frame ? l->max_frame : ACTO_FRAME_DEFAULT_MAX;
 }
 
+/* ignore_sigpipe keeps a write to a peer that reset from killing the
+ * process (libuv leaves SIGPIPE alone): the write fails with UV_EPIPE
+ * instead. A handler the program installed is kept. */
+static void
+ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
 int
 acto__tcp_shared_new(const acto_tcp_limits *lim, const acto_tcp_handler *h,
                      void *user, acto__tcp_shared **out)
@@ -44,6 +58,7 @@ acto__tcp_shared_new(const acto_tcp_limits *lim, const acto_tcp_handler *h,
     if (sh == NULL) {
         return ACTO_ENOMEM;
     }
+    ignore_sigpipe();
     sh->rbuf = acto_malloc(READ_BUFFER);
     if (sh->rbuf == NULL) {
         acto_free(sh, sizeof(*sh));
@@ -405,10 +420,10 @@ const acto_behaviour acto__tcp_conn_b = {
 /* new_done makes the future for a write: one reference for the caller,
  * one for the write. */
 static int
-new_done(acto_system *sys, acto_future **done, acto_future **f)
+new_done(acto_system *sys, bool want, acto_future **f)
 {
     *f = NULL;
-    if (done == NULL) {
+    if (!want) {
         return 0;
     }
     int rc = acto_future_new(sys, f);
@@ -426,7 +441,7 @@ write_with(acto_tcp_conn *c, const void *data, size_t len, acto_msg *m,
         return ACTO_ECLOSED;
     }
     acto_future *f;
-    int rc = new_done(c->sys, done, &f);
+    int rc = new_done(c->sys, done != NULL, &f);
     if (rc == 0) {
         rc = acto__tcp_write(c, data, len, m, f);
         if (rc != 0 && f != NULL) {
@@ -532,8 +547,7 @@ new_send_req(acto_system *sys, const void *data, size_t len, acto_future **f,
     if (len > 0) {
         memcpy(r->data, data, len);
     }
-    acto_future *want = NULL;
-    int rc = new_done(sys, &want, &r->f);
+    int rc = new_done(sys, true, &r->f);
     if (rc == 0) {
         rc = acto_msg_new_ptr(sys, ACTO_TCP_WRITE, r, send_req_free, NULL, m);
         if (rc != 0) {

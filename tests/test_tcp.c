@@ -266,6 +266,8 @@ typedef struct producer {
 
 static acto_ref g_conn;
 
+static char g_peer[64];
+
 static int
 record_open(acto_ctx *ctx, acto_tcp_conn *c, void *user, void **state)
 {
@@ -273,6 +275,9 @@ record_open(acto_ctx *ctx, acto_tcp_conn *c, void *user, void **state)
     (void)user;
     (void)state;
     g_conn = acto_tcp_conn_ref(c);
+    assert_acto_ok(acto_tcp_conn_peer(c, g_peer, sizeof(g_peer)));
+    char tiny[4];
+    assert_acto_err(acto_tcp_conn_peer(c, tiny, sizeof(tiny)), UV_ENOBUFS);
     return 0;
 }
 
@@ -325,6 +330,7 @@ test_tcp_writers_park_while_the_peer_does_not_read(void **state)
     assert_int_equal(peer_connect(&env->loop, &p, port), 0);
     uv_read_stop((uv_stream_t *)&p.tcp);
     assert_true(wait_stat(env, sys, l, accepted, 1));
+    assert_true(strncmp(g_peer, "127.0.0.1:", 10) == 0);
     enum { BLOCKS = 400 }; /* 25 MiB: more than the kernel buffers */
     producer *pr = calloc(1, sizeof(*pr));
     pr->conn = g_conn;
@@ -379,6 +385,58 @@ test_tcp_reset_mid_write_fails_only_that_connection(void **state)
     assert_true(acto_alive(sys, l));
     peer_close(&env->loop, &b, false);
     assert_true(wait_stat(env, sys, l, closed, 2));
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* A write's future fails when the peer resets before it is written. */
+static acto_future *g_write;
+
+static int
+future_receive(acto_ctx *ctx, acto_tcp_conn *c, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    (void)state;
+    if (acto_msg_type(m) != ACTO_TCP_DATA || g_write != NULL) {
+        return 0;
+    }
+    static char big[32 << 20];
+    return acto_tcp_conn_write(c, big, sizeof(big), &g_write);
+}
+
+static const acto_tcp_handler future_handler = {.receive = future_receive};
+
+static bool
+write_started(void *arg)
+{
+    (void)arg;
+    return g_write != NULL;
+}
+
+static void
+test_tcp_write_future_fails_when_the_peer_resets(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    uint16_t port;
+    acto_tcp_limits lim = {.max_write_bytes = 64 << 20};
+    g_write = NULL;
+    acto_ref l = start_server(sys, &lim, &future_handler, 0, &port);
+    peer p;
+    assert_int_equal(peer_connect(&env->loop, &p, port), 0);
+    uv_read_stop((uv_stream_t *)&p.tcp);
+    peer_write(&p, "x", 1);
+    assert_true(
+        acto_test_run_until(&env->loop, write_started, NULL, DEADLINE_MS));
+    assert_false(acto_future_done(g_write));
+    peer_close(&env->loop, &p, true);
+    assert_true(acto_test_run_until(
+        &env->loop, (acto_test_pred)acto_future_done, g_write, DEADLINE_MS));
+    int rc = acto_future_result(g_write, NULL);
+    assert_true(rc == UV_ECONNRESET || rc == UV_EPIPE || rc == ACTO_ECANCELED);
+    acto_future_release(g_write);
+    assert_true(wait_stat(env, sys, l, failed, 1));
     assert_acto_ok(acto_shutdown(sys, l));
     assert_true(wait_dead(env, sys, l));
     acto_test_close_system(env, sys);
@@ -586,6 +644,7 @@ main(void)
         acto_unit_test(test_tcp_cuts_a_client_that_stops_reading),
         acto_unit_test(test_tcp_writers_park_while_the_peer_does_not_read),
         acto_unit_test(test_tcp_reset_mid_write_fails_only_that_connection),
+        acto_unit_test(test_tcp_write_future_fails_when_the_peer_resets),
         acto_unit_test(test_tcp_bad_frames_close_their_connection_only),
         acto_unit_test(test_tcp_line_framing_cuts_lines_and_bounds_them),
         acto_unit_test(test_tcp_graceful_stop_delivers_pending_writes),

@@ -38,6 +38,10 @@
  * and the failure is counted. Other connections are unaffected; the
  * listener goes on.
  *
+ * SIGPIPE. A write to a peer that reset fails with UV_EPIPE; so that it
+ * does not kill the process instead, the first listener or client sets
+ * SIGPIPE to be ignored unless the program installed a handler for it.
+ *
  * Graceful stop. acto_shutdown(listener) (or a supervisor above it, or
  * acto_stop_on_signals) stops accepting, lets every connection finish the
  * writes it has within limits.shutdown_ms (each shuts down its side and
@@ -70,7 +74,8 @@
 #define ACTO_TCP_DISCONNECTED (ACTO_TCP_BASE + 3u)
 /* To a connection actor (acto_tcp_send builds these): bytes to write. */
 #define ACTO_TCP_WRITE (ACTO_TCP_BASE + 4u)
-/* To a connection actor: close gracefully (acto_tcp_close). */
+/* To a connection actor: close gracefully (acto_tcp_close); a client
+ * then stops instead of reconnecting. */
 #define ACTO_TCP_CLOSE (ACTO_TCP_BASE + 5u)
 
 /* The connection, as the handler sees it. Borrowed for the handler call;
@@ -171,12 +176,14 @@ int acto_tcp_listen(acto_system *sys, const acto_tcp_listen_opts *opts,
 
 /* acto_tcp_listener_port sets *port to the port the listener is bound to
  * (useful with port 0). Returns 0; ACTO_ENOACTOR when listener is not a
- * live listener; ACTO_EINVAL. Thread: the loop thread. */
+ * live listener; ACTO_EINVAL; ACTO_ECLOSED once it stopped listening.
+ * Ownership: only *port is written. Thread: the loop thread. */
 int acto_tcp_listener_port(acto_system *sys, acto_ref listener, uint16_t *port);
 
 /* acto_tcp_stats_of copies the counters of a live listener (for all its
  * connections) or client into *out. Returns 0; ACTO_ENOACTOR when ref is
- * neither; ACTO_EINVAL. Thread: the loop thread. */
+ * neither; ACTO_EINVAL. Ownership: only *out is written (a copy).
+ * Thread: the loop thread. */
 int acto_tcp_stats_of(acto_system *sys, acto_ref ref, acto_tcp_stats *out);
 
 /* ---- inside a connection's handler ------------------------------------ */
@@ -187,27 +194,37 @@ int acto_tcp_stats_of(acto_system *sys, acto_ref ref, acto_tcp_stats *out);
  * failed with the socket's error or ACTO_ECANCELED when the connection
  * closes first. Returns 0; ACTO_EINVAL; ACTO_ECLOSED (no socket, or the
  * connection is closing); UV_EMSGSIZE (over max_frame); ACTO_ENOMEM; a
- * libuv error. Thread: inside the connection's actor. */
+ * libuv error. Ownership: data is copied; *done is the caller's to
+ * release. Thread: inside the connection's actor. */
 int acto_tcp_conn_write(acto_tcp_conn *c, const void *data, size_t len,
                         acto_future **done);
 
 /* acto_tcp_conn_write_msg writes the bytes of m without copying them (a
  * received ACTO_TCP_DATA taken with acto_take_msg, say: an echo). Returns
  * as acto_tcp_conn_write (ACTO_EINVAL when m carries no bytes).
- * Ownership: m is taken on 0 and stays the caller's otherwise. */
+ * Ownership: m is taken on 0 and stays the caller's otherwise; *done as
+ * for acto_tcp_conn_write. Thread: inside the connection's actor. */
 int acto_tcp_conn_write_msg(acto_tcp_conn *c, acto_msg *m, acto_future **done);
 
 /* acto_tcp_conn_close closes gracefully: reading stops, queued writes
  * finish, the connection shuts down its side and the actor stops
- * normally. Returns 0; ACTO_EALREADY when closing already. */
+ * normally (a client does not reconnect). Returns 0; ACTO_EINVAL;
+ * ACTO_EALREADY when closing already. Thread: inside the connection's
+ * actor. */
 int acto_tcp_conn_close(acto_tcp_conn *c);
 
-/* The connection actor's ref, and the bytes queued for writing. */
+/* acto_tcp_conn_ref returns the connection actor's ref, to hand to other
+ * actors (ACTO_REF_NONE for NULL). Thread: the loop thread. */
 acto_ref acto_tcp_conn_ref(const acto_tcp_conn *c);
+
+/* acto_tcp_conn_write_queue returns the bytes queued for writing and not
+ * yet handed to the kernel (0 for NULL). Thread: the loop thread. */
 size_t acto_tcp_conn_write_queue(const acto_tcp_conn *c);
 
-/* acto_tcp_conn_peer writes the peer's address as "ip:port" into buf.
- * Returns 0; ACTO_ECLOSED without a socket; a libuv error. */
+/* acto_tcp_conn_peer writes the peer's address as "ip:port" into buf
+ * (size bytes, NUL-terminated). Returns 0; ACTO_EINVAL; ACTO_ECLOSED
+ * without a connected socket; UV_ENOBUFS when buf is too small; a libuv
+ * error. Ownership: buf stays the caller's. Thread: the loop thread. */
 int acto_tcp_conn_peer(const acto_tcp_conn *c, char *buf, size_t size);
 
 /* ---- from other actors ------------------------------------------------ */
@@ -217,12 +234,15 @@ int acto_tcp_conn_peer(const acto_tcp_conn *c, char *buf, size_t size);
  * mailbox is full), else from outside (ACTO_EQUEUEFULL when full). done
  * is as for acto_tcp_conn_write; a connection that is gone or closing
  * fails it (ACTO_ENOACTOR, ACTO_ECLOSED). Returns 0; ACTO_EINVAL;
- * ACTO_ENOMEM; acto_send's errors. Thread: the loop thread. */
+ * ACTO_ENOMEM; acto_send's errors (then *done is untouched).
+ * Ownership: data is copied; *done is the caller's to release.
+ * Thread: the loop thread. */
 int acto_tcp_send(acto_system *sys, acto_ctx *ctx, acto_ref conn,
                   const void *data, size_t len, acto_future **done);
 
 /* acto_tcp_close asks the connection actor conn to close gracefully, after
- * the writes sent before. ctx as for acto_tcp_send. Returns as acto_send. */
+ * the writes sent before. ctx as for acto_tcp_send. Returns as acto_send
+ * (ACTO_EINVAL for NULL sys; ACTO_ENOMEM). Thread: the loop thread. */
 int acto_tcp_close(acto_system *sys, acto_ctx *ctx, acto_ref conn);
 
 /* ---- the client ------------------------------------------------------- */
