@@ -24,6 +24,8 @@ typedef struct lstn {
     bool stopping; /* graceful stop under way */
     bool handle_closing;
     uint64_t budget; /* the graceful stop's timer */
+    acto_tcp_error_fn on_error;
+    void *error_user;
 } lstn;
 
 static void
@@ -191,12 +193,18 @@ listener_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     (void)ctx;
     lstn *l = state;
     switch (acto_msg_type(m)) {
-    case ACTO_MSG_DOWN:
+    case ACTO_MSG_DOWN: {
+        const acto_down *d = acto_msg_down(m);
+        if (l->on_error != NULL && d != NULL &&
+            d->reason.kind == ACTO_EXIT_FAILED && d->reason.error != NULL) {
+            l->on_error(l->sys, d->actor, d->reason.error, l->error_user);
+        }
         l->live -= l->live > 0;
         if (l->stopping && l->live == 0) {
             (void)acto_stop(l->sys, l->self);
         }
         break;
+    }
     case ACTO_MSG_SHUTDOWN:
         begin_stop(l);
         break;
@@ -263,6 +271,8 @@ acto_tcp_listen(acto_system *sys, const acto_tcp_listen_opts *opts,
         return ACTO_ENOMEM;
     }
     l->sys = sys;
+    l->on_error = opts->on_error;
+    l->error_user = opts->error_user;
     int rc =
         acto__tcp_shared_new(&opts->limits, opts->handler, opts->user, &l->sh);
     if (rc == 0) {

@@ -455,14 +455,35 @@ frame(peer *p, const void *payload, uint32_t len)
     }
 }
 
+/* The errors of failed connections, as the listener reports them. */
+static char g_errors[256];
+
+static void
+on_conn_error(acto_system *sys, acto_ref conn, const acto_error *err,
+              void *user)
+{
+    (void)sys;
+    (void)conn;
+    (void)user;
+    size_t n = strlen(g_errors);
+    snprintf(g_errors + n, sizeof(g_errors) - n, "%s(%s);", err->type,
+             acto_err_name(err->code));
+}
+
 static void
 test_tcp_bad_frames_close_their_connection_only(void **state)
 {
     acto_test_env *env = *state;
     acto_system *sys = acto_test_system(env, NULL);
+    acto_tcp_listen_opts o = {
+        .handler = &echo_handler,
+        .limits = {.framing = ACTO_FRAME_MSGPACK, .max_frame = 1024},
+        .on_error = on_conn_error};
+    g_errors[0] = '\0';
+    acto_ref l;
+    assert_acto_ok(acto_tcp_listen(sys, &o, &l));
     uint16_t port;
-    acto_tcp_limits lim = {.framing = ACTO_FRAME_MSGPACK, .max_frame = 1024};
-    acto_ref l = start_server(sys, &lim, NULL, 0, &port);
+    assert_acto_ok(acto_tcp_listener_port(sys, l, &port));
     peer good, big, bad;
     assert_int_equal(peer_connect(&env->loop, &good, port), 0);
     assert_int_equal(peer_connect(&env->loop, &big, port), 0);
@@ -478,11 +499,15 @@ test_tcp_bad_frames_close_their_connection_only(void **state)
     /* Over the limit: refused from the header alone. */
     frame(&big, NULL, 1u << 30);
     assert_true(acto_test_run_until(&env->loop, peer_ended, &big, DEADLINE_MS));
+    assert_true(wait_stat(env, sys, l, failed, 1));
+    assert_string_equal(g_errors, "FrameTooLarge(UV_EMSGSIZE);");
     /* Not one msgpack object: two, and a reserved byte. */
     const uint8_t two[] = {0x01, 0x02};
     frame(&bad, two, sizeof(two));
     assert_true(acto_test_run_until(&env->loop, peer_ended, &bad, DEADLINE_MS));
     assert_true(wait_stat(env, sys, l, failed, 2));
+    assert_string_equal(
+        g_errors, "FrameTooLarge(UV_EMSGSIZE);MalformedFrame(UV_EPROTO);");
     acto_tcp_stats st = stats_of(sys, l);
     assert_int_equal(st.frame_errors, 2);
     assert_int_equal(st.active, 1);

@@ -144,6 +144,16 @@ echo_receive(acto_ctx *ctx, acto_tcp_conn *c, void *state, const acto_msg *m)
 
 static const acto_tcp_handler echo_handler = {.receive = echo_receive};
 
+static void
+on_conn_error(acto_system *sys, acto_ref conn, const acto_error *err,
+              void *user)
+{
+    (void)sys;
+    (void)conn;
+    (void)user;
+    fprintf(stderr, "acto-echo: connection: %s: %s\n", err->type, err->text);
+}
+
 static args g_args;
 static acto_ref g_listener;
 static int g_status = 2;
@@ -153,8 +163,10 @@ start_listener(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
 {
     (void)arg;
     (void)len;
-    acto_tcp_listen_opts o = {
-        .host = g_args.host, .port = g_args.port, .handler = &echo_handler};
+    acto_tcp_listen_opts o = {.host = g_args.host,
+                              .port = g_args.port,
+                              .handler = &echo_handler,
+                              .on_error = on_conn_error};
     o.limits.max_connections = g_args.max_connections;
     o.limits.idle_ms = g_args.idle_ms;
     o.limits.framing = g_args.lines ? ACTO_FRAME_LINES : ACTO_FRAME_NONE;

@@ -147,6 +147,13 @@ typedef struct acto_tcp_stats {
 
 /* ---- the listener ----------------------------------------------------- */
 
+/* Told of a connection that failed (the listener counts it and goes on):
+ * conn is the stopped connection actor, err its error (type, code and
+ * text, e.g. "FrameTooLarge"), borrowed for the call. Runs inside the
+ * listener's handler. */
+typedef void (*acto_tcp_error_fn)(acto_system *sys, acto_ref conn,
+                                  const acto_error *err, void *user);
+
 typedef struct acto_tcp_listen_opts {
     const char *host;                /* numeric IPv4 or IPv6 address;
                                         NULL: "127.0.0.1" */
@@ -156,6 +163,8 @@ typedef struct acto_tcp_listen_opts {
                                         outlive the listener */
     void *user;                      /* given to handler->open */
     acto_tcp_limits limits;
+    acto_tcp_error_fn on_error; /* may be NULL */
+    void *error_user;           /* given to on_error */
 } acto_tcp_listen_opts;
 
 /* acto_tcp_listen binds, listens and spawns the listener actor, which
