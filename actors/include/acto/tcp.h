@@ -69,8 +69,8 @@
 /* To the handler of a client: a connection is up (acto_tcp_conn_write
  * works from now on). */
 #define ACTO_TCP_CONNECTED (ACTO_TCP_BASE + 2u)
-/* To the handler of a client: the connection is gone; a reconnect
- * follows if the options ask for one. */
+/* To the handler of a client with reconnect: the connection is gone and
+ * a reconnect follows (without reconnect the client stops instead). */
 #define ACTO_TCP_DISCONNECTED (ACTO_TCP_BASE + 3u)
 /* To a connection actor (acto_tcp_send builds these): bytes to write. */
 #define ACTO_TCP_WRITE (ACTO_TCP_BASE + 4u)
@@ -91,7 +91,9 @@ typedef struct acto_tcp_handler {
     int (*open)(acto_ctx *ctx, acto_tcp_conn *c, void *user, void **state);
     /* Required. Every message for the connection: ACTO_TCP_DATA,
      * ACTO_TCP_EOF, ACTO_TCP_CONNECTED/DISCONNECTED (clients), and any
-     * message of the user's own. A negative return fails the actor. */
+     * message of the user's own. A negative return fails the actor. The
+     * connection handles ACTO_TCP_WRITE, ACTO_TCP_CLOSE, the shutdown
+     * notice and the idle timeout itself: the handler never sees them. */
     int (*receive)(acto_ctx *ctx, acto_tcp_conn *c, void *state,
                    const acto_msg *m);
     /* Optional. Runs once when the actor stops, whatever the reason: the
