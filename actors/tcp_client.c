@@ -24,8 +24,10 @@ struct acto__tcp_client {
 static void on_connect(uv_connect_t *req, int status);
 static void on_timeout(acto_system *sys, void *user);
 
-int
-acto__tcp_client_connect(acto_tcp_conn *c)
+static void attempt_failed(acto_tcp_conn *c, int err);
+
+static int
+try_connect(acto_tcp_conn *c)
 {
     acto__tcp_client *cl = c->cl;
     acto__tcp_sock *s = acto__tcp_sock_new(c, acto_system_loop(c->sys));
@@ -43,6 +45,15 @@ acto__tcp_client_connect(acto_tcp_conn *c)
         acto__tcp_sock_close(s);
     }
     return rc;
+}
+
+void
+acto__tcp_client_connect(acto_tcp_conn *c)
+{
+    int rc = try_connect(c);
+    if (rc != 0) {
+        attempt_failed(c, rc);
+    }
 }
 
 /* notify sends the actor a client event from outside its handler: a
@@ -92,10 +103,7 @@ on_retry(acto_system *sys, void *user)
     (void)sys;
     acto_tcp_conn *c = user;
     c->cl->timer = 0;
-    int rc = acto__tcp_client_connect(c);
-    if (rc != 0) {
-        attempt_failed(c, rc);
-    }
+    acto__tcp_client_connect(c);
 }
 
 static void

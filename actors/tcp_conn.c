@@ -205,6 +205,41 @@ bound_writes(acto_ctx *ctx, acto_tcp_conn *c)
 
 /* ---- the actor -------------------------------------------------------- */
 
+static void
+unlink_conn(acto_tcp_conn *c)
+{
+    acto__tcp_shared *sh = c->sh;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        sh->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    sh->stats.active--;
+}
+
+/* start_failed fails the connection from its first turn: stopping inside
+ * a start hook would leave the actor half-stopped. When even that cannot
+ * be arranged, the spawn fails and its caller frees the state. */
+static int
+start_failed(acto_ctx *ctx, acto_tcp_conn *c, int rc)
+{
+    c->why = ACTO__TCP_WHY_FAILED;
+    int trc =
+        acto_tell(ctx, c->self, ACTO__TCP_MSG_START_FAILED, &rc, sizeof(rc));
+    if (trc == 0) {
+        return 0;
+    }
+    unlink_conn(c);
+    if (c->opened && c->sh->h->close != NULL) {
+        acto_exit_reason why = {.kind = ACTO_EXIT_FAILED};
+        c->sh->h->close(ctx, c, c->state, &why);
+    }
+    return trc;
+}
+
 static int
 conn_start(acto_ctx *ctx, void *state)
 {
@@ -225,14 +260,14 @@ conn_start(acto_ctx *ctx, void *state)
         rc = sh->h->open(ctx, c, sh->user, &c->state);
     }
     c->opened = rc == 0;
+    if (rc == 0 && c->cl != NULL) {
+        acto__tcp_client_connect(c); /* a failure is a failed attempt */
+        return 0;
+    }
     if (rc == 0) {
-        rc = c->cl == NULL ? acto__tcp_read_start(c)
-                           : acto__tcp_client_connect(c);
+        rc = acto__tcp_read_start(c);
     }
-    if (rc != 0) {
-        acto__tcp_end(c, ACTO__TCP_WHY_FAILED);
-    }
-    return 0;
+    return rc == 0 ? 0 : start_failed(ctx, c, rc);
 }
 
 static const char *
@@ -265,6 +300,20 @@ on_err(acto_ctx *ctx, acto_tcp_conn *c, const acto_msg *m)
         return 0;
     }
     return acto_fail(ctx, code, err_type(code), "tcp: %s", acto_strerror(code));
+}
+
+static int
+on_start_failed(acto_ctx *ctx, const acto_msg *m)
+{
+    int code = UV_EIO;
+    size_t len = 0;
+    const void *p = acto_msg_data(m, &len);
+    if (p != NULL && len == sizeof(code)) {
+        memcpy(&code, p, sizeof(code));
+    }
+    return acto_fail(ctx, code, "OpenFailed",
+                     "tcp: the connection could not start: %s",
+                     acto_strerror(code));
 }
 
 static void
@@ -363,6 +412,9 @@ conn_receive(acto_ctx *ctx, void *state, const acto_msg *m)
     case ACTO__TCP_MSG_UP:
         rc = acto__tcp_client_msg(ctx, c, m);
         break;
+    case ACTO__TCP_MSG_START_FAILED:
+        rc = on_start_failed(ctx, m);
+        break;
     default:
         rc = h->receive(ctx, c, c->state, m);
     }
@@ -388,15 +440,7 @@ conn_stop(acto_ctx *ctx, void *state, const acto_exit_reason *why)
     acto_tcp_conn *c = state;
     acto__tcp_shared *sh = c->sh;
     (void)acto_timer_cancel(c->sys, c->slow_timer);
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        sh->conns = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    sh->stats.active--;
+    unlink_conn(c);
     if (c->cl == NULL || c->s != NULL) {
         acto__tcp_count_end(c, why->kind);
     }

@@ -20,6 +20,8 @@
 /* Private message types (see tcp.h for the public ones). */
 #define ACTO__TCP_MSG_ERR (ACTO_TCP_BASE + 0x10u) /* read side failed */
 #define ACTO__TCP_MSG_UP (ACTO_TCP_BASE + 0x11u)  /* client: connect ended */
+#define ACTO__TCP_MSG_START_FAILED (ACTO_TCP_BASE + 0x12u) /* see conn_start   \
+                                                            */
 
 /* Why a connection ended, for the counters. */
 typedef enum acto__tcp_why {
@@ -135,7 +137,9 @@ void acto__tcp_end(acto_tcp_conn *c, acto__tcp_why why);
 void acto__tcp_count_end(acto_tcp_conn *c, acto_exit_kind kind);
 
 /* Client hooks, called by the core (tcp_client.c). */
-int acto__tcp_client_connect(acto_tcp_conn *c);
+/* acto__tcp_client_connect starts a connect; a failure to start one is
+ * handled as a failed attempt (retry or give up). */
+void acto__tcp_client_connect(acto_tcp_conn *c);
 void acto__tcp_client_lost(acto_tcp_conn *c);
 int acto__tcp_client_msg(acto_ctx *ctx, acto_tcp_conn *c, const acto_msg *m);
 void acto__tcp_client_stop(acto_tcp_conn *c);

@@ -442,19 +442,6 @@ test_tcp_write_future_fails_when_the_peer_resets(void **state)
     acto_test_close_system(env, sys);
 }
 
-/* ---- frames ----------------------------------------------------------- */
-
-static void
-frame(peer *p, const void *payload, uint32_t len)
-{
-    uint8_t h[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                    (uint8_t)(len >> 8), (uint8_t)len};
-    peer_write(p, h, 4);
-    if (payload != NULL) {
-        peer_write(p, payload, len);
-    }
-}
-
 /* The errors of failed connections, as the listener reports them. */
 static char g_errors[256];
 
@@ -468,6 +455,59 @@ on_conn_error(acto_system *sys, acto_ref conn, const acto_error *err,
     size_t n = strlen(g_errors);
     snprintf(g_errors + n, sizeof(g_errors) - n, "%s(%s);", err->type,
              acto_err_name(err->code));
+}
+
+/* A handler whose open fails: that connection closes, counted as
+ * failed, with the open's error. */
+static int
+refusing_open(acto_ctx *ctx, acto_tcp_conn *c, void *user, void **state)
+{
+    (void)ctx;
+    (void)c;
+    (void)user;
+    (void)state;
+    return UV_EACCES;
+}
+
+static const acto_tcp_handler refusing = {.open = refusing_open,
+                                          .receive = echo_receive};
+
+static void
+test_tcp_open_failure_closes_that_connection(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_tcp_listen_opts o = {.handler = &refusing, .on_error = on_conn_error};
+    g_errors[0] = '\0';
+    acto_ref l;
+    assert_acto_ok(acto_tcp_listen(sys, &o, &l));
+    uint16_t port;
+    assert_acto_ok(acto_tcp_listener_port(sys, l, &port));
+    peer p;
+    int st = peer_connect(&env->loop, &p, port);
+    assert_true(st == 0 || st == UV_ECONNRESET);
+    assert_true(wait_stat(env, sys, l, failed, 1));
+    assert_string_equal(g_errors, "OpenFailed(UV_EACCES);");
+    acto_tcp_stats s = stats_of(sys, l);
+    assert_int_equal(s.closed, 1);
+    assert_int_equal(s.active, 0);
+    peer_close(&env->loop, &p, false);
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+    acto_test_close_system(env, sys);
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+static void
+frame(peer *p, const void *payload, uint32_t len)
+{
+    uint8_t h[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                    (uint8_t)(len >> 8), (uint8_t)len};
+    peer_write(p, h, 4);
+    if (payload != NULL) {
+        peer_write(p, payload, len);
+    }
 }
 
 static void
@@ -670,6 +710,7 @@ main(void)
         acto_unit_test(test_tcp_writers_park_while_the_peer_does_not_read),
         acto_unit_test(test_tcp_reset_mid_write_fails_only_that_connection),
         acto_unit_test(test_tcp_write_future_fails_when_the_peer_resets),
+        acto_unit_test(test_tcp_open_failure_closes_that_connection),
         acto_unit_test(test_tcp_bad_frames_close_their_connection_only),
         acto_unit_test(test_tcp_line_framing_cuts_lines_and_bounds_them),
         acto_unit_test(test_tcp_graceful_stop_delivers_pending_writes),

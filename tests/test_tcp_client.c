@@ -289,6 +289,47 @@ test_tcp_connect_rejects_bad_options(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* Every allocation of a client's life failing in turn: connect, the
+ * exchange, the close. Each time acto_tcp_connect fails with ACTO_ENOMEM,
+ * or the client echoes, fails or stops; nothing crashes or leaks. */
+static void
+test_tcp_client_survives_each_allocation_failing(void **state)
+{
+    acto_test_env *env = *state;
+    bool failed = true;
+    long n = 1;
+    for (; failed && n < 300; n++) {
+        acto_system *sys = acto_test_system(env, NULL);
+        acto_system_set_exception_handler(sys, on_exception, NULL);
+        uint16_t port;
+        acto_ref l = start_server(sys, NULL, NULL, 0, &port);
+        seen s = {0};
+        acto_tcp_connect_opts o = {
+            .port = port, .handler = &client_handler, .user = &s};
+        acto_ref c;
+        acto_test_alloc_fail_nth(n);
+        int rc = acto_tcp_connect(sys, &o, &c);
+        if (rc != 0) {
+            assert_acto_err(rc, ACTO_ENOMEM);
+        } else {
+            (void)wait_got(env, &s, 4);
+            failed = acto_test_alloc_failed();
+            acto_test_alloc_fail_nth(0);
+            if (!s.closed) {
+                (void)acto_tcp_close(sys, NULL, c);
+            }
+            if (!acto_test_run_until(&env->loop, is_closed, &s, DEADLINE_MS)) {
+                fail_msg("allocation %ld failing: the client never stopped", n);
+            }
+        }
+        acto_test_alloc_fail_nth(0);
+        stop_server(env, sys, l);
+        acto_test_close_system(env, sys);
+    }
+    assert_false(failed);
+    assert_true(n > 5);
+}
+
 int
 main(void)
 {
@@ -299,6 +340,7 @@ main(void)
         acto_unit_test(test_tcp_client_without_reconnect_fails_when_refused),
         acto_unit_test(test_tcp_client_connect_times_out),
         acto_unit_test(test_tcp_connect_rejects_bad_options),
+        acto_unit_test(test_tcp_client_survives_each_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
