@@ -180,8 +180,12 @@ test_tcp_client_reconnects_to_a_listener_that_appears_later(void **state)
                                .retry_min_ms = 10,
                                .retry_max_ms = 40};
     acto_ref c;
+    uint64_t t0 = uv_now(&env->loop);
     assert_acto_ok(acto_tcp_connect(sys, &o, &c));
     assert_true(wait_stat(env, sys, c, connect_failures, 3));
+    /* Refusals come at once: the time is the backoff, 10 then 20 ms. */
+    uv_update_time(&env->loop);
+    assert_true(uv_now(&env->loop) - t0 >= 30);
     assert_int_equal(s.connected, 0);
     acto_ref l = start_server(sys, NULL, NULL, port, NULL);
     assert_true(wait_got(env, &s, 4));
