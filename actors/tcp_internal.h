@@ -20,8 +20,9 @@
 /* Private message types (see tcp.h for the public ones). */
 #define ACTO__TCP_MSG_ERR (ACTO_TCP_BASE + 0x10u) /* read side failed */
 #define ACTO__TCP_MSG_UP (ACTO_TCP_BASE + 0x11u)  /* client: connect ended */
-#define ACTO__TCP_MSG_START_FAILED (ACTO_TCP_BASE + 0x12u) /* see conn_start   \
-                                                            */
+#define ACTO__TCP_MSG_START_FAILED                                             \
+    (ACTO_TCP_BASE + 0x12u) /* see conn_start                                  \
+                             */
 
 /* Why a connection ended, for the counters. */
 typedef enum acto__tcp_why {
