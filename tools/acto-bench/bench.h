@@ -280,6 +280,9 @@ void bench_flood(const bench_opts *opts);
 void bench_wordfreq(const bench_opts *opts);
 /* bench_http.c: the HTTP session against bare curl multi. */
 void bench_http(const bench_opts *opts);
+/* bench_tcp.c: an echo server on the TCP actors against plain libuv. */
+void bench_echo(const bench_opts *opts);
+void bench_echo_idle(const bench_opts *opts);
 
 /* acto-bench SPAWN_ARG COMMAND...: runs COMMAND, waits for it and writes
  * its peak RSS in kB to fd 3; exits with its status. Used by wordfreq, so

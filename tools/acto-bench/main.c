@@ -70,6 +70,13 @@ static const bench_workload workloads[] = {
      "HTTP: 10,000 small responses from a local keep-alive server, 64 in "
      "flight, through an acto session beside bare curl multi",
      bench_http},
+    {"echo",
+     "echo server over loopback, 64 connections of 32-byte request/"
+     "response: 400k requests, against a plain libuv echo server",
+     bench_echo},
+    {"echo_idle",
+     "bytes acto allocates per idle TCP connection (4,000 connections)",
+     bench_echo_idle},
     {"trace",
      "ping-pong untraced, fully traced and with 1% of flows sampled: ns "
      "added per event; a traced ping-pong's file: bytes per event, decode "
