@@ -347,6 +347,10 @@ acto_spawn(acto_system *sys, const acto_behaviour *b, void *state,
     if (a->life == LIFE_STARTING) {
         a->life = LIFE_RUNNING;
         acto__schedule(a);
+    } else if (!(a->flags & ACTOR_QUEUED)) {
+        /* It stopped itself in its start hook, where acto__mark_stopping
+         * could not queue it (it was in a hook): finish the stop now. */
+        acto__push_dying(a);
     }
     *out = a->self;
     return 0;

@@ -698,6 +698,40 @@ service_forced_by_a_second_signal(void **state)
     line_pos(&s, "done signal 2 forced 1 status 130");
 }
 
+/* ---- stopping from the start hook ------------------------------------- */
+
+static int
+stop_at_start(acto_ctx *ctx, void *state)
+{
+    (void)state;
+    return acto_stop(acto_ctx_system(ctx), acto_self(ctx));
+}
+
+static const acto_behaviour stops_at_start_b = {
+    .start = stop_at_start, .receive = rec_receive, .stop = rec_stop};
+
+/* An actor that stops itself in its start hook started (the spawn
+ * succeeds), so it must finish stopping: its stop hook runs, what was sent
+ * to it is dead-lettered and its memory is given back. */
+static void
+stop_inside_the_start_hook_finishes_the_stop(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    rec r = {0};
+    acto_ref a;
+    assert_acto_ok(acto_spawn(sys, &stops_at_start_b, &r, NULL, &a));
+    assert_acto_ok(acto_test_send_int(sys, a, MSG_WORK, 1));
+    assert_true(acto_test_run_until(&env->loop, stopped, &r, 5000));
+    assert_int_equal(r.stops, 1);
+    assert_int_equal(r.reason, ACTO_EXIT_NORMAL);
+    assert_int_equal(r.handled, 0);
+    assert_int_equal(acto_dead_letters(sys), 1);
+    assert_false(acto_alive(sys, a));
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -706,6 +740,7 @@ main(void)
         acto_unit_test(shutdown_drain_mode_handles_what_is_queued),
         acto_unit_test(shutdown_notify_mode_lets_the_actor_decide),
         acto_unit_test(shutdown_rejects_bad_input),
+        acto_unit_test(stop_inside_the_start_hook_finishes_the_stop),
         acto_unit_test(child_fail_fn_resumes_and_drops_the_message),
         acto_unit_test(watch_children_reports_every_stop_as_down),
         acto_unit_test(suspend_holds_messages_until_resume),
