@@ -391,8 +391,8 @@ acto__http_stream_end(acto__http_xfer *x, int code, const char *type,
     if (m == NULL) {
         return;
     }
-    if (code != 0) {
-        body_error *be = acto_msg_ptr(m);
+    body_error *be = code != 0 ? acto_msg_ptr(m) : NULL;
+    if (be != NULL) { /* always, for the message made at the start */
         snprintf(be->type, sizeof(be->type), "%s", type);
         snprintf(be->text, sizeof(be->text), "%s", text);
         be->e = (acto_error){.code = code,

@@ -6,6 +6,8 @@ target_compile_options(acto_build_flags INTERFACE
     -Wcast-align -Wwrite-strings -Wnull-dereference -Wdouble-promotion)
 if(ACTO_WERROR)
     target_compile_options(acto_build_flags INTERFACE -Werror)
+    # With link-time optimization, code (and some warnings) comes at link.
+    target_link_options(acto_build_flags INTERFACE -Werror)
 endif()
 
 if(ACTO_SANITIZE STREQUAL "address")
