@@ -160,6 +160,17 @@ send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
     }
 }
 
+/* eos_lost fails the pipeline: a reader that never hears the end of the
+ * stream would wait forever. */
+static void
+eos_lost(acto_stage *st, int rc)
+{
+    acto_error e = {rc, acto_err_name(rc),
+                    "the end of the stream could not be passed on", st->ref,
+                    NULL};
+    acto__pipe_fail(st->p, st, &e);
+}
+
 void
 acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
 {
@@ -175,11 +186,7 @@ acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
         rc = acto_stream_send_eos(ctx, st->reader->ref);
     }
     if (rc != 0) {
-        /* A reader that never hears the end would wait forever. */
-        acto_error e = {rc, acto_err_name(rc),
-                        "the end of the stream could not be passed on", st->ref,
-                        NULL};
-        acto__pipe_fail(st->p, st, &e);
+        eos_lost(st, rc);
     }
     (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
 }
@@ -641,7 +648,10 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         }
         if (st->kind == KIND_FORWARD) {
             /* It ends once the file actor has written and synced all. */
-            (void)acto_stream_send_eos(ctx, st->ext);
+            int rc = acto_stream_send_eos(ctx, st->ext);
+            if (rc != 0) {
+                eos_lost(st, rc);
+            }
             return 0;
         }
         acto__pipe_finish(ctx, st);

@@ -376,6 +376,57 @@ file_errors_fail_the_pipeline(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* ---- allocation failure into a file sink ------------------------------ */
+
+/* Whichever allocation fails, a pipeline into a file sink ends: done or
+ * failed, never waiting forever for an end of stream that was lost. */
+static void
+file_sink_pipeline_ends_whatever_allocation_fails(void **state)
+{
+    acto_test_env *env = *state;
+    make_dir();
+    char out[128];
+    path_in(out, sizeof(out), "out.txt");
+    for (long nth = 1; nth < 400; nth++) {
+        acto_system *sys = acto_test_system(env, NULL);
+        counter c = {.next = 1, .last = 50};
+        acto_pipeline *p = NULL;
+        acto_stage *src, *snk;
+        acto_future *done = NULL;
+        acto_test_alloc_fail_nth(nth);
+        int rc = acto_pipeline_new(sys, NULL, &p);
+        if (rc == 0) {
+            rc = acto_pipeline_source(p, count_up, &c, NULL, &src);
+        }
+        if (rc == 0) {
+            rc = acto_pipeline_sink_file(p, src, out, NULL, NULL, &snk);
+        }
+        if (rc == 0) {
+            rc = acto_pipeline_start(p, &done);
+        }
+        acto_test_settle(env);
+        bool failed = acto_test_alloc_failed();
+        acto_test_alloc_fail_nth(0);
+        if (done != NULL) {
+            acto_future_state fs = acto_future_state_of(done);
+            assert_true(fs == ACTO_FUTURE_DONE || fs == ACTO_FUTURE_FAILED);
+            (void)acto_future_exception(done);
+            acto_future_release(done);
+        } else {
+            assert_int_not_equal(rc, 0);
+        }
+        if (p != NULL) {
+            assert_acto_ok(acto_pipeline_free(p));
+        }
+        acto_test_close_system(env, sys);
+        assert_no_leaks();
+        if (!failed) {
+            break; /* every allocation was tried */
+        }
+    }
+    remove_dir();
+}
+
 /* ---- the system closing under a pipeline ------------------------------ */
 
 static bool
@@ -416,6 +467,7 @@ main(void)
         acto_unit_test(async_timeouts_go_to_the_policy),
         acto_unit_test(file_through_pipeline_into_file),
         acto_unit_test(file_errors_fail_the_pipeline),
+        acto_unit_test(file_sink_pipeline_ends_whatever_allocation_fails),
         acto_unit_test(system_close_stops_a_running_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
