@@ -162,8 +162,22 @@ to_ns(acto__trace *t, acto_trace_event *ev, size_t n)
 static int flush(acto_system *sys, acto__trace *t);
 static void note_lost(acto_system *sys, acto__trace *t);
 
-static acto_trace_event *
-slot(acto_system *sys)
+/* fill takes the next slot of the ring, stamped. */
+static inline acto_trace_event *
+fill(acto_system *sys, acto__trace *t)
+{
+    t->stats.recorded++;
+    acto_trace_event *e = &t->ring[t->head++ & t->mask];
+    e->ts = now_ns(sys);
+    e->flags = 0;
+    e->pad = 0;
+    return e;
+}
+
+/* slot_slow is slot past the ring's first half: the hand-over is asked
+ * for at half full, and a full ring drops, overwrites or blocks. */
+static __attribute__((noinline)) acto_trace_event *
+slot_slow(acto_system *sys)
 {
     acto__trace *t = sys->trace;
     if (t->head - t->flushed > t->mask) { /* full */
@@ -189,12 +203,20 @@ slot(acto_system *sys)
         t->head - t->flushed == (uint64_t)(t->mask + 1) / 2) {
         acto__kick(sys); /* half full: the round's end hands it over */
     }
-    t->stats.recorded++;
-    acto_trace_event *e = &t->ring[t->head++ & t->mask];
-    e->ts = now_ns(sys);
-    e->flags = 0;
-    e->pad = 0;
-    return e;
+    return fill(sys, t);
+}
+
+/* slot is the next event's place, or NULL (counted) when there is none.
+ * Below half full, one test: nothing is lost then (what a full ring
+ * lost is noted by the hand-over that empties it). */
+static inline acto_trace_event *
+slot(acto_system *sys)
+{
+    acto__trace *t = sys->trace;
+    if (likely(t->head - t->flushed < (uint64_t)(t->mask + 1) / 2)) {
+        return fill(sys, t);
+    }
+    return slot_slow(sys);
 }
 
 void
