@@ -254,12 +254,15 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
     if (!(m->flags & MSG_FLOWED)) {
         /* Sent while handling a message: its flow goes on, sampled in or
          * out as it was; else a flow starts here, and is sampled now. */
-        uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
-        m->flow = f != 0 ? f : m->id;
-        m->flags |= MSG_FLOWED;
-        if (f != 0 ? !acto__msg_sampled(cur)
-                   : !flow_kept(sys->trace, m->flow)) {
-            m->flags |= MSG_UNSAMPLED;
+        if (cur != NULL && (cur->flags & MSG_FLOWED) &&
+            (cur->flow != 0 || !acto__msg_sampled(cur))) {
+            acto__msg_follow(m, cur); /* a flow sampled out has no id */
+        } else {
+            m->flow = m->id;
+            m->flags |= MSG_FLOWED;
+            if (!flow_kept(sys->trace, m->flow)) {
+                m->flags |= MSG_UNSAMPLED;
+            }
         }
     }
     if ((m->flags & MSG_ASK) && m->sender.id == sys->ask_ref.id) {
@@ -372,7 +375,10 @@ static flow_ctx
 settle_ctx(const acto_system *sys, const acto_future *f)
 {
     const acto_msg *cur = sys->current_msg;
-    if (cur != NULL && (cur->flags & MSG_FLOWED)) {
+    /* A message can be flagged with a flow of 0 (none): not one to go on
+     * in. A flow sampled out has no id to read. */
+    if (cur != NULL && (cur->flags & MSG_FLOWED) &&
+        (cur->flow != 0 || !acto__msg_sampled(cur))) {
         return (flow_ctx){cur->flow, cur->id, true, acto__msg_sampled(cur)};
     }
     if (f->flags & FUT_FLOWED) {

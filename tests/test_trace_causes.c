@@ -296,6 +296,83 @@ trace_sends_a_down_notice_from_the_stopped_actor(void **state)
     free(s.ev);
 }
 
+/* ---- an ask two hops into a flow sampled out -------------------------- */
+
+typedef struct hop_state {
+    acto_ref next, server;
+    acto_future *asks[64];
+    int n;
+} hop_state;
+
+static int
+hop_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    hop_state *hs = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_msg_type(m) == T_GO) { /* the first hop passes it on */
+        return acto_tell(ctx, hs->next, T_NEXT, NULL, 0);
+    }
+    acto_msg *req; /* the second asks */
+    assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+    assert_acto_ok(acto_ask(sys, hs->server, req, 5, &hs->asks[hs->n++]));
+    return 0;
+}
+
+static const acto_behaviour hop_b = {.receive = hop_receive};
+
+static bool
+kept(const memsink *s, uint64_t flow)
+{
+    const acto_trace_event *root = find(s, ACTO_TRACE_SEND, flow);
+    return root != NULL && root->type == T_GO;
+}
+
+static void
+trace_keeps_an_ask_in_a_flow_sampled_out(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    acto_trace_sink sk = {.write = mem_write, .user = &s};
+    acto_trace_opts o = {.sample = 0.5, .seed = 3};
+    assert_acto_ok(acto_trace_start(sys, &sk, &o));
+    hop_state h2 = {0}, h1 = {0};
+    acto_ref first;
+    assert_acto_ok(acto_spawn(sys, &mute_b, NULL, NULL, &h2.server));
+    assert_acto_ok(acto_spawn(sys, &hop_b, &h2, NULL, &h1.next));
+    assert_acto_ok(acto_spawn(sys, &hop_b, &h1, NULL, &first));
+    for (int i = 0; i < 64; i++) {
+        assert_acto_ok(acto_test_send_int(sys, first, T_GO, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_system_advance(sys, 10)); /* every ask times out */
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    /* Whole flows or none: every request and every timed-out ask recorded
+     * is in a flow whose root was kept, and some flows were not. */
+    size_t reqs = 0, futs = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if ((e->kind == ACTO_TRACE_SEND && e->type == T_REQ) ||
+            e->kind == ACTO_TRACE_FUTURE) {
+            assert_true(kept(&s, e->flow));
+            reqs += e->kind == ACTO_TRACE_SEND;
+            futs += e->kind == ACTO_TRACE_FUTURE;
+        }
+    }
+    assert_int_equal(reqs, futs);
+    assert_true(reqs > 0 && reqs < 64);
+    for (int i = 0; i < h2.n; i++) {
+        assert_int_equal(acto_future_exception(h2.asks[i])->code,
+                         ACTO_ETIMEDOUT);
+        acto_future_release(h2.asks[i]);
+    }
+    assert_int_equal(h2.n, 64);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 int
 main(void)
 {
@@ -303,6 +380,7 @@ main(void)
         acto_unit_test(trace_keeps_a_future_chain_in_its_flow),
         acto_unit_test(trace_puts_a_timed_out_ask_in_the_flow_of_its_request),
         acto_unit_test(trace_sends_a_down_notice_from_the_stopped_actor),
+        acto_unit_test(trace_keeps_an_ask_in_a_flow_sampled_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
