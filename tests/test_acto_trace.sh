@@ -90,6 +90,19 @@ has stats.tsv '^# events [0-9]+, sends 9, handled 7, failures 1, restarts 1, dea
 has stats.tsv '^# lost events 0 \(in 0 LOST events; the file counts 0\)' "stats: no events lost"
 expect 0 "stats (table)" "$TOOL" stats s.acto
 has out.txt '^actor +in +out +handled' "stats: the table's header"
+# per message type, by the names in the trace's string table
+has out.txt '^message type +sent +handled +hdl p50 +hdl p99 +hdl max$' "stats: the per-type header"
+has out.txt '^Go +1 +1 +[0-9.]+[nums]+ ' "stats: Go, sent and handled once, timed"
+has stats.tsv '^#type	Reply	1	0	0	0	0$' "stats --tsv: a reply completes its ask, handled by no actor"
+has stats.tsv '^#type	Hello	1	0	' "stats --tsv: the dead letter's type, sent, never handled"
+types_handled=$(awk -F'\t' '$1 == "#type" && $2 != "name" { n += $4 } END { print n }' stats.tsv)
+if [ "$types_handled" = 7 ]; then ok "stats: the types' handled add up to the total"
+else fail "stats: the types' handled add up to $types_handled, expected 7"; fi
+if awk -F'\t' '$1 == "#type" && $2 != "name" && ($5 > $6 || $6 > $7) { bad = 1 } END { exit bad }' stats.tsv; then
+    ok "stats: per type, p50 <= p99 <= max"
+else
+    fail "stats: per type, p50 <= p99 <= max"
+fi
 
 # ---- flow and why -----------------------------------------------------------
 expect 0 "flow" "$TOOL" flow s.acto "$flow"
