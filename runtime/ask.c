@@ -211,6 +211,15 @@ acto__ask_lost(acto_system *sys, const acto_msg *req)
 }
 
 void
+acto__ask_traced(acto_system *sys, const acto_msg *req)
+{
+    acto_future *f = ask_of(sys, req->correlation);
+    if (f != NULL) {
+        acto__trace_ask_request(f, req);
+    }
+}
+
+void
 acto__ask_timeout(acto__hook *h)
 {
     acto_future *f = acto__container_of(h, acto_future, timer);

@@ -122,7 +122,7 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
     if (acto__tracing(sys)) {
         const acto_msg *cur = sys->current_msg;
         if (cur != NULL && !acto__msg_sampled(cur) &&
-            !(m->flags & MSG_FLOWED)) {
+            !(m->flags & (MSG_FLOWED | MSG_ASK))) {
             /* Sampled out: nothing is recorded, now or for what it
              * causes, so its flow id is never read: a flag suffices. */
             m->flags |= MSG_FLOWED | MSG_UNSAMPLED;

@@ -580,7 +580,15 @@ acto__futures_run(acto_system *sys)
         acto_future *f = acto__container_of(l, acto_future, ready);
         acto__list_remove(l);
         f->flags &= (uint8_t)~FUT_QUEUED;
-        run_callbacks(f);
+        if (acto__tracing(sys)) {
+            /* What the callbacks do goes on in the flow f resolved in. */
+            acto_msg stand;
+            const acto_msg *cur = acto__trace_callbacks(sys, f, &stand);
+            run_callbacks(f);
+            sys->current_msg = cur;
+        } else {
+            run_callbacks(f);
+        }
         if (f->flags & FUT_CB_REF) {
             f->flags &= (uint8_t)~FUT_CB_REF;
             acto_future_release(f);

@@ -220,7 +220,9 @@ enum future_flag {
     FUT_RETRIEVED = 1u << 0, /* the error was read */
     FUT_ASK = 1u << 1,       /* registered in the system's ask table */
     FUT_QUEUED = 1u << 2,    /* on the system's ready list */
-    FUT_CB_REF = 1u << 3     /* holds a reference for pending callbacks */
+    FUT_CB_REF = 1u << 3,    /* holds a reference for pending callbacks */
+    FUT_FLOWED = 1u << 4,    /* tracing: trace_flow and trace_cause are set */
+    FUT_UNSAMPLED = 1u << 5  /* tracing: that flow is sampled out */
 };
 
 typedef struct acto__fslab acto__fslab;
@@ -253,6 +255,9 @@ struct acto_future {
     uint64_t deadline; /* an ask's, UINT64_MAX: none */
     const char *file;  /* where it was created (debug mode) */
     int line;
+    /* Tracing: the flow and cause an ask's timeout or a callback run
+     * outside any handler goes on in (FUT_FLOWED). */
+    uint64_t trace_flow, trace_cause;
 };
 
 /* ---- the system ------------------------------------------------------- */
@@ -539,6 +544,8 @@ void acto__future_add_cb(acto_future *f, acto__cb *c, acto_future_cb cb,
 void acto__future_fail_copy(acto_future *f, const acto_error *e);
 int acto__ask_reply(acto_system *sys, acto_msg *m);
 void acto__ask_lost(acto_system *sys, const acto_msg *req);
+/* Tracing: the ask of request req, just given its flow, goes on in it. */
+void acto__ask_traced(acto_system *sys, const acto_msg *req);
 void acto__ask_failed(acto_system *sys, const acto_msg *req,
                       const acto_error *e);
 void acto__ask_timeout(acto__hook *h);
@@ -587,6 +594,14 @@ const acto_msg *acto__trace_stopped(acto_system *sys, acto_actor *a);
 /* acto__trace_settle records future f resolving, caused by the message
  * being handled, and puts the continuations it delivers in its flow. */
 void acto__trace_settle(acto_future *f);
+/* acto__trace_ask_request lets ask f go on in the flow of its request
+ * req, caused by it, should its deadline fail it. */
+void acto__trace_ask_request(acto_future *f, const acto_msg *req);
+/* acto__trace_callbacks makes stand, filled in from the flow and cause f
+ * resolved in, the message being handled while f's callbacks run (outside
+ * any actor); returns what to restore after. */
+const acto_msg *acto__trace_callbacks(acto_system *sys, const acto_future *f,
+                                      acto_msg *stand);
 /* acto__trace_type_named hands a type's name to the sink. */
 void acto__trace_type_named(acto_system *sys, uint32_t type, const char *name);
 /* acto__deliver_on_done is the callback delivering a prebuilt message

@@ -162,8 +162,22 @@ to_ns(acto__trace *t, acto_trace_event *ev, size_t n)
 static int flush(acto_system *sys, acto__trace *t);
 static void note_lost(acto_system *sys, acto__trace *t);
 
-static acto_trace_event *
-slot(acto_system *sys)
+/* fill takes the next slot of the ring, stamped. */
+static inline acto_trace_event *
+fill(acto_system *sys, acto__trace *t)
+{
+    t->stats.recorded++;
+    acto_trace_event *e = &t->ring[t->head++ & t->mask];
+    e->ts = now_ns(sys);
+    e->flags = 0;
+    e->pad = 0;
+    return e;
+}
+
+/* slot_slow is slot past the ring's first half: the hand-over is asked
+ * for at half full, and a full ring drops, overwrites or blocks. */
+static __attribute__((noinline)) acto_trace_event *
+slot_slow(acto_system *sys)
 {
     acto__trace *t = sys->trace;
     if (t->head - t->flushed > t->mask) { /* full */
@@ -189,12 +203,20 @@ slot(acto_system *sys)
         t->head - t->flushed == (uint64_t)(t->mask + 1) / 2) {
         acto__kick(sys); /* half full: the round's end hands it over */
     }
-    t->stats.recorded++;
-    acto_trace_event *e = &t->ring[t->head++ & t->mask];
-    e->ts = now_ns(sys);
-    e->flags = 0;
-    e->pad = 0;
-    return e;
+    return fill(sys, t);
+}
+
+/* slot is the next event's place, or NULL (counted) when there is none.
+ * Below half full, one test: nothing is lost then (what a full ring
+ * lost is noted by the hand-over that empties it). */
+static inline acto_trace_event *
+slot(acto_system *sys)
+{
+    acto__trace *t = sys->trace;
+    if (likely(t->head - t->flushed < (uint64_t)(t->mask + 1) / 2)) {
+        return fill(sys, t);
+    }
+    return slot_slow(sys);
 }
 
 void
@@ -219,19 +241,32 @@ void
 acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
 {
     const acto_msg *cur = sys->current_msg;
-    if (cur == &sys->trace->why && m->cause == 0) {
-        m->cause = cur->id; /* a stop's notice: caused by what stopped it */
+    if (cur != NULL && m->cause == 0 &&
+        (cur == &sys->trace->why || sys->current == NULL)) {
+        /* A stop's notice is caused by what stopped it; a send from a
+         * future's callback, by what resolved the future. */
+        m->cause = cur->id;
+    }
+    if (from == NULL &&
+        (m->type == ACTO_MSG_DOWN || m->type == ACTO_MSG_CHILD_FAILED)) {
+        from = acto__lookup(sys, m->sender); /* the stopping actor's notice */
     }
     if (!(m->flags & MSG_FLOWED)) {
         /* Sent while handling a message: its flow goes on, sampled in or
          * out as it was; else a flow starts here, and is sampled now. */
-        uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
-        m->flow = f != 0 ? f : m->id;
-        m->flags |= MSG_FLOWED;
-        if (f != 0 ? !acto__msg_sampled(cur)
-                   : !flow_kept(sys->trace, m->flow)) {
-            m->flags |= MSG_UNSAMPLED;
+        if (cur != NULL && (cur->flags & MSG_FLOWED) &&
+            (cur->flow != 0 || !acto__msg_sampled(cur))) {
+            acto__msg_follow(m, cur); /* a flow sampled out has no id */
+        } else {
+            m->flow = m->id;
+            m->flags |= MSG_FLOWED;
+            if (!flow_kept(sys->trace, m->flow)) {
+                m->flags |= MSG_UNSAMPLED;
+            }
         }
+    }
+    if ((m->flags & MSG_ASK) && m->sender.id == sys->ask_ref.id) {
+        acto__ask_traced(sys, m); /* a request: its deadline's flow */
     }
     if (!acto__msg_sampled(m)) {
         return;
@@ -318,40 +353,97 @@ acto__trace_stopped(acto_system *sys, acto_actor *a)
     return cur;
 }
 
-/* follow puts a continuation m in the flow of cur, caused by it. */
+/* A flow context: the flow something happens in and its cause. */
+typedef struct flow_ctx {
+    uint64_t flow, cause;
+    bool flowed, sampled;
+} flow_ctx;
+
+/* follow puts a continuation m in the flow c, caused by its cause. */
 static void
-follow(acto_msg *m, const acto_msg *cur)
+follow(acto_msg *m, flow_ctx c)
 {
-    m->cause = cur->id;
-    acto__msg_follow(m, cur);
+    m->cause = c.cause;
+    m->flow = c.flow;
+    m->flags |= MSG_FLOWED | (c.sampled ? 0 : MSG_UNSAMPLED);
+}
+
+/* settle_ctx is what resolved f: the message being handled (a reply
+ * stands for one), else what f carries from where it began (an ask's
+ * request, when its deadline fails it). */
+static flow_ctx
+settle_ctx(const acto_system *sys, const acto_future *f)
+{
+    const acto_msg *cur = sys->current_msg;
+    /* A message can be flagged with a flow of 0 (none): not one to go on
+     * in. A flow sampled out has no id to read. */
+    if (cur != NULL && (cur->flags & MSG_FLOWED) &&
+        (cur->flow != 0 || !acto__msg_sampled(cur))) {
+        return (flow_ctx){cur->flow, cur->id, true, acto__msg_sampled(cur)};
+    }
+    if (f->flags & FUT_FLOWED) {
+        return (flow_ctx){f->trace_flow, f->trace_cause, true,
+                          !(f->flags & FUT_UNSAMPLED)};
+    }
+    return (flow_ctx){0, 0, false, true};
+}
+
+/* keep_ctx makes f carry c, for its callbacks to run in. */
+static void
+keep_ctx(acto_future *f, flow_ctx c)
+{
+    f->trace_flow = c.flow;
+    f->trace_cause = c.cause;
+    f->flags &= (uint8_t)~FUT_UNSAMPLED;
+    f->flags |= FUT_FLOWED | (c.sampled ? 0 : FUT_UNSAMPLED);
 }
 
 void
 acto__trace_settle(acto_future *f)
 {
     acto_system *sys = f->sys;
-    const acto_msg *cur = sys->current_msg;
-    bool flowed = cur != NULL && (cur->flags & MSG_FLOWED);
-    if (!flowed || acto__msg_sampled(cur)) {
-        acto__trace_record(sys, ACTO_TRACE_FUTURE, flowed ? cur->flow : 0,
-                           (uint64_t)(uintptr_t)f, flowed ? cur->id : 0,
+    flow_ctx c = settle_ctx(sys, f);
+    if (c.sampled) {
+        acto__trace_record(sys, ACTO_TRACE_FUTURE, c.flowed ? c.flow : 0,
+                           (uint64_t)(uintptr_t)f, c.flowed ? c.cause : 0,
                            sys->current != NULL ? sys->current->self
                                                 : ACTO_REF_NONE,
                            ACTO_REF_NONE, 0, f->state);
     }
-    if (!flowed) {
+    if (!c.flowed) {
         return;
     }
+    keep_ctx(f, c);
     /* What it delivers goes on in the flow (sampled out if it is): the
      * notify message, then-steps and notices sent by callback. */
     if (f->notify != NULL) {
-        follow(f->notify, cur);
+        follow(f->notify, c);
     }
-    for (acto__cb *c = f->cbs; c != NULL; c = c->next) {
-        if (c->cb == acto__deliver_on_done) {
-            follow(c->user, cur);
+    for (acto__cb *cb = f->cbs; cb != NULL; cb = cb->next) {
+        if (cb->cb == acto__deliver_on_done) {
+            follow(cb->user, c);
         }
     }
+}
+
+void
+acto__trace_ask_request(acto_future *f, const acto_msg *req)
+{
+    keep_ctx(f, (flow_ctx){req->flow, req->id, true, acto__msg_sampled(req)});
+}
+
+const acto_msg *
+acto__trace_callbacks(acto_system *sys, const acto_future *f, acto_msg *stand)
+{
+    const acto_msg *cur = sys->current_msg;
+    if (f->flags & FUT_FLOWED) {
+        stand->id = f->trace_cause;
+        stand->flow = f->trace_flow;
+        stand->flags =
+            MSG_FLOWED | ((f->flags & FUT_UNSAMPLED) ? MSG_UNSAMPLED : 0);
+        sys->current_msg = stand;
+    }
+    return cur;
 }
 
 /* note_lost records, when there is room, how many events were lost. */

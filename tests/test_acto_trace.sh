@@ -74,7 +74,8 @@ check_field worker 12 1 failures
 check_field worker 13 1 restarts
 check_field ghost 14 1 "dead letters"
 check_field ghost 5 0 handled
-check_field outside 4 5 out
+check_field outside 4 4 out
+check_field worker 4 1 out # its DOWN to the supervisor, sent as it stops
 if awk -F'\t' 'NR > 1 && $1 != "#" && !/^#/ && ($6 > $7 || $7 > $8 || $9 > $10) { bad = 1 } END { exit bad }' stats.tsv; then
     ok "stats: p50 <= p99 <= max"
 else
@@ -89,6 +90,19 @@ has stats.tsv '^# events [0-9]+, sends 9, handled 7, failures 1, restarts 1, dea
 has stats.tsv '^# lost events 0 \(in 0 LOST events; the file counts 0\)' "stats: no events lost"
 expect 0 "stats (table)" "$TOOL" stats s.acto
 has out.txt '^actor +in +out +handled' "stats: the table's header"
+# per message type, by the names in the trace's string table
+has out.txt '^message type +sent +handled +hdl p50 +hdl p99 +hdl max$' "stats: the per-type header"
+has out.txt '^Go +1 +1 +[0-9.]+[nums]+ ' "stats: Go, sent and handled once, timed"
+has stats.tsv '^#type	Reply	1	0	0	0	0$' "stats --tsv: a reply completes its ask, handled by no actor"
+has stats.tsv '^#type	Hello	1	0	' "stats --tsv: the dead letter's type, sent, never handled"
+types_handled=$(awk -F'\t' '$1 == "#type" && $2 != "name" { n += $4 } END { print n }' stats.tsv)
+if [ "$types_handled" = 7 ]; then ok "stats: the types' handled add up to the total"
+else fail "stats: the types' handled add up to $types_handled, expected 7"; fi
+if awk -F'\t' '$1 == "#type" && $2 != "name" && ($5 > $6 || $6 > $7) { bad = 1 } END { exit bad }' stats.tsv; then
+    ok "stats: per type, p50 <= p99 <= max"
+else
+    fail "stats: per type, p50 <= p99 <= max"
+fi
 
 # ---- flow and why -----------------------------------------------------------
 expect 0 "flow" "$TOOL" flow s.acto "$flow"
@@ -102,7 +116,7 @@ has flow.txt '^  \* #[0-9]+ Tick: timer set by alpha 0\.1 for beta 1\.1, fired a
 has flow.txt '^    \* #[0-9]+ Tick: outside -> beta 1\.1, queued' "flow: the timer's message, critical"
 has flow.txt 'Die: alpha 0\.1 -> worker [0-9.]+, .*FAILED ACTO_EINVAL.*restarted by actor [0-9.]+ as worker' "flow: the failure and its restart"
 has flow.txt 'Hello: alpha 0\.1 -> ghost [0-9.]+, DEAD LETTER' "flow: the dead letter"
-has flow.txt '^      #[0-9]+ DOWN: outside -> actor [0-9.]+, queued' "flow: the supervisor's notice under the failing message"
+has flow.txt '^      #[0-9]+ DOWN: worker [0-9.]+ -> actor [0-9.]+, queued' "flow: the supervisor's notice under the failing message"
 has flow.txt '^critical path \(\*\): 3 hops' "flow: the critical path's summary"
 expect 0 "flow given a message id finds its flow" "$TOOL" flow s.acto "$done_id"
 has out.txt "^flow $flow: 10 messages" "flow: by message id"

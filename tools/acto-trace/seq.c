@@ -16,12 +16,13 @@
 
 #define MAX_CHARS 45000
 
-enum { L_ARROW, L_DEAD, L_NOTE, L_CREATE, L_DESTROY, L_STOPPED };
+enum { L_ARROW, L_DEAD, L_NOTE, L_CREATE, L_DESTROY, L_STOPPED, L_SKIP };
 
 typedef struct line {
     uint64_t ts;
     uint32_t order;
     int kind;
+    bool destroys;     /* the arrow destroys its sender (a stop notice) */
     uint32_t from, to; /* participant numbers */
     char text[160];
 } line;
@@ -77,6 +78,7 @@ add(seq *s, uint64_t ts, int kind, uint32_t from, uint32_t to, const char *fmt,
     l->ts = ts;
     l->order = (uint32_t)s->n++;
     l->kind = kind;
+    l->destroys = false;
     l->from = from;
     l->to = to;
     char raw[400];
@@ -157,6 +159,31 @@ by_time(const void *x, const void *y)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* fix_destroy keeps line i, a destroy, last for its participant: the
+ * notices a stopping actor sends after its stop (DOWN, CHILD_FAILED)
+ * become the destroying arrow; anything else of it after the stop makes
+ * the stop a note. */
+static void
+fix_destroy(seq *s, size_t i)
+{
+    line *l = &s->l[i];
+    size_t last = i;
+    for (size_t j = i + 1; j < s->n; j++) {
+        const line *k = &s->l[j];
+        if (k->to == l->from ||
+            (k->from == l->from && k->kind != L_ARROW && k->kind != L_DEAD)) {
+            l->kind = L_NOTE;
+            l->to = l->from;
+            return;
+        }
+        last = k->from == l->from ? j : last;
+    }
+    if (last != i) {
+        l->kind = L_SKIP;
+        s->l[last].destroys = true;
+    }
+}
+
 /* fix applies Mermaid's rules: a created participant must not appear
  * before its creation (else it is declared instead), and a destroyed one
  * must appear nowhere after (else its stop is a note). */
@@ -178,16 +205,8 @@ fix(seq *s, bool *declared)
         seen[l->from] = seen[l->to] = true;
     }
     for (size_t i = 0; i < s->n; i++) {
-        line *l = &s->l[i];
-        if (l->kind != L_DESTROY) {
-            continue;
-        }
-        for (size_t j = i + 1; j < s->n; j++) {
-            if (s->l[j].from == l->from || s->l[j].to == l->from) {
-                l->kind = L_NOTE;
-                l->to = l->from;
-                break;
-            }
+        if (s->l[i].kind == L_DESTROY) {
+            fix_destroy(s, i);
         }
     }
     free(seen);
@@ -205,6 +224,9 @@ alias(at_out *o, seq *s, uint32_t p)
 static void
 write_line(at_out *o, seq *s, const line *l)
 {
+    if (l->destroys) {
+        at_out_printf(o, "destroy p%u\n", l->from);
+    }
     switch (l->kind) {
     case L_ARROW:
         at_out_printf(o, "p%u-)p%u: %s\n", l->from, l->to, l->text);
@@ -252,7 +274,7 @@ write_seq(at_out *o, seq *s, unsigned max_arrows)
         if (arrows >= max_arrows || o->total >= MAX_CHARS) {
             break;
         }
-        arrows += s->l[i].kind != L_NOTE;
+        arrows += s->l[i].kind != L_NOTE && s->l[i].kind != L_SKIP;
         write_line(o, s, &s->l[i]);
     }
     if (i < s->n) {

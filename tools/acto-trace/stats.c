@@ -1,6 +1,7 @@
 /* acto-trace stats: per actor, messages in and out, handle time and
  * mailbox wait quantiles, peak mailbox depth, failures, restarts, dead
- * letters and drops; trace-wide, the events lost. One pass; memory is the
+ * letters and drops; per message type, messages sent and handled and
+ * handle time quantiles; trace-wide, the events lost. One pass; memory is the
  * actors' duration samples and the messages in flight. */
 #include "at.h"
 
@@ -9,12 +10,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Per message type (stats only): messages sent and handled, and how long
+ * their handling took. */
+typedef struct type_stat {
+    uint32_t type;
+    uint64_t sent, handled;
+    at_vec handle_ns;
+} type_stat;
+
+typedef struct type_table {
+    at_map ix; /* type + 1 -> index + 1 */
+    type_stat *v;
+    size_t n, cap;
+} type_table;
+
+static type_stat *
+type_of(type_table *tt, uint32_t type)
+{
+    bool fresh;
+    uint64_t *ix = at_map_put(&tt->ix, (uint64_t)type + 1, &fresh);
+    if (fresh) {
+        if (tt->n == tt->cap) {
+            tt->cap = tt->cap ? tt->cap * 2 : 16;
+            tt->v = at_realloc(tt->v, tt->cap * sizeof(*tt->v));
+        }
+        tt->v[tt->n] = (type_stat){.type = type};
+        *ix = ++tt->n;
+    }
+    return &tt->v[*ix - 1];
+}
+
+static void
+types_free(type_table *tt)
+{
+    for (size_t i = 0; i < tt->n; i++) {
+        at_vec_free(&tt->v[i].handle_ns);
+    }
+    free(tt->v);
+    at_map_free(&tt->ix);
+}
+
 /* The pass's state beside the actors: messages sent and not yet handled
  * (id -> send ts) and failed messages (id -> the failed actor's ref). */
 typedef struct pass {
     at_map pending;
     at_map failed;
     at_map *edges;
+    type_table *types; /* NULL: not kept */
 } pass;
 
 static void
@@ -36,6 +78,9 @@ on_send(at_trace *t, pass *p, const acto_trace_event *e, at_totals *tot)
     if (e->msg != 0) {
         *at_map_put(&p->pending, e->msg, NULL) = e->ts;
     }
+    if (p->types != NULL) {
+        type_of(p->types, e->type)->sent++;
+    }
     tot->sends++;
 }
 
@@ -55,13 +100,20 @@ on_handle(at_trace *t, pass *p, const acto_trace_event *e)
 }
 
 static void
-on_handled(at_trace *t, const acto_trace_event *e, at_totals *tot)
+on_handled(at_trace *t, pass *p, const acto_trace_event *e, at_totals *tot)
 {
     at_actor *a = at_actor_of(t, e->actor);
+    type_stat *ts = p->types != NULL ? type_of(p->types, e->type) : NULL;
     if (a->open_msg == e->msg && a->open_ts != 0) {
-        at_vec_push(&a->handle_ns,
-                    e->ts >= a->open_ts ? e->ts - a->open_ts : 0);
+        uint64_t ns = e->ts >= a->open_ts ? e->ts - a->open_ts : 0;
+        at_vec_push(&a->handle_ns, ns);
+        if (ts != NULL) {
+            at_vec_push(&ts->handle_ns, ns);
+        }
         a->open_ts = 0;
+    }
+    if (ts != NULL) {
+        ts->handled++;
     }
     a->open_msg = 0;
     a->handled++;
@@ -92,7 +144,7 @@ on_event(at_trace *t, pass *p, const acto_trace_event *e, at_totals *tot)
         on_handle(t, p, e);
         break;
     case ACTO_TRACE_HANDLED:
-        on_handled(t, e, tot);
+        on_handled(t, p, e, tot);
         break;
     case ACTO_TRACE_FAIL:
         at_actor_of(t, e->actor)->failures++;
@@ -138,10 +190,10 @@ on_event(at_trace *t, pass *p, const acto_trace_event *e, at_totals *tot)
     }
 }
 
-int
-at_stats_pass(at_trace *t, at_totals *tot, at_map *edges)
+static int
+stats_pass(at_trace *t, at_totals *tot, at_map *edges, type_table *types)
 {
-    pass p = {.edges = edges};
+    pass p = {.edges = edges, .types = types};
     acto_trace_event e;
     memset(tot, 0, sizeof(*tot));
     while (at_trace_next(t, &e) == 1) {
@@ -153,7 +205,60 @@ at_stats_pass(at_trace *t, at_totals *tot, at_map *edges)
     return t->status < 0 ? AT_FAIL : AT_OK;
 }
 
+int
+at_stats_pass(at_trace *t, at_totals *tot, at_map *edges)
+{
+    return stats_pass(t, tot, edges, NULL);
+}
+
 /* ---- printing ---------------------------------------------------------- */
+
+/* by_handled orders types by messages handled, then sent, then type. */
+static int
+by_handled(const void *x, const void *y)
+{
+    const type_stat *a = x, *b = y;
+    if (a->handled != b->handled) {
+        return a->handled > b->handled ? -1 : 1;
+    }
+    if (a->sent != b->sent) {
+        return a->sent > b->sent ? -1 : 1;
+    }
+    return a->type < b->type ? -1 : a->type > b->type;
+}
+
+/* print_types writes the per-type table; in TSV, rows begin with "#type"
+ * so that readers of the actor rows skip them as comments. */
+static void
+print_types(at_out *o, at_trace *t, type_table *tt, bool tsv)
+{
+    qsort(tt->v, tt->n, sizeof(*tt->v), by_handled);
+    at_out_str(o, tsv ? "#type\tname\tsent\thandled\thandle_p50_ns\t"
+                        "handle_p99_ns\thandle_max_ns\n"
+                      : "\nmessage type                     sent  handled "
+                        "  hdl p50   hdl p99   hdl max\n");
+    for (size_t i = 0; i < tt->n; i++) {
+        type_stat *ts = &tt->v[i];
+        char tb[32], d[3][32];
+        const char *name = at_type_name(t, ts->type, tb);
+        uint64_t p50 = at_vec_pct(&ts->handle_ns, 0.5);
+        uint64_t p99 = at_vec_pct(&ts->handle_ns, 0.99);
+        uint64_t max = at_vec_max(&ts->handle_ns);
+        if (tsv) {
+            at_out_printf(o, "#type\t%s\t%llu\t%llu\t%llu\t%llu\t%llu\n", name,
+                          (unsigned long long)ts->sent,
+                          (unsigned long long)ts->handled,
+                          (unsigned long long)p50, (unsigned long long)p99,
+                          (unsigned long long)max);
+        } else {
+            at_out_printf(o, "%-28.28s %8llu %8llu %9s %9s %9s\n", name,
+                          (unsigned long long)ts->sent,
+                          (unsigned long long)ts->handled,
+                          at_fmt_dur(p50, d[0]), at_fmt_dur(p99, d[1]),
+                          at_fmt_dur(max, d[2]));
+        }
+    }
+}
 
 static bool
 active(const at_actor *a)
@@ -238,11 +343,13 @@ at_cmd_stats(const at_args *args)
         return AT_FAIL;
     }
     at_totals tot;
-    int rc = at_stats_pass(&t, &tot, NULL);
+    type_table types = {0};
+    int rc = stats_pass(&t, &tot, NULL, &types);
     at_out o;
     int err = at_out_open(&o, args->out);
     if (err != 0) {
         fprintf(stderr, "acto-trace: %s: %s\n", args->out, strerror(err));
+        types_free(&types);
         at_trace_close(&t);
         return AT_FAIL;
     }
@@ -251,6 +358,8 @@ at_cmd_stats(const at_args *args)
     } else {
         print_table(&o, &t);
     }
+    print_types(&o, &t, &types, args->tsv);
+    types_free(&types);
     uint64_t file_lost = acto_tracefile_lost(t.r);
     at_out_printf(
         &o,

@@ -1,0 +1,391 @@
+/* Tracing causality where no message is being handled: a future chain
+ * whose steps complete from future callbacks, an ask that times out, and
+ * the DOWN notice of a stopping actor. Each stays in its flow, with the
+ * right cause and sender. */
+#include "acto_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_GO = 1, T_NEXT, T_REQ, T_REPLY, T_LAST };
+
+typedef struct memsink {
+    acto_trace_event *ev;
+    size_t n, cap;
+} memsink;
+
+static int
+mem_write(const acto_trace_event *ev, size_t n, void *user)
+{
+    memsink *s = user;
+    if (s->n + n > s->cap) {
+        s->cap = (s->n + n) * 2;
+        s->ev = realloc(s->ev, s->cap * sizeof(*s->ev));
+        assert_non_null(s->ev);
+    }
+    memcpy(s->ev + s->n, ev, n * sizeof(*ev));
+    s->n += n;
+    return 0;
+}
+
+static acto_system *
+traced_system(acto_test_env *env, memsink *s)
+{
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    acto_trace_sink sk = {.write = mem_write, .user = s};
+    assert_acto_ok(acto_trace_start(sys, &sk, NULL));
+    return sys;
+}
+
+static const acto_trace_event *
+find(const memsink *s, uint16_t kind, uint64_t msg)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ev[i].kind == kind && s->ev[i].msg == msg) {
+            return &s->ev[i];
+        }
+    }
+    return NULL;
+}
+
+/* find_send finds the nth (from 0) send of a type. */
+static const acto_trace_event *
+find_send(const memsink *s, uint32_t type, int nth)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ev[i].kind == ACTO_TRACE_SEND && s->ev[i].type == type &&
+            nth-- == 0) {
+            return &s->ev[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+replier_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)state;
+    return acto_msg_type(m) == T_REQ ? acto_reply(ctx, T_REPLY, "ok", 2) : 0;
+}
+
+static const acto_behaviour replier_b = {.receive = replier_receive};
+
+/* ---- a chain of two steps, the first one asking again ----------------- */
+
+typedef struct chain_state {
+    acto_ref b;
+    acto_future *ask, *chain1, *chain2;
+} chain_state;
+
+static acto_future *
+ask_again(acto_ctx *ctx, void *state, acto_future *prev, void *user)
+{
+    (void)prev;
+    (void)user;
+    chain_state *cs = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    acto_msg *req;
+    assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+    acto_future *f;
+    assert_acto_ok(acto_ask(sys, cs->b, req, 100, &f));
+    return f; /* the chain completes when this does: from a callback */
+}
+
+static acto_future *
+tell_last(acto_ctx *ctx, void *state, acto_future *prev, void *user)
+{
+    (void)prev;
+    (void)user;
+    chain_state *cs = state;
+    assert_acto_ok(acto_tell(ctx, cs->b, T_LAST, NULL, 0));
+    return NULL;
+}
+
+static int
+chain_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    chain_state *cs = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_msg_type(m) == T_GO) {
+        acto_msg *req;
+        assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+        assert_acto_ok(acto_ask(sys, cs->b, req, 100, &cs->ask));
+        assert_acto_ok(
+            acto_future_then(ctx, cs->ask, ask_again, NULL, &cs->chain1));
+        assert_acto_ok(
+            acto_future_then(ctx, cs->chain1, tell_last, NULL, &cs->chain2));
+    }
+    return 0;
+}
+
+static const acto_behaviour chain_b = {.receive = chain_receive};
+
+static void
+trace_keeps_a_future_chain_in_its_flow(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = traced_system(env, &s);
+    chain_state cs = {0};
+    acto_ref a;
+    assert_acto_ok(acto_spawn(sys, &replier_b, NULL, NULL, &cs.b));
+    assert_acto_ok(acto_spawn(sys, &chain_b, &cs, NULL, &a));
+    assert_acto_ok(acto_test_send_int(sys, a, T_GO, 0));
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(cs.chain2), ACTO_FUTURE_DONE);
+    assert_acto_ok(acto_trace_flush(sys));
+    const acto_trace_event *go = find_send(&s, T_GO, 0);
+    const acto_trace_event *reply2 = find_send(&s, T_REPLY, 1);
+    assert_non_null(go);
+    assert_non_null(reply2);
+    assert_int_equal(reply2->flow, go->flow);
+    /* The first step's chain completes in a callback of the second ask:
+     * still in Go's flow, caused by the reply that completed that ask. */
+    const acto_trace_event *c1 =
+        find(&s, ACTO_TRACE_FUTURE, (uint64_t)(uintptr_t)cs.chain1);
+    assert_non_null(c1);
+    assert_int_equal(c1->arg, ACTO_FUTURE_DONE);
+    assert_int_equal(c1->flow, go->flow);
+    assert_int_equal(c1->cause, reply2->msg);
+    /* The second step goes on in the flow, and so does what it sends. */
+    const acto_trace_event *step2 =
+        find_send(&s, ACTO_MSG_SYSTEM_BASE + 0x100u, 1);
+    assert_non_null(step2);
+    assert_int_equal(step2->flow, go->flow);
+    assert_int_equal(step2->cause, reply2->msg);
+    const acto_trace_event *last = find_send(&s, T_LAST, 0);
+    assert_non_null(last);
+    assert_int_equal(last->flow, go->flow);
+    assert_int_equal(last->cause, step2->msg);
+    const acto_trace_event *c2 =
+        find(&s, ACTO_TRACE_FUTURE, (uint64_t)(uintptr_t)cs.chain2);
+    assert_non_null(c2);
+    assert_int_equal(c2->flow, go->flow);
+    acto_future_release(cs.ask);
+    acto_future_release(cs.chain1);
+    acto_future_release(cs.chain2);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+/* ---- an ask that times out -------------------------------------------- */
+
+static int
+mute_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    (void)ctx;
+    (void)state;
+    (void)m;
+    return 0;
+}
+
+static const acto_behaviour mute_b = {.receive = mute_receive};
+
+typedef struct asker_state {
+    acto_ref b;
+    acto_future *ask;
+} asker_state;
+
+static int
+asker_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    asker_state *as = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_msg_type(m) == T_GO) {
+        acto_msg *req;
+        assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+        assert_acto_ok(acto_ask(sys, as->b, req, 5, &as->ask));
+        assert_acto_ok(acto_future_notify(ctx, as->ask, T_NEXT));
+    }
+    return 0;
+}
+
+static const acto_behaviour asker_b = {.receive = asker_receive};
+
+static void
+trace_puts_a_timed_out_ask_in_the_flow_of_its_request(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = traced_system(env, &s);
+    asker_state as = {0};
+    acto_ref a;
+    assert_acto_ok(acto_spawn(sys, &mute_b, NULL, NULL, &as.b));
+    assert_acto_ok(acto_spawn(sys, &asker_b, &as, NULL, &a));
+    assert_acto_ok(acto_test_send_int(sys, a, T_GO, 0));
+    acto_test_settle(env);
+    assert_acto_ok(acto_system_advance(sys, 10));
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(as.ask), ACTO_FUTURE_FAILED);
+    assert_int_equal(acto_future_exception(as.ask)->code, ACTO_ETIMEDOUT);
+    assert_acto_ok(acto_trace_flush(sys));
+    const acto_trace_event *go = find_send(&s, T_GO, 0);
+    const acto_trace_event *req = find_send(&s, T_REQ, 0);
+    assert_non_null(go);
+    assert_non_null(req);
+    /* The deadline of the request failed it: the request is the cause. */
+    const acto_trace_event *fut =
+        find(&s, ACTO_TRACE_FUTURE, (uint64_t)(uintptr_t)as.ask);
+    assert_non_null(fut);
+    assert_int_equal(fut->arg, ACTO_FUTURE_FAILED);
+    assert_int_equal(fut->flow, go->flow);
+    assert_int_equal(fut->cause, req->msg);
+    /* The notice it sends goes on in the flow, with the same cause. */
+    const acto_trace_event *next = find_send(&s, T_NEXT, 0);
+    assert_non_null(next);
+    assert_int_equal(next->flow, go->flow);
+    assert_int_equal(next->cause, req->msg);
+    const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, next->msg);
+    assert_non_null(h);
+    assert_int_equal(h->flow, go->flow);
+    acto_future_release(as.ask);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+/* ---- a DOWN notice ---------------------------------------------------- */
+
+typedef struct watcher_state {
+    acto_ref target;
+    int downs;
+} watcher_state;
+
+static int
+watcher_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    watcher_state *ws = state;
+    uint64_t id;
+    if (acto_msg_type(m) == T_GO) {
+        assert_acto_ok(acto_monitor(ctx, ws->target, &id));
+        assert_acto_ok(acto_stop(acto_ctx_system(ctx), ws->target));
+    } else if (acto_msg_type(m) == ACTO_MSG_DOWN) {
+        ws->downs++;
+    }
+    return 0;
+}
+
+static const acto_behaviour watcher_b = {.receive = watcher_receive};
+
+static void
+trace_sends_a_down_notice_from_the_stopped_actor(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = traced_system(env, &s);
+    watcher_state ws = {0};
+    acto_ref w;
+    assert_acto_ok(acto_spawn(sys, &mute_b, NULL, NULL, &ws.target));
+    assert_acto_ok(acto_spawn(sys, &watcher_b, &ws, NULL, &w));
+    assert_acto_ok(acto_test_send_int(sys, w, T_GO, 0));
+    acto_test_settle(env);
+    assert_int_equal(ws.downs, 1);
+    assert_acto_ok(acto_trace_flush(sys));
+    const acto_trace_event *go = find_send(&s, T_GO, 0);
+    const acto_trace_event *down = find_send(&s, ACTO_MSG_DOWN, 0);
+    assert_non_null(go);
+    assert_non_null(down);
+    assert_int_equal(down->actor, ws.target.id);
+    assert_int_equal(down->peer, w.id);
+    assert_int_equal(down->flow, go->flow);
+    assert_int_equal(down->cause, go->msg);
+    const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, down->msg);
+    assert_non_null(h);
+    assert_int_equal(h->peer, ws.target.id);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+/* ---- an ask two hops into a flow sampled out -------------------------- */
+
+typedef struct hop_state {
+    acto_ref next, server;
+    acto_future *asks[256];
+    int n;
+} hop_state;
+
+static int
+hop_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    hop_state *hs = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_msg_type(m) == T_GO) {
+        /* The first hop passes it on four times: more messages than the
+         * pool holds, so some are fresh, their flow field never set. */
+        for (int i = 0; i < 4; i++) {
+            assert_acto_ok(acto_tell(ctx, hs->next, T_NEXT, NULL, 0));
+        }
+        return 0;
+    }
+    acto_msg *req; /* the second asks */
+    assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+    assert_acto_ok(acto_ask(sys, hs->server, req, 5, &hs->asks[hs->n++]));
+    return 0;
+}
+
+static const acto_behaviour hop_b = {.receive = hop_receive};
+
+static bool
+kept(const memsink *s, uint64_t flow)
+{
+    const acto_trace_event *root = find(s, ACTO_TRACE_SEND, flow);
+    return root != NULL && root->type == T_GO;
+}
+
+static void
+trace_keeps_an_ask_in_a_flow_sampled_out(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    acto_trace_sink sk = {.write = mem_write, .user = &s};
+    acto_trace_opts o = {.sample = 0.5, .seed = 3};
+    assert_acto_ok(acto_trace_start(sys, &sk, &o));
+    hop_state h2 = {0}, h1 = {0};
+    acto_ref first;
+    assert_acto_ok(acto_spawn(sys, &mute_b, NULL, NULL, &h2.server));
+    assert_acto_ok(acto_spawn(sys, &hop_b, &h2, NULL, &h1.next));
+    assert_acto_ok(acto_spawn(sys, &hop_b, &h1, NULL, &first));
+    for (int i = 0; i < 64; i++) {
+        assert_acto_ok(acto_test_send_int(sys, first, T_GO, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_system_advance(sys, 10)); /* every ask times out */
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    /* Whole flows or none: every request and every timed-out ask recorded
+     * is in a flow whose root was kept, and some flows were not. */
+    size_t reqs = 0, futs = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if ((e->kind == ACTO_TRACE_SEND && e->type == T_REQ) ||
+            e->kind == ACTO_TRACE_FUTURE) {
+            assert_true(kept(&s, e->flow));
+            reqs += e->kind == ACTO_TRACE_SEND;
+            futs += e->kind == ACTO_TRACE_FUTURE;
+        }
+    }
+    assert_int_equal(reqs, futs);
+    assert_true(reqs > 0 && reqs < 256);
+    for (int i = 0; i < h2.n; i++) {
+        assert_int_equal(acto_future_exception(h2.asks[i])->code,
+                         ACTO_ETIMEDOUT);
+        acto_future_release(h2.asks[i]);
+    }
+    assert_int_equal(h2.n, 256);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        acto_unit_test(trace_keeps_a_future_chain_in_its_flow),
+        acto_unit_test(trace_puts_a_timed_out_ask_in_the_flow_of_its_request),
+        acto_unit_test(trace_sends_a_down_notice_from_the_stopped_actor),
+        acto_unit_test(trace_keeps_an_ask_in_a_flow_sampled_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
