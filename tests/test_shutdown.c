@@ -541,110 +541,23 @@ cancelled_watch_leaves_the_tree_alone(void **state)
 
 /* ---- signals, in a real service process ------------------------------ */
 
-/* A child process (tests/sup_service.c) whose output is collected. */
-typedef struct service {
-    uv_process_t proc;
-    uv_pipe_t out;
-    char text[4096];
-    size_t len;
-    bool exited;
-    int64_t status;
-    int term_signal;
-    int pipe_closed;
-} service;
-
+/* Starts the service (tests/sup_service.c), with flag if not NULL. */
 static void
-svc_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)hint;
-    service *s = h->data;
-    size_t room = sizeof(s->text) - 1 - s->len;
-    *buf = uv_buf_init(s->text + s->len, (unsigned)room);
-}
-
-static void
-svc_closed(uv_handle_t *h)
-{
-    ((service *)h->data)->pipe_closed++;
-}
-
-static void
-svc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    (void)buf;
-    service *s = st->data;
-    if (n > 0) {
-        s->len += (size_t)n;
-        s->text[s->len] = '\0';
-    } else if (n < 0) {
-        uv_close((uv_handle_t *)st, svc_closed);
-    }
-}
-
-static void
-svc_exit(uv_process_t *p, int64_t status, int sig)
-{
-    service *s = p->data;
-    s->exited = true;
-    s->status = status;
-    s->term_signal = sig;
-    uv_close((uv_handle_t *)p, svc_closed);
-}
-
-static void
-svc_start(uv_loop_t *loop, service *s, const char *flag)
+svc_start(uv_loop_t *loop, acto_test_proc *s, const char *flag)
 {
     char *args[] = {(char *)SUP_SERVICE_PATH, (char *)flag, NULL};
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-         .data.stream = (uv_stream_t *)&s->out},
-        {.flags = UV_INHERIT_FD, .data.fd = 2},
-    };
-    uv_process_options_t o = {.exit_cb = svc_exit,
-                              .file = SUP_SERVICE_PATH,
-                              .args = args,
-                              .stdio = stdio,
-                              .stdio_count = 3};
-    assert_int_equal(uv_pipe_init(loop, &s->out, 0), 0);
-    s->out.data = s;
-    s->proc.data = s;
-    assert_int_equal(uv_spawn(loop, &s->proc, &o), 0);
-    assert_int_equal(uv_read_start((uv_stream_t *)&s->out, svc_alloc, svc_read),
-                     0);
-}
-
-typedef struct wait_text {
-    service *s;
-    const char *want;
-} wait_text;
-
-static bool
-svc_said(void *arg)
-{
-    wait_text *w = arg;
-    return strstr(w->s->text, w->want) != NULL;
-}
-
-static bool
-svc_done(void *arg)
-{
-    service *s = arg;
-    return s->exited && s->pipe_closed == 2;
+    acto_test_proc_start(loop, s, args);
 }
 
 static void
-svc_wait_for(acto_test_env *env, service *s, const char *want)
+svc_wait_for(acto_test_env *env, acto_test_proc *s, const char *want)
 {
-    wait_text w = {s, want};
-    if (!acto_test_run_until(&env->loop, svc_said, &w, 10000)) {
-        fail_msg("the service never said '%s'; it said:\n%s", want, s->text);
-    }
+    acto_test_proc_wait_for(&env->loop, s, want, 10000);
 }
 
 /* line_pos returns where want starts in the output (fails if absent). */
 static size_t
-line_pos(const service *s, const char *want)
+line_pos(const acto_test_proc *s, const char *want)
 {
     const char *p = strstr(s->text, want);
     if (p == NULL) {
@@ -657,11 +570,12 @@ static void
 service_stops_cleanly_on_sigint(void **state)
 {
     acto_test_env *env = *state;
-    service s = {0};
+    acto_test_proc s;
     svc_start(&env->loop, &s, NULL);
     svc_wait_for(env, &s, "ready\n");
     assert_int_equal(uv_process_kill(&s.proc, SIGINT), 0);
-    assert_true(acto_test_run_until(&env->loop, svc_done, &s, 10000));
+    assert_true(
+        acto_test_run_until(&env->loop, acto_test_proc_done, &s, 10000));
     assert_int_equal(s.term_signal, 0);
     assert_int_equal(s.status, 0);
     /* In-flight work finished before its actor stopped, and the tree
@@ -682,13 +596,14 @@ static void
 service_forced_by_a_second_signal(void **state)
 {
     acto_test_env *env = *state;
-    service s = {0};
+    acto_test_proc s;
     svc_start(&env->loop, &s, "--hang");
     svc_wait_for(env, &s, "ready\n");
     assert_int_equal(uv_process_kill(&s.proc, SIGINT), 0);
     svc_wait_for(env, &s, "protected: shutdown notice");
     assert_int_equal(uv_process_kill(&s.proc, SIGINT), 0);
-    assert_true(acto_test_run_until(&env->loop, svc_done, &s, 10000));
+    assert_true(
+        acto_test_run_until(&env->loop, acto_test_proc_done, &s, 10000));
     assert_int_equal(s.term_signal, 0);
     assert_int_equal(s.status, 128 + SIGINT);
     char killed[64];

@@ -300,3 +300,95 @@ acto_test_assert_stats_balance(acto_system *sys)
     assert_int_equal(st.sent,
                      st.handled + st.dead_letters + st.dropped + st.queued);
 }
+
+/* ---- child processes -------------------------------------------------- */
+
+static void
+proc_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    acto_test_proc *p = h->data;
+    size_t room = sizeof(p->text) - 1 - p->len;
+    *buf = uv_buf_init(p->text + p->len, (unsigned)room);
+}
+
+static void
+proc_closed(uv_handle_t *h)
+{
+    ((acto_test_proc *)h->data)->closed++;
+}
+
+static void
+proc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    acto_test_proc *p = st->data;
+    if (n > 0) {
+        p->len += (size_t)n;
+        p->text[p->len] = '\0';
+    } else if (n < 0) {
+        uv_close((uv_handle_t *)st, proc_closed);
+    }
+}
+
+static void
+proc_exit(uv_process_t *h, int64_t status, int sig)
+{
+    acto_test_proc *p = h->data;
+    p->exited = true;
+    p->status = status;
+    p->term_signal = sig;
+    uv_close((uv_handle_t *)h, proc_closed);
+}
+
+void
+acto_test_proc_start(uv_loop_t *loop, acto_test_proc *p, char **args)
+{
+    memset(p, 0, sizeof(*p));
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+         .data.stream = (uv_stream_t *)&p->out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+    };
+    uv_process_options_t o = {.exit_cb = proc_exit,
+                              .file = args[0],
+                              .args = args,
+                              .stdio = stdio,
+                              .stdio_count = 3};
+    assert_int_equal(uv_pipe_init(loop, &p->out, 0), 0);
+    p->out.data = p;
+    p->proc.data = p;
+    assert_int_equal(uv_spawn(loop, &p->proc, &o), 0);
+    assert_int_equal(
+        uv_read_start((uv_stream_t *)&p->out, proc_alloc, proc_read), 0);
+}
+
+bool
+acto_test_proc_done(void *arg)
+{
+    acto_test_proc *p = arg;
+    return p->exited && p->closed == 2;
+}
+
+typedef struct proc_text {
+    acto_test_proc *p;
+    const char *want;
+} proc_text;
+
+static bool
+proc_said(void *arg)
+{
+    proc_text *w = arg;
+    return strstr(w->p->text, w->want) != NULL;
+}
+
+void
+acto_test_proc_wait_for(uv_loop_t *loop, acto_test_proc *p, const char *want,
+                        uint64_t timeout_ms)
+{
+    proc_text w = {p, want};
+    if (!acto_test_run_until(loop, proc_said, &w, timeout_ms)) {
+        fail_msg("the process never said '%s'; it said:\n%s", want, p->text);
+    }
+}

@@ -130,4 +130,31 @@ int acto_test_msg_int(const acto_msg *m);
  * dead_letters + dropped + queued. */
 void acto_test_assert_stats_balance(acto_system *sys);
 
+/* ---- child processes -------------------------------------------------- */
+
+/* A program run by a test, its standard output collected in text (stderr
+ * is the test's own). Zeroed by acto_test_proc_start. */
+typedef struct acto_test_proc {
+    uv_process_t proc;
+    uv_pipe_t out;
+    char text[4096];
+    size_t len;
+    bool exited;
+    int64_t status;
+    int term_signal;
+    int closed; /* handles closed: the process and the pipe */
+} acto_test_proc;
+
+/* acto_test_proc_start runs args[0] with args (NULL-terminated) on loop.
+ * Fails the test if it cannot be started. p must stay put until
+ * acto_test_proc_done holds. */
+void acto_test_proc_start(uv_loop_t *loop, acto_test_proc *p, char **args);
+/* A predicate: the process (an acto_test_proc *) exited and its handles
+ * are closed. */
+bool acto_test_proc_done(void *arg);
+/* acto_test_proc_wait_for runs loop until p has printed want, failing the
+ * test with what it did print after timeout_ms. */
+void acto_test_proc_wait_for(uv_loop_t *loop, acto_test_proc *p,
+                             const char *want, uint64_t timeout_ms);
+
 #endif /* ACTO_TEST_H */
