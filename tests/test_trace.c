@@ -1,7 +1,7 @@
 /* Tracing: every event kind where it belongs, with its causal parent and
  * flow; exact loss counting under a full ring; the flight recorder; flow
  * sampling that keeps whole flows; label patterns; a failing sink. */
-#include "acto_test.h"
+#include "trace_world.h"
 
 #include <acto/supervisor.h>
 #include <stdio.h>
@@ -9,88 +9,6 @@
 #include <string.h>
 
 enum { T_GO = 1, T_NEXT, T_REQ, T_REPLY, T_TICK, T_DIE, T_DONE };
-
-/* ---- a sink that keeps everything in memory --------------------------- */
-
-typedef struct memsink {
-    acto_trace_event *ev;
-    size_t n, cap;
-    int writes, closes, names, types;
-    uint32_t last_type;
-    char last_type_name[256];
-    int fail_after; /* fail the write after this many (0: never) */
-} memsink;
-
-static int
-mem_write(const acto_trace_event *ev, size_t n, void *user)
-{
-    memsink *s = user;
-    if (s->fail_after > 0 && ++s->writes > s->fail_after) {
-        return ACTO_EFAILED;
-    }
-    if (s->n + n > s->cap) {
-        s->cap = (s->n + n) * 2;
-        s->ev = realloc(s->ev, s->cap * sizeof(*s->ev));
-        assert_non_null(s->ev);
-    }
-    memcpy(s->ev + s->n, ev, n * sizeof(*ev));
-    s->n += n;
-    return 0;
-}
-
-static void
-mem_close(void *user)
-{
-    ((memsink *)user)->closes++;
-}
-
-static void
-mem_name(acto_ref actor, const char *name, void *user)
-{
-    (void)actor;
-    (void)name;
-    ((memsink *)user)->names++;
-}
-
-static void
-mem_type(uint32_t type, const char *name, void *user)
-{
-    memsink *s = user;
-    s->types++;
-    s->last_type = type;
-    snprintf(s->last_type_name, sizeof(s->last_type_name), "%s", name);
-}
-
-static acto_trace_sink
-sink_of(memsink *s)
-{
-    return (acto_trace_sink){.write = mem_write,
-                             .close = mem_close,
-                             .name = mem_name,
-                             .user = s,
-                             .type_name = mem_type};
-}
-
-static const acto_trace_event *
-find(const memsink *s, uint16_t kind, uint64_t msg)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->ev[i].kind == kind && (msg == 0 || s->ev[i].msg == msg)) {
-            return &s->ev[i];
-        }
-    }
-    return NULL;
-}
-
-static size_t
-count(const memsink *s, uint16_t kind)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        c += s->ev[i].kind == kind;
-    }
-    return c;
-}
 
 /* ---- a small flow: outside → a → b, a timer, an ask ------------------- */
 

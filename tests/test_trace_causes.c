@@ -2,31 +2,12 @@
  * whose steps complete from future callbacks, an ask that times out, and
  * the DOWN notice of a stopping actor. Each stays in its flow, with the
  * right cause and sender. */
-#include "acto_test.h"
+#include "trace_world.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { T_GO = 1, T_NEXT, T_REQ, T_REPLY, T_LAST };
-
-typedef struct memsink {
-    acto_trace_event *ev;
-    size_t n, cap;
-} memsink;
-
-static int
-mem_write(const acto_trace_event *ev, size_t n, void *user)
-{
-    memsink *s = user;
-    if (s->n + n > s->cap) {
-        s->cap = (s->n + n) * 2;
-        s->ev = realloc(s->ev, s->cap * sizeof(*s->ev));
-        assert_non_null(s->ev);
-    }
-    memcpy(s->ev + s->n, ev, n * sizeof(*ev));
-    s->n += n;
-    return 0;
-}
 
 static acto_system *
 traced_system(acto_test_env *env, memsink *s)
@@ -36,17 +17,6 @@ traced_system(acto_test_env *env, memsink *s)
     acto_trace_sink sk = {.write = mem_write, .user = s};
     assert_acto_ok(acto_trace_start(sys, &sk, NULL));
     return sys;
-}
-
-static const acto_trace_event *
-find(const memsink *s, uint16_t kind, uint64_t msg)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->ev[i].kind == kind && s->ev[i].msg == msg) {
-            return &s->ev[i];
-        }
-    }
-    return NULL;
 }
 
 /* find_send finds the nth (from 0) send of a type. */
