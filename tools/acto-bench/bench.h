@@ -270,6 +270,11 @@ void bench_timers(const bench_opts *opts);
 void bench_restart(const bench_opts *opts);
 void bench_pool(const bench_opts *opts);
 void bench_trace(const bench_opts *opts);
+/* bench_rally plays n ping-pong round trips, traced into sink with opts
+ * when sink is not NULL (then *st gets the trace's stats and tracing is
+ * stopped, closing the sink), and returns the nanoseconds they took. */
+double bench_rally(uint64_t n, const acto_trace_sink *sink,
+                   const acto_trace_opts *opts, acto_trace_stats *st);
 /* Part of bench_trace: the trace file's size, decoding and export rates. */
 void bench_tracefile(const bench_opts *opts);
 /* bench_pipeline.c: pipelines of <acto/pipeline.h>; bench_wordfreq.c:

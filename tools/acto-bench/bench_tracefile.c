@@ -20,50 +20,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MSG_BALL 1u
-
-typedef struct pair {
-    acto_ref ping, pong;
-    uint64_t n, done;
-} pair;
-
-static int
-hit(acto_ctx *ctx, void *state, const acto_msg *m)
-{
-    pair *c = state;
-    uint64_t v = bench_msg_u64(m);
-    bool am_ping = acto_ref_eq(acto_self(ctx), c->ping);
-    if (am_ping && v == c->n) {
-        c->done = v;
-        return 0;
-    }
-    return bench_tell_u64(ctx, am_ping ? c->pong : c->ping, MSG_BALL,
-                          am_ping ? v : v + 1);
-}
-
 /* write_trace plays n round trips traced into path; returns the events. */
 static uint64_t
 write_trace(const char *path, uint64_t n)
 {
-    pair c = {.n = n};
-    acto_system *sys = bench_system_new();
     acto_trace_sink sink;
     int rc = acto_tracefile_open(path, NULL, &sink);
-    acto_trace_opts o = {.mode = ACTO_TRACE_BLOCK}; /* nothing lost */
-    if (rc != 0 || (rc = acto_trace_start(sys, &sink, &o)) != 0) {
+    if (rc != 0) {
         bench_die("trace file: open", rc);
     }
-    c.ping = bench_spawn_actor(sys, hit, &c, 0);
-    c.pong = bench_spawn_actor(sys, hit, &c, 0);
-    bench_kick(sys, c.ping, MSG_BALL, 0);
-    (void)bench_run_timed(sys);
-    bench_check(c.done == n, "trace", "round trips", c.done, n);
+    acto_trace_opts o = {.mode = ACTO_TRACE_BLOCK}; /* nothing lost */
     acto_trace_stats st;
-    acto_trace_get_stats(sys, &st);
-    if ((rc = acto_trace_stop(sys)) != 0) {
-        bench_die("trace file: stop", rc);
-    }
-    bench_system_free(sys);
+    (void)bench_rally(n, &sink, &o, &st);
     return st.recorded;
 }
 
