@@ -7,6 +7,7 @@
  * handles no message: requests arrive through acto_call_as (http.h says
  * why a call and not an ask: cancelling must reach the transfer). */
 #include "http_internal.h"
+#include "sigpipe.h"
 
 #include <string.h>
 
@@ -293,6 +294,8 @@ acto_http_session_spawn(acto_system *sys, const acto_http_session_opts *opts,
     if (global_rc != CURLE_OK) {
         return UV_EIO;
     }
+    /* CURLOPT_NOSIGNAL leaves SIGPIPE to us, and a TLS write can raise it. */
+    acto__sigpipe_ignore_default();
     acto_http_session_opts dflt = {0};
     acto__http_session *s = acto_calloc(1, sizeof(*s));
     if (s == NULL) {

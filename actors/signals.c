@@ -5,6 +5,8 @@
 #include <acto/signals.h>
 #include <acto/supervisor.h>
 
+#include "sigpipe.h"
+
 #include <signal.h>
 #include <string.h>
 #include <uv.h>
@@ -257,4 +259,14 @@ int
 acto_signals_status(const acto_signals *s)
 {
     return s != NULL ? s->report.status : 0;
+}
+
+void
+acto__sigpipe_ignore_default(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &sa, NULL);
+    }
 }

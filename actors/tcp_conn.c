@@ -1,9 +1,9 @@
 /* The connection actor: runs the user's handler over one socket, keeps
  * the limits (idle, write bound, slow reader) and counts how each
  * connection ended (see tcp.h and tcp_internal.h). */
+#include "sigpipe.h"
 #include "tcp_internal.h"
 
-#include <signal.h>
 #include <string.h>
 
 #define DEFAULT_MAX_CONNECTIONS 1024
@@ -32,19 +32,6 @@ fill_defaults(acto_tcp_limits *l)
     l->max_frame = l->max_frame ? l->max_frame : ACTO_FRAME_DEFAULT_MAX;
 }
 
-/* ignore_sigpipe keeps a write to a peer that reset from killing the
- * process (libuv leaves SIGPIPE alone): the write fails with UV_EPIPE
- * instead. A handler the program installed is kept. */
-static void
-ignore_sigpipe(void)
-{
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
-        sa.sa_handler = SIG_IGN;
-        (void)sigaction(SIGPIPE, &sa, NULL);
-    }
-}
-
 int
 acto__tcp_shared_new(const acto_tcp_limits *lim, const acto_tcp_handler *h,
                      void *user, acto__tcp_shared **out)
@@ -58,7 +45,7 @@ acto__tcp_shared_new(const acto_tcp_limits *lim, const acto_tcp_handler *h,
     if (sh == NULL) {
         return ACTO_ENOMEM;
     }
-    ignore_sigpipe();
+    acto__sigpipe_ignore_default();
     sh->rbuf = acto_malloc(READ_BUFFER);
     if (sh->rbuf == NULL) {
         acto_free(sh, sizeof(*sh));

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -384,6 +385,34 @@ a_malformed_url_fails_its_future(void **state)
 }
 
 static void
+on_sigpipe(int sig)
+{
+    (void)sig;
+}
+
+/* A session keeps a write to a peer that reset from killing the process,
+ * but leaves a SIGPIPE handler the program installed alone. */
+static void
+a_session_ignores_sigpipe_unless_the_program_handles_it(void **state)
+{
+    (void)state;
+    struct sigaction sa = {.sa_handler = SIG_DFL}, now;
+    assert_int_equal(sigaction(SIGPIPE, &sa, NULL), 0);
+    world_session(NULL);
+    assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+    assert_ptr_equal(now.sa_handler, SIG_IGN);
+
+    sa.sa_handler = on_sigpipe;
+    assert_int_equal(sigaction(SIGPIPE, &sa, NULL), 0);
+    acto_ref second;
+    assert_acto_ok(acto_http_session_spawn(g_w.sys, NULL, &second));
+    assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+    assert_ptr_equal(now.sa_handler, on_sigpipe);
+    sa.sa_handler = SIG_IGN; /* the server thread still writes */
+    assert_int_equal(sigaction(SIGPIPE, &sa, NULL), 0);
+}
+
+static void
 a_closed_port_is_connection_refused(void **state)
 {
     (void)state;
@@ -737,6 +766,7 @@ main(void)
         http_test(cancelling_the_future_aborts_the_transfer),
         http_test(stopping_the_session_cancels_requests_in_flight),
         http_test(a_malformed_url_fails_its_future),
+        http_test(a_session_ignores_sigpipe_unless_the_program_handles_it),
         http_test(a_closed_port_is_connection_refused),
         http_test(an_unknown_host_is_a_dns_error),
         http_test(a_body_over_max_body_is_too_large),

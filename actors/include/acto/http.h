@@ -140,6 +140,10 @@ typedef struct acto_http_response {
  * parent. Stopping the session (acto_stop, its supervisor, closing the
  * system) cancels every request in flight, closes its connections and
  * ends its streamed bodies with ACTO_HTTP_MSG_BODY_FAILED.
+ * SIGPIPE: as a TCP listener does (tcp.h), the session sets SIGPIPE to be
+ * ignored unless the program installed a handler for it, since libcurl
+ * runs with CURLOPT_NOSIGNAL and a write to a peer that reset (TLS
+ * included) would otherwise kill the process.
  * Returns 0 and sets *out; ACTO_EINVAL (NULL sys or out); ACTO_ENOMEM;
  * UV_EIO when libcurl cannot be initialised; acto_spawn's errors.
  * Ownership: opts and its strings are copied.
