@@ -32,7 +32,12 @@ enum msg_flag {
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
     MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
     MSG_FLOWED = 1u << 5,     /* tracing gave it its flow (m->flow) */
-    MSG_UNSAMPLED = 1u << 6   /* its flow is not sampled: no events */
+    MSG_UNSAMPLED = 1u << 6,  /* its flow is not sampled: no events */
+    /* Its handling takes the slow path (receive_special): a continuation
+     * step, or a message of a sampled flow while tracing is on. A flag, so
+     * that a turn tests the message and not the system: a flow sampled out
+     * costs its turns nothing. */
+    MSG_SLOW = 1u << 7
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -267,7 +272,7 @@ struct acto_system {
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
     struct acto__trace *trace;   /* NULL: tracing is off */
-    bool special; /* debug mode or tracing: turns take the slow path */
+    bool special; /* debug mode: every turn takes the slow path */
     uint64_t trace_msg, trace_flow; /* the message being handled, traced */
     uint32_t trace_type;
     bool msg_taken;         /* acto_take_msg took current_msg */

@@ -163,8 +163,8 @@ acto_take_msg(acto_ctx *ctx)
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
         m->type >= ACTO_MSG_SYSTEM_BASE || m->wait != NULL ||
-        (m->flags &
-         ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED | MSG_UNSAMPLED)) != 0) {
+        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED |
+                      MSG_UNSAMPLED | MSG_SLOW)) != 0) {
         return NULL;
     }
     /* Passed on, it goes on in its flow, sampled in or out as it was. */
@@ -350,14 +350,6 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
-/* fast_while_special tells whether m can skip the slow path although it
- * is taken (tracing is on, but m's flow is sampled out, and no debug). */
-static inline bool
-fast_while_special(const acto_system *sys, const acto_msg *m)
-{
-    return !acto__msg_sampled(m) && !sys->debug;
-}
-
 /* trace_handle records handling m beginning or ending (rc: its result).
  * m may have been freed by a handler that took it: only its id and flow,
  * read before, are used; so they are read at the beginning and kept. */
@@ -444,10 +436,9 @@ run_actor(acto_actor *a)
         sys->current_msg = m;
         sys->turn_left = left - 1; /* acto_take_run may take more */
 
-        /* One test keeps continuations and debug timing off the path
-         * of ordinary messages. */
-        int rc = likely(m->type < ACTO__MSG_THEN &&
-                        (!sys->special || fast_while_special(sys, m)))
+        /* A flag on the message keeps continuations and sampled flows,
+         * and a system flag debug timing, off the path of the others. */
+        int rc = likely(!(m->flags & MSG_SLOW) && !sys->special)
                      ? beh->receive(actor_ctx(a), a->state, m)
                      : receive_special(a, m);
         left = sys->turn_left;

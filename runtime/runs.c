@@ -22,7 +22,7 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
      * first, and neither tracing nor debug mode, which follow each
      * message's handling on its own. */
     if (unlikely(msgs == NULL || sys->turn_actor != a || sys->current != a ||
-                 sys->special || a->lane_head != NULL ||
+                 sys->special || acto__tracing(sys) || a->lane_head != NULL ||
                  a->life != LIFE_RUNNING ||
                  (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)) ||
                  (a->ext != NULL && a->ext->recv_timeout_ms > 0))) {
@@ -130,7 +130,7 @@ acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
     acto_system *sys = a->sys;
     acto_actor *r = acto__lookup(sys, to);
     if (likely(sys->current == a && !sys->closing && !sys->special &&
-               r != NULL && r->life == LIFE_RUNNING)) {
+               !acto__tracing(sys) && r != NULL && r->life == LIFE_RUNNING)) {
         /* The messages that fit go in as deliver's fast path would put
          * them, one lookup for all; the rest take the common path. */
         uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX

@@ -408,7 +408,7 @@ void
 acto_system_set_debug(acto_system *sys, bool on)
 {
     sys->debug = on;
-    sys->special = on || sys->trace != NULL;
+    sys->special = on;
 }
 
 void

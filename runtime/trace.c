@@ -271,6 +271,7 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
     if (!acto__msg_sampled(m)) {
         return;
     }
+    m->flags |= MSG_SLOW; /* its handling is recorded too */
     acto_actor *r = acto__lookup(sys, to);
     bool traced = from != NULL ? (from->flags & ACTOR_TRACED) != 0
                                : r == NULL || (r->flags & ACTOR_TRACED);
@@ -609,7 +610,6 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
         calibrate(t);
     }
     sys->trace = t;
-    sys->special = true;
     for (uint32_t i = 0; i < sys->n_type_names; i++) {
         acto__trace_type_named(sys, sys->type_names[i].type,
                                sys->type_names[i].name);
@@ -638,7 +638,6 @@ acto_trace_stop(acto_system *sys)
         return 0; /* the flush failed and stopped it */
     }
     sys->trace = NULL;
-    sys->special = sys->debug;
     if (sys->current_msg == &t->why) {
         sys->current_msg = NULL; /* stopped while a stop sent its notices */
     }
