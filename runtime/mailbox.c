@@ -291,6 +291,14 @@ acto__deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r,
 }
 
 int
+acto__deliver_traced(acto_system *sys, acto_actor *from, acto_ref to,
+                     acto_msg *m, enum send_mode mode)
+{
+    acto__trace_send(sys, from, to, m);
+    return deliver_now(sys, from, to, m, mode);
+}
+
+int
 acto__deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
               enum send_mode mode)
 {
