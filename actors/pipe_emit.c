@@ -149,7 +149,7 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         if (chain_add(owner, w, item)) {
             return 0;
         }
-        owner->held_up = true; /* the send below parks the owner */
+        owner->halt = true; /* the send below parks the owner */
     }
     count_routed(owner, w, 1);
     int rc = acto_send(ctx, w->ref, item);
@@ -166,7 +166,7 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
     st->emit.ctx = ctx;
-    st->held_up = false;
+    st->halt = st->p->phase >= PHASE_STOPPING || st->retry_timer != 0;
     if (ob->owner != NULL && ob->owner != st) {
         return; /* lent to another stage's handler: sends go at once */
     }
@@ -184,7 +184,7 @@ bool
 acto__pipe_out_room(const acto_stage *st)
 {
     const pipe_outbox *ob = &st->p->ob;
-    if (ob->owner != st || st->held_up || st->p->phase >= PHASE_STOPPING) {
+    if (ob->owner != st || st->halt) {
         return false;
     }
     return st->out_keyed ? ob->n < PIPE_OUT_MAX : st->out_room > 0;
@@ -249,7 +249,7 @@ emit_slow(acto_emitter *out, acto_msg *m)
             st->out_room--;
             return 0;
         }
-        st->held_up = true; /* the send below parks the stage */
+        st->halt = true; /* the send below parks the stage */
     }
     int rc = acto_send(out->ctx, st->reader->ref, m);
     if (rc != 0) {

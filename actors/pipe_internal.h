@@ -82,11 +82,13 @@ struct acto_stage {
     acto_stage_stats stats;
     acto_emitter emit;
     /* its use of the outbox: out_room more items may wait there (0:
-     * acto_emit sends at once); held_up: a send of this run parked it */
+     * acto_emit sends at once); halt: its item loop stops at the next
+     * item (a send of this run parked it, a retry waits, or the pipeline
+     * is stopping), one test per item for all three */
     uint32_t out_room;
     bool out_keyed; /* it holds the outbox and its reader is a key-routed
                        pool: items go on its workers' chains */
-    bool held_up;
+    bool halt;
     /* a pool worker's chain in its router's outbox: the room left in its
      * mailbox, the first and last items (while touched) */
     bool touched;
@@ -194,9 +196,10 @@ void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
 
-/* acto__pipe_out_room tells whether st holds the outbox and nothing it
- * sent this turn parked it, with room left for what it emits (a place for
- * its reader; for a key-routed pool's writer, a place in the outbox). */
+/* acto__pipe_out_room tells whether st holds the outbox and nothing
+ * halted it this turn (a send that parked it, the pipeline stopping),
+ * with room left for what it emits (a place for its reader; for a
+ * key-routed pool's writer, a place in the outbox). */
 bool acto__pipe_out_room(const acto_stage *st);
 
 /* acto__pipe_pool_route passes an item (taken) to worker w of a

@@ -255,7 +255,7 @@ static void
 send_to(acto_ctx *ctx, acto_stage *st, acto_stage *to, acto_msg *item)
 {
     if (acto_send_room(ctx, to->ref) == 0) {
-        st->held_up = true; /* this send parks the stage */
+        st->halt = true; /* this send parks the stage */
     }
     int rc = acto_send(ctx, to->ref, item);
     if (rc != 0) {
@@ -452,6 +452,7 @@ retry_later(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     st->stats.retried++;
     st->retry_item = item;
     (void)acto_suspend(ctx);
+    st->halt = true; /* its item loop stops here */
     if (acto_call_after(acto_ctx_system(ctx), delay, retry_fire, st,
                         &st->retry_timer) != 0) {
         st->retry_timer = 0;
@@ -505,9 +506,7 @@ typedef struct run {
 static inline acto_msg *
 run_next(acto_ctx *ctx, acto_stage *st, run *r)
 {
-    if (__builtin_expect(st->held_up || st->p->phase >= PHASE_STOPPING ||
-                             st->retry_timer != 0,
-                         0)) {
+    if (__builtin_expect(st->halt, 0)) {
         (void)acto_put_back(ctx, r->m + r->i, r->n - r->i);
         r->n = r->i = 0;
         return NULL;
@@ -582,7 +581,7 @@ sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
     }
     run r;
     r.n = r.i = 0; /* the items themselves need no zeroing */
-    st->held_up = false;
+    st->halt = st->p->phase >= PHASE_STOPPING || st->retry_timer != 0;
     acto_msg *item;
     while ((item = run_next(ctx, st, &r)) != NULL) {
         sink_run(ctx, st, item);

@@ -529,6 +529,7 @@ void
 acto__pipe_stop_all(acto_pipeline *p)
 {
     for (size_t i = 0; i < p->n; i++) {
+        p->stages[i]->halt = true; /* a handler running now stops too */
         if (p->stages[i]->running) {
             (void)acto_stop(p->sys, p->stages[i]->ref);
         }

@@ -32,7 +32,8 @@ enum msg_flag {
     MSG_ACTOR_PARK = 1u << 3, /* parked by an actor sender */
     MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
     MSG_FLOWED = 1u << 5,     /* tracing gave it its flow (m->flow) */
-    MSG_UNSAMPLED = 1u << 6   /* its flow is not sampled: no events */
+    MSG_UNSAMPLED = 1u << 6,  /* its flow is not sampled: no events */
+    MSG_SEND_WAIT = 1u << 7   /* m->wait is set: one flag test says so */
 };
 
 /* A continuation step of acto_future_then, run in place of the receive

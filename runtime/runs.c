@@ -5,18 +5,19 @@
  * delivery are paid once per run instead of once per item. */
 #include "deliver.h"
 
-/* takeable tells whether the handler may own m (as acto_take_msg does). */
-static inline bool
-takeable(const acto_msg *m)
-{
-    return m->type < ACTO_MSG_SYSTEM_BASE && m->wait == NULL &&
-           (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)) == 0;
-}
+/* Flags a message may carry and still be the handler's to own, as
+ * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
+ * among them). */
+#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)
 
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
     acto_actor *a = ctx_actor(ctx);
+    acto_msg *m = a->mb_head;
+    if (m == NULL) {
+        return 0; /* the common end of a run: nothing more waits */
+    }
     acto_system *sys = a->sys;
     /* Only inside the actor's own turn, nothing on its system lane to go
      * first, and neither tracing nor debug mode, which follow each
@@ -35,16 +36,12 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
-    acto_msg *m = a->mb_head;
     for (; n < max && m != NULL; n++) {
         uint8_t f = m->flags;
-        if (m->type > max_type || m->wait != NULL ||
-            (f & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED))) {
-            break; /* as takeable() says */
+        if (m->type > max_type || (f & ~TAKEABLE_FLAGS)) {
+            break; /* as acto_take_msg says */
         }
-        if (f & ~MSG_HEAP_DATA) {
-            m->flags = f & MSG_HEAP_DATA;
-        }
+        m->flags = f & MSG_HEAP_DATA;
         msgs[n] = m;
         m = m->next;
     }
@@ -140,23 +137,18 @@ acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
         uint64_t id = sys->next_msg_id;
         acto_ref self = a->self;
         size_t fit = n < room ? n : room;
-        acto_msg *head = NULL, *tail = NULL;
+        acto_msg *head = NULL, *tail = NULL, **link = &head;
         for (; done < fit; done++) {
             acto_msg *m = msgs[done];
-            if (unlikely(m == NULL || (m->flags & MSG_WAITED) ||
-                         m->wait != NULL)) {
+            if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
                 break;
             }
             m->to = to;
             m->id = ++id;
             m->sender = self;
             m->cause = cause;
-            if (tail != NULL) {
-                tail->next = m;
-            } else {
-                head = m;
-            }
-            tail = m;
+            *link = tail = m;
+            link = &m->next;
         }
         if (done > 0) { /* linked among themselves, then put in at once */
             sys->next_msg_id = id;
