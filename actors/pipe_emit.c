@@ -106,6 +106,7 @@ flush_chains(acto_stage *owner)
             }
         }
         w->touched = false;
+        w->chain_room = 0; /* emit_chained tests this alone */
         count_routed(owner, w, k);
         send_run(owner->emit.ctx, w, run, k);
     }
@@ -260,46 +261,57 @@ emit_slow(acto_emitter *out, acto_msg *m)
     return 0;
 }
 
-static int emit_other(acto_emitter *out, acto_msg *m);
+/* emit_chained is acto_emit for a writer that holds the outbox and routes
+ * straight to a key-routed pool's workers: the item goes on its worker's
+ * chain, counted as the chain goes, or the slow way when that chain has
+ * no room. Apart, so that acto_emit stays a leaf. */
+static __attribute__((noinline)) int
+emit_chained(acto_stage *st, acto_msg *m)
+{
+    acto_stage *w = acto__pipe_key_worker(st->reader, m);
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    /* chain_room is 0 while w has no chain (flush_chains). */
+    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
+        st->current_emitted |= m == st->current;
+        ob->next[w->chain_tail] = (uint8_t)n;
+        w->chain_tail = (uint8_t)n;
+        w->chain_room--;
+        ob->m[n] = m;
+        ob->n = n + 1;
+        return 0;
+    }
+    return emit_keyed(&st->emit, m, w);
+}
+
+/* emit_item is acto_emit, inlined into acto_emit_bytes as well. */
+static inline __attribute__((always_inline)) int
+emit_item(acto_emitter *out, acto_msg *m)
+{
+    /* The common cases, kept small: a place in the outbox for the reader,
+     * or on a worker's chain. */
+    if (__builtin_expect(out != NULL && m != NULL, 1)) {
+        acto_stage *st = out->st;
+        acto_pipeline *p = st->p;
+        if (__builtin_expect(p->phase < PHASE_STOPPING, 1)) {
+            if (__builtin_expect(st->out_room > 0, 1)) {
+                st->current_emitted |= m == st->current;
+                p->ob.m[p->ob.n++] = m;
+                st->out_room--;
+                return 0;
+            }
+            if (st->out_keyed) {
+                return emit_chained(st, m); /* out is &st->emit */
+            }
+        }
+    }
+    return emit_slow(out, m);
+}
 
 int
 acto_emit(acto_emitter *out, acto_msg *m)
 {
-    /* The common case, kept small: a place in the outbox. */
-    acto_stage *st;
-    acto_pipeline *p;
-    if (__builtin_expect(out != NULL && m != NULL &&
-                             (st = out->st)->out_room > 0 &&
-                             (p = st->p)->phase < PHASE_STOPPING,
-                         1)) {
-        st->current_emitted |= m == st->current;
-        p->ob.m[p->ob.n++] = m;
-        st->out_room--;
-        return 0;
-    }
-    return emit_other(out, m);
-}
-
-/* emit_other is acto_emit for an item that finds no place in the outbox
- * for its reader: a place on the chain of its worker in a key-routed pool,
- * or the slow path. Apart, so that acto_emit stays a leaf. */
-static __attribute__((noinline)) int
-emit_other(acto_emitter *out, acto_msg *m)
-{
-    acto_stage *st;
-    if (out != NULL && m != NULL && (st = out->st)->out_keyed &&
-        st->p->phase < PHASE_STOPPING) {
-        acto_stage *w = acto__pipe_key_worker(st->reader, m);
-        if (__builtin_expect(w->touched && w->chain_room > 0 &&
-                                 st->p->ob.n < PIPE_OUT_MAX,
-                             1)) {
-            st->current_emitted |= m == st->current;
-            (void)chain_add(st, w, m); /* counted as its chain goes */
-            return 0;
-        }
-        return emit_keyed(out, m, w);
-    }
-    return emit_slow(out, m);
+    return emit_item(out, m);
 }
 
 int
@@ -310,5 +322,5 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
     }
     acto_msg *m;
     int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
-    return rc == 0 ? acto_emit(out, m) : rc;
+    return rc == 0 ? emit_item(out, m) : rc;
 }

@@ -496,29 +496,26 @@ acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
 #define ITEM_MAX (ACTO_STREAM_BASE - 1u)
 #define RUN_MAX 64
 
-typedef struct run {
-    acto_msg *m[RUN_MAX];
-    size_t n, i;
-} run;
+typedef void (*item_fn)(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
-/* run_next gives the next item of the run, taking a new run when this one
- * is done; NULL once the stage must stop or no item waits. */
-static inline acto_msg *
-run_next(acto_ctx *ctx, acto_stage *st, run *r)
+/* run_items runs fn on the items waiting behind the one in hand, a run at
+ * a time, until none waits or the stage must stop (halt); then the items
+ * of the run not handled go back to the mailbox. Inlined with fn known. */
+static inline __attribute__((always_inline)) void
+run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
 {
-    if (__builtin_expect(st->halt, 0)) {
-        (void)acto_put_back(ctx, r->m + r->i, r->n - r->i);
-        r->n = r->i = 0;
-        return NULL;
-    }
-    if (r->i == r->n) {
-        r->i = 0;
-        r->n = acto_take_run(ctx, ITEM_MAX, r->m, RUN_MAX);
-        if (r->n == 0) {
-            return NULL;
+    acto_msg *m[RUN_MAX]; /* the items themselves need no zeroing */
+    size_t n;
+    while (!st->halt && (n = acto_take_run(ctx, ITEM_MAX, m, RUN_MAX)) > 0) {
+        size_t i = 0;
+        do {
+            fn(ctx, st, m[i]);
+        } while (++i < n && !__builtin_expect(st->halt, 0));
+        if (i < n) {
+            (void)acto_put_back(ctx, m + i, n - i);
+            return;
         }
     }
-    return r->m[r->i++];
 }
 
 /* map_one runs a stage function on an item it owns, as apply does. */
@@ -542,12 +539,9 @@ map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 static void
 stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    run r;
-    r.n = r.i = 0; /* the items themselves need no zeroing */
     acto__pipe_out_open(ctx, st);
-    do {
-        map_one(ctx, st, item);
-    } while ((item = run_next(ctx, st, &r)) != NULL);
+    map_one(ctx, st, item);
+    run_items(ctx, st, map_one);
     acto__pipe_out_close(st);
 }
 
@@ -579,25 +573,17 @@ sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
     } else {
         acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
     }
-    run r;
-    r.n = r.i = 0; /* the items themselves need no zeroing */
     st->halt = st->p->phase >= PHASE_STOPPING || st->retry_timer != 0;
-    acto_msg *item;
-    while ((item = run_next(ctx, st, &r)) != NULL) {
-        sink_run(ctx, st, item);
-    }
+    run_items(ctx, st, sink_run);
 }
 
 /* pass_items runs a merge's, an input's or a pool's items. */
 static void
 pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    run r;
-    r.n = r.i = 0; /* the items themselves need no zeroing */
     acto__pipe_out_open(ctx, st);
-    do {
-        handle_item(ctx, st, item);
-    } while ((item = run_next(ctx, st, &r)) != NULL);
+    handle_item(ctx, st, item);
+    run_items(ctx, st, handle_item);
     acto__pipe_out_close(st);
 }
 
