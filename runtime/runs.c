@@ -113,57 +113,14 @@ acto_send_room(const acto_ctx *ctx, acto_ref to)
     return r->mb_count < r->capacity ? r->capacity - r->mb_count : 0;
 }
 
-int
-acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
-               size_t *sent)
+/* send_rest sends msgs[done..n) one at a time, the common way (a full or
+ * parking receiver, a message someone waits on, a NULL), and says how many
+ * went in all. Apart, so that the run's fast path keeps few registers. */
+static __attribute__((noinline)) int
+send_rest(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+          size_t done, size_t *sent)
 {
-    size_t done = 0;
     int rc = 0;
-    if (ctx == NULL || (msgs == NULL && n > 0)) {
-        rc = ACTO_EINVAL;
-        goto out;
-    }
-    acto_actor *a = ctx_actor(ctx);
-    acto_system *sys = a->sys;
-    acto_actor *r = acto__lookup(sys, to);
-    if (likely(sys->current == a && !sys->closing && !sys->special &&
-               r != NULL && r->life == LIFE_RUNNING)) {
-        /* The messages that fit go in as deliver's fast path would put
-         * them, one lookup for all; the rest take the common path. */
-        uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
-                        : r->mb_count < r->capacity ? r->capacity - r->mb_count
-                                                    : 0;
-        uint64_t cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
-        uint64_t id = sys->next_msg_id;
-        acto_ref self = a->self;
-        size_t fit = n < room ? n : room;
-        acto_msg *head = NULL, *tail = NULL, **link = &head;
-        for (; done < fit; done++) {
-            acto_msg *m = msgs[done];
-            if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
-                break;
-            }
-            m->to = to;
-            m->id = ++id;
-            m->sender = self;
-            m->cause = cause;
-            *link = tail = m;
-            link = &m->next;
-        }
-        if (done > 0) { /* linked among themselves, then put in at once */
-            sys->next_msg_id = id;
-            tail->next = NULL;
-            if (r->mb_tail != NULL) {
-                r->mb_tail->next = head;
-            } else {
-                r->mb_head = head;
-            }
-            r->mb_tail = tail;
-            r->mb_count += (uint32_t)done;
-            sys->stats.sent += done;
-            schedule(r);
-        }
-    }
     for (; done < n; done++) {
         if (msgs[done] == NULL) {
             rc = ACTO_EINVAL;
@@ -173,9 +130,77 @@ acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
             break;
         }
     }
-out:
     if (sent != NULL) {
         *sent = done;
     }
     return rc;
+}
+
+/* send_fitting puts in at once the messages of msgs that fit in to's
+ * mailbox, as deliver's fast path would put them, with one lookup for all.
+ * Returns how many went in (the first ones). */
+static inline size_t
+send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
+{
+    acto_system *sys = a->sys;
+    acto_actor *r = acto__lookup(sys, to);
+    if (unlikely(sys->current != a || sys->closing || sys->special ||
+                 r == NULL || r->life != LIFE_RUNNING)) {
+        return 0;
+    }
+    uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
+                    : r->mb_count < r->capacity ? r->capacity - r->mb_count
+                                                : 0;
+    uint64_t cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+    uint64_t id = sys->next_msg_id;
+    acto_ref self = a->self;
+    size_t fit = n < room ? n : room;
+    size_t done = 0;
+    acto_msg *head = NULL, *tail = NULL, **link = &head;
+    for (; done < fit; done++) {
+        acto_msg *m = msgs[done];
+        if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
+            break;
+        }
+        m->to = to;
+        m->id = ++id;
+        m->sender = self;
+        m->cause = cause;
+        *link = tail = m;
+        link = &m->next;
+    }
+    if (done > 0) { /* linked among themselves, then put in at once */
+        sys->next_msg_id = id;
+        tail->next = NULL;
+        if (r->mb_tail != NULL) {
+            r->mb_tail->next = head;
+        } else {
+            r->mb_head = head;
+        }
+        r->mb_tail = tail;
+        r->mb_count += (uint32_t)done;
+        sys->stats.sent += done;
+        schedule(r);
+    }
+    return done;
+}
+
+int
+acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+               size_t *sent)
+{
+    if (ctx == NULL || (msgs == NULL && n > 0)) {
+        if (sent != NULL) {
+            *sent = 0;
+        }
+        return ACTO_EINVAL;
+    }
+    size_t done = send_fitting(ctx_actor(ctx), to, msgs, n);
+    if (likely(done == n)) {
+        if (sent != NULL) {
+            *sent = n;
+        }
+        return 0;
+    }
+    return send_rest(ctx, to, msgs, n, done, sent);
 }
