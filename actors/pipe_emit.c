@@ -95,20 +95,14 @@ static void
 flush_chains(acto_stage *owner)
 {
     pipe_outbox *ob = &owner->p->ob;
-    acto_msg *run[PIPE_OUT_MAX];
     for (uint32_t t = 0; t < ob->n_touched; t++) {
         acto_stage *w = ob->touched[t];
-        uint32_t k = 0;
-        for (uint32_t i = w->chain_head;; i = ob->next[i]) {
-            run[k++] = ob->m[i];
-            if (i == w->chain_tail) {
-                break;
-            }
-        }
+        uint32_t k = w->chain_n;
         w->touched = false;
         w->chain_room = 0; /* emit_chained tests this alone */
+        w->chain_n = 0;
         count_routed(owner, w, k);
-        send_run(owner->emit.ctx, w, run, k);
+        send_run(owner->emit.ctx, w, w->chain, k);
     }
     ob->n_touched = 0;
     ob->n = 0;
@@ -120,21 +114,18 @@ chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
     pipe_outbox *ob = &owner->p->ob;
     if (!w->touched) {
-        w->chain_room = room_of(owner, w);
+        w->chain_room = room_of(owner, w); /* within the outbox's places */
         if (w->chain_room == 0) {
             return false;
         }
         w->touched = true;
-        w->chain_head = (uint8_t)ob->n;
         ob->touched[ob->n_touched++] = w;
     } else if (w->chain_room == 0 || ob->n == PIPE_OUT_MAX) {
         return false;
-    } else {
-        ob->next[w->chain_tail] = (uint8_t)ob->n;
     }
-    w->chain_tail = (uint8_t)ob->n;
+    w->chain[w->chain_n++] = item;
     w->chain_room--;
-    ob->m[ob->n++] = item;
+    ob->n++;
     return true;
 }
 
@@ -274,10 +265,8 @@ emit_chained(acto_stage *st, acto_msg *m)
     /* chain_room is 0 while w has no chain (flush_chains). */
     if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
         st->current_emitted |= m == st->current;
-        ob->next[w->chain_tail] = (uint8_t)n;
-        w->chain_tail = (uint8_t)n;
+        w->chain[w->chain_n++] = m;
         w->chain_room--;
-        ob->m[n] = m;
         ob->n = n + 1;
         return 0;
     }

@@ -29,13 +29,13 @@ enum stage_kind {
 #define PIPE_OUT_MAX 64
 
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
- * handler runs (its owner): only one runs at a time on the loop. A pool
- * router keeps a chain of items per worker in it (next). */
+ * handler runs (its owner): only one runs at a time on the loop. Items
+ * for a key-routed pool's workers wait on each worker's chain instead,
+ * counted in n: the outbox holds PIPE_OUT_MAX items in all. */
 typedef struct pipe_outbox {
     struct acto_stage *owner;
     uint32_t n;
     acto_msg *m[PIPE_OUT_MAX];
-    uint8_t next[PIPE_OUT_MAX];
     struct acto_stage *touched[PIPE_OUT_MAX]; /* workers with a chain */
     uint32_t n_touched;
 } pipe_outbox;
@@ -89,10 +89,12 @@ struct acto_stage {
     bool out_keyed; /* it holds the outbox and its reader is a key-routed
                        pool: items go on its workers' chains */
     bool halt;
-    /* a pool worker's chain in its router's outbox: the room left in its
-     * mailbox, the first and last items (while touched) */
+    /* a key-routed pool worker's chain, the items waiting in the outbox
+     * for it (while touched), and the room left in its mailbox (0 while
+     * not touched); chain holds PIPE_OUT_MAX, sent as it is */
     bool touched;
-    uint8_t chain_head, chain_tail;
+    acto_msg **chain;
+    uint32_t chain_n;
     uint32_t chain_room;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;

@@ -65,6 +65,8 @@ free_stage(acto_stage *st)
         st->own_free(st);
     }
     acto_free(st->outs, st->outs_cap * sizeof(*st->outs));
+    acto_free(st->chain,
+              st->chain != NULL ? PIPE_OUT_MAX * sizeof(*st->chain) : 0);
     acto_free(st->pend, st->pend_cap * sizeof(*st->pend));
     if (st->own_limit) {
         acto_semaphore_free(st->limit);
@@ -402,6 +404,12 @@ add_workers(acto_pipeline *p, acto_stage *pool, uint32_t n, acto_stage_fn fn,
         w->hidden = true;
         w->pool = pool;
         w->writers = 1;
+        if (pool->route == ACTO_ROUTE_KEY) { /* its chain (pipe_emit.c) */
+            w->chain = acto_calloc(PIPE_OUT_MAX, sizeof(*w->chain));
+            if (w->chain == NULL) {
+                return ACTO_ENOMEM;
+            }
+        }
     }
     return 0;
 }
