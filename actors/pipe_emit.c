@@ -167,7 +167,7 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
         if (by_key(st)) {
             st->out_keyed = true;
         } else {
-            st->out_room = room_of(st, st->reader);
+            st->out_end = ob->n + room_of(st, st->reader);
         }
     }
 }
@@ -179,7 +179,7 @@ acto__pipe_out_room(const acto_stage *st)
     if (ob->owner != st || st->halt) {
         return false;
     }
-    return st->out_keyed ? ob->n < PIPE_OUT_MAX : st->out_room > 0;
+    return ob->n < (st->out_keyed ? PIPE_OUT_MAX : st->out_end);
 }
 
 void
@@ -190,7 +190,7 @@ acto__pipe_out_close(acto_stage *st)
         return;
     }
     flush_out(st);
-    st->out_room = 0;
+    st->out_end = 0;
     st->out_keyed = false;
     ob->owner = NULL;
 }
@@ -235,10 +235,9 @@ emit_slow(acto_emitter *out, acto_msg *m)
     }
     if (ob->owner == st) {
         flush_out(st); /* what waits goes first, then ask again */
-        st->out_room = room_of(st, st->reader);
-        if (st->out_room > 0) {
+        st->out_end = ob->n + room_of(st, st->reader);
+        if (ob->n < st->out_end) {
             ob->m[ob->n++] = m;
-            st->out_room--;
             return 0;
         }
         st->halt = true; /* the send below parks the stage */
@@ -283,10 +282,11 @@ emit_item(acto_emitter *out, acto_msg *m)
         acto_stage *st = out->st;
         acto_pipeline *p = st->p;
         if (__builtin_expect(p->phase < PHASE_STOPPING, 1)) {
-            if (__builtin_expect(st->out_room > 0, 1)) {
+            uint32_t n = p->ob.n;
+            if (__builtin_expect(n < st->out_end, 1)) {
                 st->current_emitted |= m == st->current;
-                p->ob.m[p->ob.n++] = m;
-                st->out_room--;
+                p->ob.m[n] = m;
+                p->ob.n = n + 1;
                 return 0;
             }
             if (st->out_keyed) {

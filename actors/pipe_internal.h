@@ -81,11 +81,12 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
-    /* its use of the outbox: out_room more items may wait there (0:
-     * acto_emit sends at once); halt: its item loop stops at the next
-     * item (a send of this run parked it, a retry waits, or the pipeline
-     * is stopping), one test per item for all three */
-    uint32_t out_room;
+    /* its use of the outbox: items may wait there for its reader while
+     * the outbox holds fewer than out_end (0: acto_emit sends at once);
+     * halt: its item loop stops at the next item (a send of this run
+     * parked it, a retry waits, or the pipeline is stopping), one test
+     * per item for all three */
+    uint32_t out_end;
     bool out_keyed; /* it holds the outbox and its reader is a key-routed
                        pool: items go on its workers' chains */
     bool halt;

@@ -518,7 +518,8 @@ run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
     }
 }
 
-/* map_one runs a stage function on an item it owns, as apply does. */
+/* map_one runs a stage function on an item it owns, as apply does; the
+ * loop that calls it lets go of the item in hand (current) once done. */
 static inline void
 map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
@@ -527,7 +528,6 @@ map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     st->current_emitted = false;
     st->has_err = false;
     int rc = st->u.fn(&st->emit, st->state, item);
-    st->current = NULL;
     acto_msg *left = st->current_emitted ? NULL : item;
     if (__builtin_expect(rc != 0, 0)) {
         acto__pipe_on_error(ctx, st, left, rc);
@@ -542,6 +542,7 @@ stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     acto__pipe_out_open(ctx, st);
     map_one(ctx, st, item);
     run_items(ctx, st, map_one);
+    st->current = NULL;
     acto__pipe_out_close(st);
 }
 
