@@ -251,6 +251,19 @@ emit_slow(acto_emitter *out, acto_msg *m)
     return 0;
 }
 
+/* chain_first starts w's chain with m, its first item this run, or
+ * passes m on the slow way when w has no room. Apart from emit_chained,
+ * which keeps few registers for the common case. */
+static __attribute__((noinline)) int
+chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
+{
+    if (chain_add(st, w, m)) {
+        st->current_emitted |= m == st->current;
+        return 0;
+    }
+    return emit_keyed(&st->emit, m, w);
+}
+
 /* emit_chained is acto_emit for a writer that holds the outbox and routes
  * straight to a key-routed pool's workers: the item goes on its worker's
  * chain, counted as the chain goes, or the slow way when that chain has
@@ -269,7 +282,7 @@ emit_chained(acto_stage *st, acto_msg *m)
         ob->n = n + 1;
         return 0;
     }
-    return emit_keyed(&st->emit, m, w);
+    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
 }
 
 /* emit_item is acto_emit, inlined into acto_emit_bytes as well. */

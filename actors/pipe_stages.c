@@ -500,30 +500,33 @@ typedef void (*item_fn)(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
 /* run_items runs fn on the items waiting behind the one in hand, a run at
  * a time, until none waits or the stage must stop (halt); then the items
- * of the run not handled go back to the mailbox. Inlined with fn known. */
-static inline __attribute__((always_inline)) void
+ * of the run not handled go back to the mailbox. Returns how many it ran
+ * fn on. Inlined with fn known. */
+static inline __attribute__((always_inline)) size_t
 run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
 {
     acto_msg *m[RUN_MAX]; /* the items themselves need no zeroing */
-    size_t n;
+    size_t n, done = 0;
     while (!st->halt && (n = acto_take_run(ctx, ITEM_MAX, m, RUN_MAX)) > 0) {
         size_t i = 0;
         do {
             fn(ctx, st, m[i]);
         } while (++i < n && !__builtin_expect(st->halt, 0));
+        done += i;
         if (i < n) {
             (void)acto_put_back(ctx, m + i, n - i);
-            return;
+            break;
         }
     }
+    return done;
 }
 
 /* map_one runs a stage function on an item it owns, as apply does; the
- * loop that calls it lets go of the item in hand (current) once done. */
+ * loop that calls it counts the items in and lets go of the item in hand
+ * (current) once done. */
 static inline void
 map_one(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    st->stats.in++;
     st->current = item;
     st->current_emitted = false;
     st->has_err = false;
@@ -540,17 +543,17 @@ static void
 stage_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
     acto__pipe_out_open(ctx, st);
+    st->stats.in++;
     map_one(ctx, st, item);
-    run_items(ctx, st, map_one);
+    st->stats.in += run_items(ctx, st, map_one);
     st->current = NULL;
     acto__pipe_out_close(st);
 }
 
-/* sink_run runs a sink on an item it owns. */
+/* sink_run runs a sink on an item it owns (counted in by its loop). */
 static void
 sink_run(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
-    st->stats.in++;
     st->has_err = false;
     int rc = st->u.sink(&st->emit, st->state, item);
     if (rc == 0) {
@@ -575,7 +578,7 @@ sink_items(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
         acto__pipe_on_error(ctx, st, acto_take_msg(ctx), rc);
     }
     st->halt = st->p->phase >= PHASE_STOPPING || st->retry_timer != 0;
-    run_items(ctx, st, sink_run);
+    st->stats.in += run_items(ctx, st, sink_run);
 }
 
 /* pass_items runs a merge's, an input's or a pool's items. */
@@ -584,7 +587,7 @@ pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 {
     acto__pipe_out_open(ctx, st);
     handle_item(ctx, st, item);
-    run_items(ctx, st, handle_item);
+    (void)run_items(ctx, st, handle_item); /* handle_item counts them */
     acto__pipe_out_close(st);
 }
 
