@@ -558,6 +558,9 @@ sink_run(acto_ctx *ctx, acto_stage *st, acto_msg *item)
     int rc = st->u.sink(&st->emit, st->state, item);
     if (rc == 0) {
         st->stats.out++;
+        if (item == NULL) {
+            __builtin_unreachable(); /* a run holds messages: no test */
+        }
         acto_msg_free(item);
     } else {
         acto__pipe_on_error(ctx, st, item, rc);

@@ -38,10 +38,15 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     size_t n = 0;
     for (; n < max && m != NULL; n++) {
         uint8_t f = m->flags;
-        if (m->type > max_type || (f & ~TAKEABLE_FLAGS)) {
-            break; /* as acto_take_msg says */
+        if (m->type > max_type) {
+            break;
         }
-        m->flags = f & MSG_HEAP_DATA;
+        if (unlikely(f & ~MSG_HEAP_DATA)) { /* one test for the common case */
+            if (f & ~TAKEABLE_FLAGS) {
+                break; /* as acto_take_msg says */
+            }
+            m->flags = f & MSG_HEAP_DATA;
+        }
         msgs[n] = m;
         m = m->next;
     }
