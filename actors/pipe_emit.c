@@ -322,7 +322,15 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
     if (out == NULL) {
         return ACTO_EINVAL;
     }
+    acto_stage *st = out->st;
     acto_msg *m;
-    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
-    return rc == 0 ? emit_item(out, m) : rc;
+    int rc = acto_msg_new_bytes(st->p->sys, type, data, len, &m);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Mostly a source's: a writer routing by key goes straight on. */
+    if (st->out_keyed && st->p->phase < PHASE_STOPPING) {
+        return emit_chained(st, m);
+    }
+    return emit_item(out, m);
 }
