@@ -95,19 +95,14 @@ static void
 flush_chains(acto_stage *owner)
 {
     pipe_outbox *ob = &owner->p->ob;
-    acto_msg *run[PIPE_OUT_MAX];
     for (uint32_t t = 0; t < ob->n_touched; t++) {
         acto_stage *w = ob->touched[t];
-        uint32_t k = 0;
-        for (uint32_t i = w->chain_head;; i = ob->next[i]) {
-            run[k++] = ob->m[i];
-            if (i == w->chain_tail) {
-                break;
-            }
-        }
+        uint32_t k = w->chain_n;
         w->touched = false;
+        w->chain_room = 0; /* emit_chained tests this alone */
+        w->chain_n = 0;
         count_routed(owner, w, k);
-        send_run(owner->emit.ctx, w, run, k);
+        send_run(owner->emit.ctx, w, w->chain, k);
     }
     ob->n_touched = 0;
     ob->n = 0;
@@ -119,21 +114,18 @@ chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
     pipe_outbox *ob = &owner->p->ob;
     if (!w->touched) {
-        w->chain_room = room_of(owner, w);
+        w->chain_room = room_of(owner, w); /* within the outbox's places */
         if (w->chain_room == 0) {
             return false;
         }
         w->touched = true;
-        w->chain_head = (uint8_t)ob->n;
         ob->touched[ob->n_touched++] = w;
     } else if (w->chain_room == 0 || ob->n == PIPE_OUT_MAX) {
         return false;
-    } else {
-        ob->next[w->chain_tail] = (uint8_t)ob->n;
     }
-    w->chain_tail = (uint8_t)ob->n;
+    w->chain[w->chain_n++] = item;
     w->chain_room--;
-    ob->m[ob->n++] = item;
+    ob->n++;
     return true;
 }
 
@@ -149,7 +141,7 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         if (chain_add(owner, w, item)) {
             return 0;
         }
-        owner->held_up = true; /* the send below parks the owner */
+        owner->halt = true; /* the send below parks the owner */
     }
     count_routed(owner, w, 1);
     int rc = acto_send(ctx, w->ref, item);
@@ -166,7 +158,7 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
     st->emit.ctx = ctx;
-    st->held_up = false;
+    st->halt = st->p->phase >= PHASE_STOPPING || st->retry_timer != 0;
     if (ob->owner != NULL && ob->owner != st) {
         return; /* lent to another stage's handler: sends go at once */
     }
@@ -175,7 +167,7 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
         if (by_key(st)) {
             st->out_keyed = true;
         } else {
-            st->out_room = room_of(st, st->reader);
+            st->out_end = ob->n + room_of(st, st->reader);
         }
     }
 }
@@ -184,10 +176,10 @@ bool
 acto__pipe_out_room(const acto_stage *st)
 {
     const pipe_outbox *ob = &st->p->ob;
-    if (ob->owner != st || st->held_up || st->p->phase >= PHASE_STOPPING) {
+    if (ob->owner != st || st->halt) {
         return false;
     }
-    return st->out_keyed ? ob->n < PIPE_OUT_MAX : st->out_room > 0;
+    return ob->n < (st->out_keyed ? PIPE_OUT_MAX : st->out_end);
 }
 
 void
@@ -198,7 +190,7 @@ acto__pipe_out_close(acto_stage *st)
         return;
     }
     flush_out(st);
-    st->out_room = 0;
+    st->out_end = 0;
     st->out_keyed = false;
     ob->owner = NULL;
 }
@@ -243,13 +235,12 @@ emit_slow(acto_emitter *out, acto_msg *m)
     }
     if (ob->owner == st) {
         flush_out(st); /* what waits goes first, then ask again */
-        st->out_room = room_of(st, st->reader);
-        if (st->out_room > 0) {
+        st->out_end = ob->n + room_of(st, st->reader);
+        if (ob->n < st->out_end) {
             ob->m[ob->n++] = m;
-            st->out_room--;
             return 0;
         }
-        st->held_up = true; /* the send below parks the stage */
+        st->halt = true; /* the send below parks the stage */
     }
     int rc = acto_send(out->ctx, st->reader->ref, m);
     if (rc != 0) {
@@ -260,46 +251,69 @@ emit_slow(acto_emitter *out, acto_msg *m)
     return 0;
 }
 
-static int emit_other(acto_emitter *out, acto_msg *m);
+/* chain_first starts w's chain with m, its first item this run, or
+ * passes m on the slow way when w has no room. Apart from emit_chained,
+ * which keeps few registers for the common case. */
+static __attribute__((noinline)) int
+chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
+{
+    if (chain_add(st, w, m)) {
+        st->current_emitted |= m == st->current;
+        return 0;
+    }
+    return emit_keyed(&st->emit, m, w);
+}
+
+/* emit_chained is acto_emit for a writer that holds the outbox and routes
+ * straight to a key-routed pool's workers: the item goes on its worker's
+ * chain, counted as the chain goes, or the slow way when that chain has
+ * no room. Apart, so that acto_emit stays a leaf. */
+static __attribute__((noinline)) int
+emit_chained(acto_stage *st, acto_msg *m)
+{
+    acto_stage *w = acto__pipe_key_worker(st->reader, m);
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    /* chain_room is 0 while w has no chain (flush_chains). */
+    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
+        st->current_emitted |= m == st->current;
+        w->chain[w->chain_n++] = m;
+        w->chain_room--;
+        ob->n = n + 1;
+        return 0;
+    }
+    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
+}
+
+/* emit_item is acto_emit, inlined into acto_emit_bytes as well. */
+static inline __attribute__((always_inline)) int
+emit_item(acto_emitter *out, acto_msg *m)
+{
+    /* The common cases, kept small: a place in the outbox for the reader,
+     * or on a worker's chain. */
+    if (__builtin_expect(out != NULL && m != NULL, 1)) {
+        acto_stage *st = out->st;
+        acto_pipeline *p = st->p;
+        if (__builtin_expect(p->phase < PHASE_STOPPING, 1)) {
+            uint32_t n = p->ob.n;
+            if (__builtin_expect(n < st->out_end, 1)) {
+                st->current_emitted |= m == st->current;
+                p->ob.m[n] = m;
+                p->ob.n = n + 1;
+                return 0;
+            }
+            if (st->out_keyed) {
+                return emit_chained(st, m); /* out is &st->emit */
+            }
+        }
+    }
+    return emit_slow(out, m);
+}
 
 int
 acto_emit(acto_emitter *out, acto_msg *m)
 {
-    /* The common case, kept small: a place in the outbox. */
-    acto_stage *st;
-    acto_pipeline *p;
-    if (__builtin_expect(out != NULL && m != NULL &&
-                             (st = out->st)->out_room > 0 &&
-                             (p = st->p)->phase < PHASE_STOPPING,
-                         1)) {
-        st->current_emitted |= m == st->current;
-        p->ob.m[p->ob.n++] = m;
-        st->out_room--;
-        return 0;
-    }
-    return emit_other(out, m);
-}
-
-/* emit_other is acto_emit for an item that finds no place in the outbox
- * for its reader: a place on the chain of its worker in a key-routed pool,
- * or the slow path. Apart, so that acto_emit stays a leaf. */
-static __attribute__((noinline)) int
-emit_other(acto_emitter *out, acto_msg *m)
-{
-    acto_stage *st;
-    if (out != NULL && m != NULL && (st = out->st)->out_keyed &&
-        st->p->phase < PHASE_STOPPING) {
-        acto_stage *w = acto__pipe_key_worker(st->reader, m);
-        if (__builtin_expect(w->touched && w->chain_room > 0 &&
-                                 st->p->ob.n < PIPE_OUT_MAX,
-                             1)) {
-            st->current_emitted |= m == st->current;
-            (void)chain_add(st, w, m); /* counted as its chain goes */
-            return 0;
-        }
-        return emit_keyed(out, m, w);
-    }
-    return emit_slow(out, m);
+    return emit_item(out, m);
 }
 
 int
@@ -308,7 +322,15 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
     if (out == NULL) {
         return ACTO_EINVAL;
     }
+    acto_stage *st = out->st;
     acto_msg *m;
-    int rc = acto_msg_new_bytes(out->st->p->sys, type, data, len, &m);
-    return rc == 0 ? acto_emit(out, m) : rc;
+    int rc = acto_msg_new_bytes(st->p->sys, type, data, len, &m);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Mostly a source's: a writer routing by key goes straight on. */
+    if (st->out_keyed && st->p->phase < PHASE_STOPPING) {
+        return emit_chained(st, m);
+    }
+    return emit_item(out, m);
 }

@@ -29,13 +29,13 @@ enum stage_kind {
 #define PIPE_OUT_MAX 64
 
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
- * handler runs (its owner): only one runs at a time on the loop. A pool
- * router keeps a chain of items per worker in it (next). */
+ * handler runs (its owner): only one runs at a time on the loop. Items
+ * for a key-routed pool's workers wait on each worker's chain instead,
+ * counted in n: the outbox holds PIPE_OUT_MAX items in all. */
 typedef struct pipe_outbox {
     struct acto_stage *owner;
     uint32_t n;
     acto_msg *m[PIPE_OUT_MAX];
-    uint8_t next[PIPE_OUT_MAX];
     struct acto_stage *touched[PIPE_OUT_MAX]; /* workers with a chain */
     uint32_t n_touched;
 } pipe_outbox;
@@ -81,16 +81,21 @@ struct acto_stage {
     acto_ref ref;
     acto_stage_stats stats;
     acto_emitter emit;
-    /* its use of the outbox: out_room more items may wait there (0:
-     * acto_emit sends at once); held_up: a send of this run parked it */
-    uint32_t out_room;
+    /* its use of the outbox: items may wait there for its reader while
+     * the outbox holds fewer than out_end (0: acto_emit sends at once);
+     * halt: its item loop stops at the next item (a send of this run
+     * parked it, a retry waits, or the pipeline is stopping), one test
+     * per item for all three */
+    uint32_t out_end;
     bool out_keyed; /* it holds the outbox and its reader is a key-routed
                        pool: items go on its workers' chains */
-    bool held_up;
-    /* a pool worker's chain in its router's outbox: the room left in its
-     * mailbox, the first and last items (while touched) */
+    bool halt;
+    /* a key-routed pool worker's chain, the items waiting in the outbox
+     * for it (while touched), and the room left in its mailbox (0 while
+     * not touched); chain holds PIPE_OUT_MAX, sent as it is */
     bool touched;
-    uint8_t chain_head, chain_tail;
+    acto_msg **chain;
+    uint32_t chain_n;
     uint32_t chain_room;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
@@ -194,9 +199,10 @@ void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
 
-/* acto__pipe_out_room tells whether st holds the outbox and nothing it
- * sent this turn parked it, with room left for what it emits (a place for
- * its reader; for a key-routed pool's writer, a place in the outbox). */
+/* acto__pipe_out_room tells whether st holds the outbox and nothing
+ * halted it this turn (a send that parked it, the pipeline stopping),
+ * with room left for what it emits (a place for its reader; for a
+ * key-routed pool's writer, a place in the outbox). */
 bool acto__pipe_out_room(const acto_stage *st);
 
 /* acto__pipe_pool_route passes an item (taken) to worker w of a

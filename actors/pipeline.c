@@ -65,6 +65,8 @@ free_stage(acto_stage *st)
         st->own_free(st);
     }
     acto_free(st->outs, st->outs_cap * sizeof(*st->outs));
+    acto_free(st->chain,
+              st->chain != NULL ? PIPE_OUT_MAX * sizeof(*st->chain) : 0);
     acto_free(st->pend, st->pend_cap * sizeof(*st->pend));
     if (st->own_limit) {
         acto_semaphore_free(st->limit);
@@ -402,6 +404,12 @@ add_workers(acto_pipeline *p, acto_stage *pool, uint32_t n, acto_stage_fn fn,
         w->hidden = true;
         w->pool = pool;
         w->writers = 1;
+        if (pool->route == ACTO_ROUTE_KEY) { /* its chain (pipe_emit.c) */
+            w->chain = acto_calloc(PIPE_OUT_MAX, sizeof(*w->chain));
+            if (w->chain == NULL) {
+                return ACTO_ENOMEM;
+            }
+        }
     }
     return 0;
 }
@@ -529,6 +537,7 @@ void
 acto__pipe_stop_all(acto_pipeline *p)
 {
     for (size_t i = 0; i < p->n; i++) {
+        p->stages[i]->halt = true; /* a handler running now stops too */
         if (p->stages[i]->running) {
             (void)acto_stop(p->sys, p->stages[i]->ref);
         }

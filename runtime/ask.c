@@ -128,7 +128,7 @@ acto_ask_at(acto_system *sys, acto_ref to, acto_msg *req, uint64_t timeout_ms,
     if (rc != 0) {
         /* A full fail-policy mailbox refuses: the request goes back to
          * the caller as it came, and the ask never existed. */
-        req->flags &= (uint8_t)~MSG_ASK;
+        req->flags &= (uint16_t)~MSG_ASK;
         req->correlation = 0;
         req->sender = ACTO_REF_NONE;
         acto_future_release(f);
@@ -181,7 +181,7 @@ acto__ask_reply(acto_system *sys, acto_msg *m)
         acto__msg_release(m);
     } else {
         sys->stats.handled++; /* its handler is the future */
-        m->flags &= (uint8_t)~MSG_ASK;
+        m->flags &= (uint16_t)~MSG_ASK;
         acto_future_set_result(f, m, free_reply, NULL);
     }
     if (tracing) {

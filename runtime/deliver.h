@@ -8,8 +8,9 @@
 
 #include "internal.h"
 
-/* Flags that make a message's arrival matter to someone waiting. */
-#define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK)
+/* Flags that make a message's arrival matter to someone waiting
+ * (MSG_SEND_WAIT: an outside sender's callback, m->wait). */
+#define MSG_WAITED (MSG_THREADSAFE | MSG_ACTOR_PARK | MSG_SEND_WAIT)
 
 /* Message FIFOs are a head and a tail pointer; the mailbox keeps its own
  * count beside them. */
@@ -128,7 +129,7 @@ deliver_now(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
 {
     acto_actor *r = acto__lookup(sys, to);
     if (likely(r != NULL && r->life == LIFE_RUNNING &&
-               !(m->flags & MSG_WAITED) && m->wait == NULL)) {
+               !(m->flags & MSG_WAITED))) {
         if (mode == SEND_LANE) { /* replies, continuations, notices */
             lane_push(r, m);
             sys->stats.sent++;

@@ -33,11 +33,12 @@ enum msg_flag {
     MSG_ASK = 1u << 4,        /* a request whose correlation names an ask */
     MSG_FLOWED = 1u << 5,     /* tracing gave it its flow (m->flow) */
     MSG_UNSAMPLED = 1u << 6,  /* its flow is not sampled: no events */
+    MSG_SEND_WAIT = 1u << 7,  /* m->wait is set: one flag test says so */
     /* Its handling takes the slow path (receive_special): a continuation
      * step, or a message of a sampled flow while tracing is on. A flag, so
      * that a turn tests the message and not the system: a flow sampled out
      * costs its turns nothing. */
-    MSG_SLOW = 1u << 7
+    MSG_SLOW = 1u << 8
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -68,9 +69,9 @@ struct acto_msg {
     };
     acto_system *sys;
     uint32_t type;
-    uint8_t kind;  /* acto_payload_kind */
-    uint8_t flags; /* enum msg_flag */
-    uint32_t len;  /* payload bytes (BYTES, MSGPACK) */
+    uint8_t kind;   /* acto_payload_kind */
+    uint16_t flags; /* enum msg_flag (in the padding before len) */
+    uint32_t len;   /* payload bytes (BYTES, MSGPACK) */
     acto_ref sender;
     acto_ref to;
     uint64_t correlation;

@@ -65,6 +65,7 @@ acto__complete_wait(acto_system *sys, acto_msg *m, int status)
         return;
     }
     m->wait = NULL;
+    m->flags &= (uint8_t)~MSG_SEND_WAIT;
     w->status = status;
     acto__list_push_back(&sys->completions, &w->link);
     acto__kick(sys);
@@ -93,7 +94,7 @@ acto__landed(acto_system *sys, acto_msg *m, int status)
 static inline void
 maybe_landed(acto_system *sys, acto_msg *m, int status)
 {
-    if (unlikely((m->flags & MSG_WAITED) || m->wait != NULL)) {
+    if (unlikely(m->flags & MSG_WAITED)) {
         acto__landed(sys, m, status);
     }
 }
@@ -162,7 +163,7 @@ acto_take_msg(acto_ctx *ctx)
     acto_actor *a = ctx_actor(ctx);
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
-        m->type >= ACTO_MSG_SYSTEM_BASE || m->wait != NULL ||
+        m->type >= ACTO_MSG_SYSTEM_BASE ||
         (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED |
                       MSG_UNSAMPLED | MSG_SLOW)) != 0) {
         return NULL;
@@ -639,9 +640,11 @@ acto_system_send_wait(acto_system *sys, acto_ref to, acto_msg *m,
     *w = (acto__wait){.cb = cb, .user = user};
     acto__list_init(&w->link);
     m->wait = w;
+    m->flags |= MSG_SEND_WAIT;
     int rc = outside_send(sys, to, m, SEND_OUTSIDE_WAIT);
     if (rc != 0) {
         m->wait = NULL;
+        m->flags &= (uint8_t)~MSG_SEND_WAIT;
         acto__free(w, sizeof(*w));
     }
     return rc;

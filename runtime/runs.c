@@ -5,18 +5,19 @@
  * delivery are paid once per run instead of once per item. */
 #include "deliver.h"
 
-/* takeable tells whether the handler may own m (as acto_take_msg does). */
-static inline bool
-takeable(const acto_msg *m)
-{
-    return m->type < ACTO_MSG_SYSTEM_BASE && m->wait == NULL &&
-           (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)) == 0;
-}
+/* Flags a message may carry and still be the handler's to own, as
+ * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
+ * among them). */
+#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)
 
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
     acto_actor *a = ctx_actor(ctx);
+    acto_msg *m = a->mb_head;
+    if (m == NULL) {
+        return 0; /* the common end of a run: nothing more waits */
+    }
     acto_system *sys = a->sys;
     /* Only inside the actor's own turn, nothing on its system lane to go
      * first, and neither tracing nor debug mode, which follow each
@@ -35,14 +36,15 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
-    acto_msg *m = a->mb_head;
     for (; n < max && m != NULL; n++) {
-        uint8_t f = m->flags;
-        if (m->type > max_type || m->wait != NULL ||
-            (f & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED))) {
-            break; /* as takeable() says */
+        uint16_t f = m->flags;
+        if (m->type > max_type) {
+            break;
         }
-        if (f & ~MSG_HEAP_DATA) {
+        if (unlikely(f & ~MSG_HEAP_DATA)) { /* one test for the common case */
+            if (f & ~TAKEABLE_FLAGS) {
+                break; /* as acto_take_msg says */
+            }
             m->flags = f & MSG_HEAP_DATA;
         }
         msgs[n] = m;
@@ -116,62 +118,14 @@ acto_send_room(const acto_ctx *ctx, acto_ref to)
     return r->mb_count < r->capacity ? r->capacity - r->mb_count : 0;
 }
 
-int
-acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
-               size_t *sent)
+/* send_rest sends msgs[done..n) one at a time, the common way (a full or
+ * parking receiver, a message someone waits on, a NULL), and says how many
+ * went in all. Apart, so that the run's fast path keeps few registers. */
+static __attribute__((noinline)) int
+send_rest(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+          size_t done, size_t *sent)
 {
-    size_t done = 0;
     int rc = 0;
-    if (ctx == NULL || (msgs == NULL && n > 0)) {
-        rc = ACTO_EINVAL;
-        goto out;
-    }
-    acto_actor *a = ctx_actor(ctx);
-    acto_system *sys = a->sys;
-    acto_actor *r = acto__lookup(sys, to);
-    if (likely(sys->current == a && !sys->closing && !sys->special &&
-               !acto__tracing(sys) && r != NULL && r->life == LIFE_RUNNING)) {
-        /* The messages that fit go in as deliver's fast path would put
-         * them, one lookup for all; the rest take the common path. */
-        uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
-                        : r->mb_count < r->capacity ? r->capacity - r->mb_count
-                                                    : 0;
-        uint64_t cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
-        uint64_t id = sys->next_msg_id;
-        acto_ref self = a->self;
-        size_t fit = n < room ? n : room;
-        acto_msg *head = NULL, *tail = NULL;
-        for (; done < fit; done++) {
-            acto_msg *m = msgs[done];
-            if (unlikely(m == NULL || (m->flags & MSG_WAITED) ||
-                         m->wait != NULL)) {
-                break;
-            }
-            m->to = to;
-            m->id = ++id;
-            m->sender = self;
-            m->cause = cause;
-            if (tail != NULL) {
-                tail->next = m;
-            } else {
-                head = m;
-            }
-            tail = m;
-        }
-        if (done > 0) { /* linked among themselves, then put in at once */
-            sys->next_msg_id = id;
-            tail->next = NULL;
-            if (r->mb_tail != NULL) {
-                r->mb_tail->next = head;
-            } else {
-                r->mb_head = head;
-            }
-            r->mb_tail = tail;
-            r->mb_count += (uint32_t)done;
-            sys->stats.sent += done;
-            schedule(r);
-        }
-    }
     for (; done < n; done++) {
         if (msgs[done] == NULL) {
             rc = ACTO_EINVAL;
@@ -181,9 +135,77 @@ acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
             break;
         }
     }
-out:
     if (sent != NULL) {
         *sent = done;
     }
     return rc;
+}
+
+/* send_fitting puts in at once the messages of msgs that fit in to's
+ * mailbox, as deliver's fast path would put them, with one lookup for all.
+ * Returns how many went in (the first ones). */
+static inline size_t
+send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
+{
+    acto_system *sys = a->sys;
+    acto_actor *r = acto__lookup(sys, to);
+    if (unlikely(sys->current != a || sys->closing || sys->special ||
+                 acto__tracing(sys) || r == NULL || r->life != LIFE_RUNNING)) {
+        return 0;
+    }
+    uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
+                    : r->mb_count < r->capacity ? r->capacity - r->mb_count
+                                                : 0;
+    uint64_t cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+    uint64_t id = sys->next_msg_id;
+    acto_ref self = a->self;
+    size_t fit = n < room ? n : room;
+    size_t done = 0;
+    acto_msg *head = NULL, *tail = NULL, **link = &head;
+    for (; done < fit; done++) {
+        acto_msg *m = msgs[done];
+        if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
+            break;
+        }
+        m->to = to;
+        m->id = ++id;
+        m->sender = self;
+        m->cause = cause;
+        *link = tail = m;
+        link = &m->next;
+    }
+    if (done > 0) { /* linked among themselves, then put in at once */
+        sys->next_msg_id = id;
+        tail->next = NULL;
+        if (r->mb_tail != NULL) {
+            r->mb_tail->next = head;
+        } else {
+            r->mb_head = head;
+        }
+        r->mb_tail = tail;
+        r->mb_count += (uint32_t)done;
+        sys->stats.sent += done;
+        schedule(r);
+    }
+    return done;
+}
+
+int
+acto_send_many(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
+               size_t *sent)
+{
+    if (ctx == NULL || (msgs == NULL && n > 0)) {
+        if (sent != NULL) {
+            *sent = 0;
+        }
+        return ACTO_EINVAL;
+    }
+    size_t done = send_fitting(ctx_actor(ctx), to, msgs, n);
+    if (likely(done == n)) {
+        if (sent != NULL) {
+            *sent = n;
+        }
+        return 0;
+    }
+    return send_rest(ctx, to, msgs, n, done, sent);
 }

@@ -303,6 +303,53 @@ runs_source_into_key_pool_counts_skips(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* A key-routed pool's workers each hold their chain of waiting items:
+ * building one fails cleanly when any allocation fails, and once built it
+ * runs to the end; nothing leaks either way. */
+static void
+runs_key_pool_survives_allocation_failure_anywhere(void **state)
+{
+    acto_test_env *env = *state;
+    for (long nth = 1; nth < 400; nth++) {
+        acto_system *sys = vsys(env, false);
+        burst b = {.next = 1, .last = 300, .per_call = 64};
+        tally t = {.key_ordered = true};
+        acto_pipeline *p = NULL;
+        acto_stage *src, *pool, *snk;
+        acto_pool_opts po = {
+            .workers = 3, .route = ACTO_ROUTE_KEY, .key = key_of};
+        acto_test_alloc_fail_nth(nth);
+        int rc = acto_pipeline_new(sys, NULL, &p);
+        if (rc == 0) {
+            rc = acto_pipeline_source(p, burst_next, &b, NULL, &src);
+        }
+        if (rc == 0) {
+            rc = acto_pipeline_pool(p, src, &po, pass, NULL, NULL, &pool);
+        }
+        if (rc == 0) {
+            rc = acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk);
+        }
+        bool failed = acto_test_alloc_failed();
+        acto_test_alloc_fail_nth(0);
+        if (rc != 0) {
+            assert_int_equal(rc, ACTO_ENOMEM);
+            assert_true(failed);
+        } else { /* built: it runs to the end */
+            assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+            assert_int_equal(t.n, 300);
+            assert_true(t.key_ordered);
+        }
+        if (p != NULL) {
+            assert_acto_ok(acto_pipeline_free(p));
+        }
+        acto_test_close_system(env, sys);
+        assert_no_leaks();
+        if (!failed) {
+            break; /* every allocation of the build was tried */
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -311,6 +358,7 @@ main(void)
         acto_unit_test(runs_retry_mid_run_keeps_order),
         acto_unit_test(runs_writer_routes_to_a_key_pool),
         acto_unit_test(runs_source_into_key_pool_counts_skips),
+        acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
