@@ -298,7 +298,9 @@ acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item)
     k ^= k >> 33;
     k *= 0xff51afd7ed558ccdULL;
     k ^= k >> 33;
-    return pool->outs[k % pool->n_outs];
+    /* Multiply-shift of the mixed low half: a multiplication where
+     * k % n_outs would be a 64-bit division, on every item's path. */
+    return pool->outs[((k & 0xffffffffu) * (uint32_t)pool->n_outs) >> 32];
 }
 
 /* pick_worker chooses the worker for an item. Round robin and shortest
