@@ -218,6 +218,11 @@ emit_slow(acto_emitter *out, acto_msg *m)
         return ACTO_EINVAL;
     }
     acto_stage *st = out->st;
+    /* Its own item is taken here, passed on or freed: the stage must not
+     * free it again, even when this fails. */
+    if (m == st->current) {
+        st->current_emitted = true;
+    }
     if (st->reader == NULL) {
         acto_msg_free(m);
         return ACTO_EINVAL; /* a sink emits nothing */
@@ -225,9 +230,6 @@ emit_slow(acto_emitter *out, acto_msg *m)
     if (st->p->phase >= PHASE_STOPPING) {
         acto_msg_free(m);
         return ACTO_ECANCELED;
-    }
-    if (m == st->current) {
-        st->current_emitted = true;
     }
     pipe_outbox *ob = &st->p->ob;
     if (ob->owner == st && by_key(st)) {

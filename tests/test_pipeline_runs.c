@@ -350,6 +350,62 @@ runs_key_pool_survives_allocation_failure_anywhere(void **state)
     }
 }
 
+/* A stage that cancels its own pipeline (dropping what is in flight) and
+ * then emits its item: the emit fails with ACTO_ECANCELED and frees the
+ * item, and the stage must not free it again. A double free would put the
+ * message in the pool twice, and later allocations would share it. */
+typedef struct canceller {
+    acto_pipeline *p;
+    int at;
+    int emit_rc;
+} canceller;
+
+static int
+cancel_then_emit(acto_emitter *out, void *state, acto_msg *item)
+{
+    canceller *c = state;
+    bool now = item_int(item) == c->at;
+    if (now) {
+        assert_acto_ok(acto_pipeline_cancel(c->p));
+    }
+    int rc = acto_emit(out, item);
+    if (now) {
+        c->emit_rc = rc;
+    }
+    return rc;
+}
+
+static void
+runs_emit_after_cancel_frees_the_item_once(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env, false);
+    burst b = {.next = 1, .last = 50, .per_call = 10};
+    canceller c = {.at = 3};
+    tally t = {0};
+    acto_stage *src, *st, *snk;
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &c.p));
+    assert_acto_ok(acto_pipeline_source(c.p, burst_next, &b, NULL, &src));
+    assert_acto_ok(
+        acto_pipeline_stage(c.p, src, cancel_then_emit, &c, NULL, &st));
+    assert_acto_ok(acto_pipeline_sink(c.p, st, add_up, &t, NULL, &snk));
+    assert_int_equal(finish(env, sys, c.p), ACTO_FUTURE_CANCELLED);
+    assert_int_equal(c.emit_rc, ACTO_ECANCELED);
+    acto_msg *m[300];
+    int v = 0;
+    for (size_t i = 0; i < 300; i++) {
+        assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, &v, sizeof(v), &m[i]));
+        for (size_t j = 0; j < i; j++) {
+            assert_ptr_not_equal(m[i], m[j]);
+        }
+    }
+    for (size_t i = 0; i < 300; i++) {
+        acto_msg_free(m[i]);
+    }
+    assert_acto_ok(acto_pipeline_free(c.p));
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -359,6 +415,7 @@ main(void)
         acto_unit_test(runs_writer_routes_to_a_key_pool),
         acto_unit_test(runs_source_into_key_pool_counts_skips),
         acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
+        acto_unit_test(runs_emit_after_cancel_frees_the_item_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
