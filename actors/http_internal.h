@@ -54,13 +54,31 @@ struct acto__http_session {
     bool stopped; /* the actor stopped: free once handles is 0 */
 };
 
+/* A socket curl watches, with its poll handle. A connection's socket is
+ * opened and closed through the session (acto__http_open_socket,
+ * acto__http_close_socket), so its handle can outlive curl's watch: while
+ * the connection waits in the pool, and for the next request on it, no
+ * poll handle is made or closed and no event mask changes (the requests
+ * of a keep-alive connection cost no epoll_ctl). */
 struct acto__http_sock {
     uv_poll_t poll;
     acto__http_session *s;
     acto__http_sock *prev;
     acto__http_sock *next;
     curl_socket_t fd;
+    int events;   /* what the handle watches now (0: stopped) */
+    bool watched; /* curl watches it; else a pooled connection's */
+    bool conn;    /* opened by the session: closed through it too */
 };
+
+/* curl's open and close socket callbacks (CURLOPT_OPENSOCKETFUNCTION,
+ * whose clientp is the transfer, and CURLOPT_CLOSESOCKETFUNCTION, whose
+ * clientp is the session: a pooled connection closes after its transfer):
+ * a connection's socket gets its poll handle when it opens, and loses it
+ * just before it closes, as libuv requires. */
+curl_socket_t acto__http_open_socket(void *clientp, curlsocktype purpose,
+                                     struct curl_sockaddr *address);
+int acto__http_close_socket(void *clientp, curl_socket_t fd);
 
 struct acto__http_xfer {
     acto__http_session *s;

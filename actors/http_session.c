@@ -10,6 +10,8 @@
 #include "sigpipe.h"
 
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define DEFAULT_LIMIT 100
 #define DEFAULT_TOTAL_MS 300000
@@ -86,6 +88,13 @@ on_poll(uv_poll_t *p, int status, int events)
 {
     acto__http_sock *k = (acto__http_sock *)p;
     acto__http_session *s = k->s;
+    if (!k->watched) {
+        /* A pooled connection's socket became ready (the server closed
+         * it): curl finds out when it next picks the connection. */
+        uv_poll_stop(p);
+        k->events = 0;
+        return;
+    }
     int flags = 0;
     if (status < 0) {
         flags = CURL_CSELECT_ERR;
@@ -128,14 +137,63 @@ sock_open(acto__http_session *s, curl_socket_t fd, acto__http_sock **out)
     }
     s->socks = k;
     s->handles++;
-    curl_multi_assign(s->multi, fd, k);
     *out = k;
     return 0;
 }
 
+static acto__http_sock *
+sock_find(const acto__http_session *s, curl_socket_t fd)
+{
+    for (acto__http_sock *k = s->socks; k != NULL; k = k->next) {
+        if (k->fd == fd) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+curl_socket_t
+acto__http_open_socket(void *clientp, curlsocktype purpose,
+                       struct curl_sockaddr *address)
+{
+    acto__http_xfer *x = clientp;
+    (void)purpose;
+    curl_socket_t fd =
+        socket(address->family, address->socktype, address->protocol);
+    acto__http_sock *k;
+    if (fd == CURL_SOCKET_BAD || x == NULL) {
+        return fd;
+    }
+    int rc = sock_open(x->s, fd, &k);
+    if (rc != 0) {
+        /* curl fails the connect; the transfer says why */
+        acto__http_set_err(x, rc,
+                           rc == ACTO_ENOMEM ? "ACTO_ENOMEM" : "ClientError",
+                           "cannot watch a socket: %s", acto_strerror(rc));
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    k->conn = true;
+    return fd;
+}
+
+int
+acto__http_close_socket(void *clientp, curl_socket_t fd)
+{
+    acto__http_session *s = clientp;
+    acto__http_sock *k = sock_find(s, fd);
+    if (k != NULL) {
+        sock_close(s, k); /* libuv stops watching before the fd goes */
+    }
+    return close(fd);
+}
+
 /* curl's socket callback: watch fd for what, or stop watching it. A
- * socket that cannot be watched fails its transfer (from outside curl);
- * the return is 0 all the same, since -1 would abort every transfer. */
+ * connection's socket keeps its handle, still watching, when curl stops:
+ * the next request on it usually wants the same events. Other sockets
+ * (the resolver's) close theirs. A socket that cannot be watched fails
+ * its transfer (from outside curl); the return is 0 all the same, since
+ * -1 would abort every transfer. */
 static int
 on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -144,15 +202,26 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
     if (what == CURL_POLL_REMOVE) {
         if (k != NULL) {
             curl_multi_assign(s->multi, fd, NULL);
-            sock_close(s, k);
+            k->watched = false;
+            if (!k->conn) {
+                sock_close(s, k);
+            }
         }
         return 0;
     }
-    int rc = k == NULL ? sock_open(s, fd, &k) : 0;
+    int rc = 0;
+    if (k == NULL && (k = sock_find(s, fd)) == NULL) {
+        rc = sock_open(s, fd, &k);
+    }
     if (rc == 0) {
         int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
                  ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-        rc = uv_poll_start(&k->poll, ev, on_poll);
+        curl_multi_assign(s->multi, fd, k);
+        k->watched = true;
+        if (ev != k->events) {
+            rc = uv_poll_start(&k->poll, ev, on_poll);
+            k->events = rc == 0 ? ev : 0;
+        }
     }
     if (rc != 0) {
         acto__http_doom(e, rc);

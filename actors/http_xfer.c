@@ -390,6 +390,13 @@ easy_new(acto__http_session *s)
         return NULL;
     }
     CURLcode rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    rc = rc ? rc
+            : curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
+                               acto__http_open_socket);
+    rc = rc ? rc
+            : curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION,
+                               acto__http_close_socket);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, s);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
@@ -423,6 +430,7 @@ acto__http_easy_put(acto__http_session *s, CURL *e)
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
         curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, NULL);
         s->spare[s->n_spare++] = e;
     } else {
         curl_easy_cleanup(e);
@@ -468,6 +476,7 @@ set_options(acto__http_xfer *x, const acto_http_request *req,
     CURL *e = x->easy;
     CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, req->url);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    rc = rc ? rc : curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     rc = rc ? rc : curl_easy_setopt(e, CURLOPT_HEADERDATA, x);

@@ -174,6 +174,34 @@ sequential_requests_reuse_one_connection(void **state)
     assert_int_equal(hs.connections, 1);
 }
 
+/* A pooled connection the server closed while it waited (its socket
+ * turns readable, with nobody watching for curl) is found dead by the
+ * next request, which opens another. */
+static void
+a_pooled_connection_the_server_dropped_is_replaced(void **state)
+{
+    (void)state;
+    world_session(NULL);
+    acto_future *f = get(url("/drop"));
+    assert_int_equal(acto_http_response_of(f)->status, 200);
+    acto_future_release(f);
+    assert_true(server_wait(server_closed_all));
+    acto_test_settle(g_w.env); /* the session sees the socket's end */
+    for (int i = 0; i < 3; i++) {
+        f = get(url("/ok"));
+        assert_int_equal(acto_http_response_of(f)->status, 200);
+        assert_int_equal(acto_http_response_of(f)->body_len, 2);
+        acto_future_release(f);
+    }
+    http_server_stats st = server_stats();
+    assert_int_equal(st.accepted, 2);
+    assert_int_equal(st.requests, 4);
+    acto_http_stats hs;
+    assert_acto_ok(acto_http_session_stats(g_w.sys, g_w.session, &hs));
+    assert_int_equal(hs.finished, 4);
+    assert_int_equal(hs.connections, 2); /* opened, over its life */
+}
+
 /* run_many starts n fetches of path at once and waits for all. */
 static void
 run_many(const char *path, size_t n)
@@ -756,6 +784,7 @@ main(void)
         http_test(error_statuses_are_responses_and_redirects_are_followed),
         http_test(bad_requests_are_refused_at_once),
         http_test(sequential_requests_reuse_one_connection),
+        http_test(a_pooled_connection_the_server_dropped_is_replaced),
         http_test(limit_per_host_bounds_connections),
         http_test(total_limit_bounds_connections),
         http_test(a_closed_connection_is_replaced),

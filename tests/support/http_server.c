@@ -44,6 +44,7 @@ struct conn {
     int handles;        /* handles open; the conn is freed at 0 */
     bool busy;          /* answering a request */
     bool close_after;   /* close once the answer is written */
+    bool close_unsaid;  /* without saying so in the answer */
     bool closing;
     bool chunked;
     char buf[BUF_CAP];
@@ -164,7 +165,8 @@ respond(conn *c, int status, const char *extra, const char *body, size_t n)
     char head[512];
     int hl = snprintf(
         head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s\r\n",
-        status, n, extra, c->close_after ? "Connection: close\r\n" : "");
+        status, n, extra,
+        c->close_after && !c->close_unsaid ? "Connection: close\r\n" : "");
     send_copy(c, head, (size_t)hl, body, n, finish);
 }
 
@@ -378,6 +380,10 @@ dispatch(conn *c, const char *method, char *path, const char *head,
         respond_tree(c, strtoull(path + 6, NULL, 10));
     } else if (strcmp(path, "/redirect") == 0) {
         respond(c, 302, "Location: /ok\r\n", "", 0);
+    } else if (strcmp(path, "/drop") == 0) {
+        c->close_after = true;
+        c->close_unsaid = true;
+        respond(c, 200, "", "ok", 2);
     } else if (strcmp(path, "/close") == 0) {
         c->close_after = true;
         respond(c, 200, "", "bye", 3);

@@ -17,6 +17,9 @@
  *                       its links /tree/2N and /tree/2N+1, one a line
  *   /redirect           302 to /ok
  *   /close              200, body "bye", then closes the connection
+ *   /drop               200, body "ok", kept alive as far as the answer
+ *                       says, then closed: the client's pooled connection
+ *                       is dead when it picks it next
  *   /garbage            bytes that are not HTTP, then closes
  *   anything else       404
  * Input that does not start like an HTTP request (a TLS hello, say) gets
