@@ -65,7 +65,7 @@ acto__complete_wait(acto_system *sys, acto_msg *m, int status)
         return;
     }
     m->wait = NULL;
-    m->flags &= (uint8_t)~MSG_SEND_WAIT;
+    m->flags &= (uint16_t)~MSG_SEND_WAIT;
     w->status = status;
     acto__list_push_back(&sys->completions, &w->link);
     acto__kick(sys);
@@ -77,7 +77,7 @@ void
 acto__landed(acto_system *sys, acto_msg *m, int status)
 {
     if (m->flags & MSG_ACTOR_PARK) {
-        m->flags &= (uint8_t)~MSG_ACTOR_PARK;
+        m->flags &= (uint16_t)~MSG_ACTOR_PARK;
         if (acto__tracing(sys) && acto__msg_sampled(m)) {
             acto__trace_record(sys, ACTO_TRACE_UNPARK, acto__msg_flow(m), m->id,
                                m->cause, m->sender, m->to, m->type, 0);
@@ -85,7 +85,7 @@ acto__landed(acto_system *sys, acto_msg *m, int status)
         acto__unpark_sender(sys, m->sender);
     }
     if (m->flags & MSG_THREADSAFE) {
-        m->flags &= (uint8_t)~MSG_THREADSAFE;
+        m->flags &= (uint16_t)~MSG_THREADSAFE;
         atomic_fetch_sub(&sys->inflight, 1);
     }
     acto__complete_wait(sys, m, status);
@@ -644,7 +644,7 @@ acto_system_send_wait(acto_system *sys, acto_ref to, acto_msg *m,
     int rc = outside_send(sys, to, m, SEND_OUTSIDE_WAIT);
     if (rc != 0) {
         m->wait = NULL;
-        m->flags &= (uint8_t)~MSG_SEND_WAIT;
+        m->flags &= (uint16_t)~MSG_SEND_WAIT;
         acto__free(w, sizeof(*w));
     }
     return rc;

@@ -348,6 +348,50 @@ trace_keeps_an_ask_in_a_flow_sampled_out(void **state)
     free(s.ev);
 }
 
+/* ---- messages that waited for room ------------------------------------ */
+
+static int
+burst_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    if (acto_msg_type(m) == T_GO) {
+        for (int i = 0; i < 5; i++) { /* the second on wait for room */
+            assert_acto_ok(
+                acto_tell(ctx, *(acto_ref *)state, T_NEXT, &i, sizeof(i)));
+        }
+    }
+    return 0;
+}
+
+static const acto_behaviour burst_b = {.receive = burst_receive};
+
+/* A message that waited in a full mailbox's park list is still handled
+ * on the record: landing must not drop what marks it for tracing. */
+static void
+trace_records_the_handling_of_a_message_that_waited(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = traced_system(env, &s);
+    acto_ref b, a;
+    acto_spawn_opts one = {.capacity = 1};
+    assert_acto_ok(acto_spawn(sys, &replier_b, NULL, &one, &b));
+    assert_acto_ok(acto_spawn(sys, &burst_b, &b, NULL, &a));
+    assert_acto_ok(acto_test_send_int(sys, a, T_GO, 0));
+    acto_test_settle(env);
+    assert_acto_ok(acto_trace_flush(sys));
+    assert_true(count(&s, ACTO_TRACE_PARK) > 0);
+    for (int i = 0; i < 5; i++) {
+        const acto_trace_event *e = find_send(&s, T_NEXT, i);
+        assert_non_null(e);
+        const acto_trace_event *h = find(&s, ACTO_TRACE_HANDLE, e->msg);
+        assert_non_null(h);
+        assert_int_equal(h->actor, b.id);
+        assert_int_equal(h->flow, e->flow);
+    }
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 int
 main(void)
 {
@@ -356,6 +400,7 @@ main(void)
         acto_unit_test(trace_puts_a_timed_out_ask_in_the_flow_of_its_request),
         acto_unit_test(trace_sends_a_down_notice_from_the_stopped_actor),
         acto_unit_test(trace_keeps_an_ask_in_a_flow_sampled_out),
+        acto_unit_test(trace_records_the_handling_of_a_message_that_waited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
