@@ -153,25 +153,42 @@ bad_requests_are_refused_at_once(void **state)
 
 /* ---- the pool --------------------------------------------------------- */
 
+/* get_ok_times fetches /ok n times, one after the other. */
+static void
+get_ok_times(int n)
+{
+    for (int i = 0; i < n; i++) {
+        acto_future *f = get(url("/ok"));
+        assert_int_equal(acto_http_response_of(f)->status, 200);
+        assert_int_equal(acto_http_response_of(f)->body_len, 2);
+        acto_future_release(f);
+    }
+}
+
+/* assert_traffic checks the connections the server accepted, the
+ * requests it read, and that the session finished as many with none in
+ * flight, over the connections it opened. */
+static void
+assert_traffic(uint64_t accepted, uint64_t requests, uint64_t connections)
+{
+    http_server_stats st = server_stats();
+    assert_int_equal(st.accepted, accepted);
+    assert_int_equal(st.requests, requests);
+    acto_http_stats hs;
+    assert_acto_ok(acto_http_session_stats(g_w.sys, g_w.session, &hs));
+    assert_int_equal(hs.started, requests);
+    assert_int_equal(hs.finished, requests);
+    assert_int_equal(hs.in_flight, 0);
+    assert_int_equal(hs.connections, connections);
+}
+
 static void
 sequential_requests_reuse_one_connection(void **state)
 {
     (void)state;
     world_session(NULL);
-    for (int i = 0; i < 5; i++) {
-        acto_future *f = get(url("/ok"));
-        assert_int_equal(acto_http_response_of(f)->status, 200);
-        acto_future_release(f);
-    }
-    http_server_stats st = server_stats();
-    assert_int_equal(st.accepted, 1);
-    assert_int_equal(st.requests, 5);
-    acto_http_stats hs;
-    assert_acto_ok(acto_http_session_stats(g_w.sys, g_w.session, &hs));
-    assert_int_equal(hs.started, 5);
-    assert_int_equal(hs.finished, 5);
-    assert_int_equal(hs.in_flight, 0);
-    assert_int_equal(hs.connections, 1);
+    get_ok_times(5);
+    assert_traffic(1, 5, 1);
 }
 
 /* A pooled connection the server closed while it waited (its socket
@@ -187,19 +204,8 @@ a_pooled_connection_the_server_dropped_is_replaced(void **state)
     acto_future_release(f);
     assert_true(server_wait(server_closed_all));
     acto_test_settle(g_w.env); /* the session sees the socket's end */
-    for (int i = 0; i < 3; i++) {
-        f = get(url("/ok"));
-        assert_int_equal(acto_http_response_of(f)->status, 200);
-        assert_int_equal(acto_http_response_of(f)->body_len, 2);
-        acto_future_release(f);
-    }
-    http_server_stats st = server_stats();
-    assert_int_equal(st.accepted, 2);
-    assert_int_equal(st.requests, 4);
-    acto_http_stats hs;
-    assert_acto_ok(acto_http_session_stats(g_w.sys, g_w.session, &hs));
-    assert_int_equal(hs.finished, 4);
-    assert_int_equal(hs.connections, 2); /* opened, over its life */
+    get_ok_times(3);
+    assert_traffic(2, 4, 2);
 }
 
 /* run_many starts n fetches of path at once and waits for all. */
