@@ -78,7 +78,7 @@ struct acto_tracefile_reader {
     uint32_t events_left;
     uint32_t extra_left; /* chunk elements after the events (newer writers) */
     uint64_t chunk_lost;
-    uint64_t *actors; /* the chunk's actor table, index 1 at [0] */
+    uint64_t *actors; /* the chunk's actor table by index: [0] is 0 */
     uint32_t n_actors;
     size_t actors_cap;
     uint64_t ts0, msg0, fut0, flow0, hmsg;
@@ -572,15 +572,16 @@ rd_actors(acto_tracefile_reader *r, cur *c)
     if (rc != 0) {
         return rc;
     }
-    if (n > r->actors_cap) {
-        uint64_t *a = acto_malloc(n * sizeof(*a));
+    if ((size_t)n + 1 > r->actors_cap) {
+        uint64_t *a = acto_malloc(((size_t)n + 1) * sizeof(*a));
         if (a == NULL) {
             return fail(r, ACTO_ENOMEM, c->p, "out of memory");
         }
         acto_free(r->actors, r->actors_cap * sizeof(*a));
         r->actors = a;
-        r->actors_cap = n;
+        r->actors_cap = (size_t)n + 1;
     }
+    r->actors[0] = 0; /* index 0: no actor */
     r->n_actors = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t ref;
@@ -588,7 +589,7 @@ rd_actors(acto_tracefile_reader *r, cur *c)
         if (rc != 0) {
             return rc;
         }
-        r->actors[r->n_actors++] = ref;
+        r->actors[++r->n_actors] = ref;
     }
     return 0;
 }
@@ -884,7 +885,7 @@ rd_actor(acto_tracefile_reader *r, cur *c, uint64_t *ref)
                     "table has %u",
                     (unsigned long long)i, r->n_actors);
     }
-    *ref = i == 0 ? 0 : r->actors[i - 1];
+    *ref = r->actors[i];
     return 0;
 }
 
@@ -945,35 +946,197 @@ rd_fields(acto_tracefile_reader *r, cur *c, unsigned mask, acto_trace_event *e)
  * made sure 9 bytes are there (fast_run: an event's first 11 values,
  * each at most 9 bytes, lie within the FAST_EVENT_BYTES it checked, and
  * so do the 9 bytes from the start of each). False when it is not an
- * integer. */
+ * integer. A fixint (0x00..0x7f, 0xe0..0xff) is exactly a byte whose
+ * int8 value is at least -32, and that is its value: one test. */
 static inline __attribute__((always_inline)) bool
 fast_int(const uint8_t **pp, uint64_t *v)
 {
     const uint8_t *p = *pp;
-    uint8_t b = *p;
-    if (b <= 0x7f) {
-        *v = b;
+    int8_t s = (int8_t)*p;
+    if (__builtin_expect(s >= -32, 1)) {
+        *v = (uint64_t)(int64_t)s;
         *pp = p + 1;
         return true;
     }
-    if (b >= 0xe0) {
-        *v = (uint64_t)(int64_t)(int8_t)b;
-        *pp = p + 1;
-        return true;
-    }
-    if (b < 0xcc || b > 0xd3) {
-        return false;
-    }
-    int n = 1 << ((b - 0xcc) & 3);
-    uint64_t x; /* the 8 bytes after b, big-endian: the value on top */
+    uint64_t x; /* the 8 bytes after the type byte, big-endian */
     memcpy(&x, p + 1, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     x = __builtin_bswap64(x);
 #endif
-    int shift = 64 - 8 * n;
-    *v = b >= 0xd0 ? (uint64_t)((int64_t)x >> shift) : x >> shift;
-    *pp = p + 1 + n;
+    switch (*p) {
+    case 0xcc:
+        *v = x >> 56;
+        *pp = p + 2;
+        return true;
+    case 0xcd:
+        *v = x >> 48;
+        *pp = p + 3;
+        return true;
+    case 0xce:
+        *v = x >> 32;
+        *pp = p + 5;
+        return true;
+    case 0xcf:
+        *v = x;
+        *pp = p + 9;
+        return true;
+    case 0xd0:
+        *v = (uint64_t)((int64_t)x >> 56);
+        *pp = p + 2;
+        return true;
+    case 0xd1:
+        *v = (uint64_t)((int64_t)x >> 48);
+        *pp = p + 3;
+        return true;
+    case 0xd2:
+        *v = (uint64_t)((int64_t)x >> 32);
+        *pp = p + 5;
+        return true;
+    case 0xd3:
+        *v = x;
+        *pp = p + 9;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The array header byte of an event with each mask: a fixarray of
+ * 3 + popcount(mask) elements. Comparing an event's first byte with it
+ * checks the element count against the mask (and its range) at once. */
+static const uint8_t event_head[256] = {
+#define B2(n) 0x93 + n, 0x93 + n + 1, 0x93 + n + 1, 0x93 + n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+    B6(0), B6(1), B6(1), B6(2)
+#undef B2
+#undef B4
+#undef B6
+};
+
+/* Whether the nf (0..8) bytes at p are all fixints: a byte is not one
+ * when its bit 7 is set and bits 6 and 5 are not both set (0x80..0xdf).
+ * The caller made sure 8 bytes are there. */
+static inline __attribute__((always_inline)) bool
+fast_all_fixints(const uint8_t *p, unsigned nf)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w); /* byte i at bits 8i.. */
+#endif
+    /* Bit 7 of each byte of w << 1 is its bit 6, of w << 2 its bit 5. */
+    uint64_t bad = w & ~((w << 1) & (w << 2)) & 0x8080808080808080u;
+    return (nf == 8 ? bad : bad & ((UINT64_C(1) << (8 * nf)) - 1)) == 0;
+}
+
+/* fast_run's delta state and actor table, kept in registers. */
+typedef struct fast_state {
+    uint64_t ts, msg0, fut0, flow0, hmsg, lost;
+    const uint64_t *actors; /* by index: [0] is 0 (no actor) */
+    uint64_t n_actors;
+} fast_state;
+
+/* The next value of an event: a fixint at *pp when fix (fast_event
+ * checked them all), else any integer (see fast_int). */
+static inline __attribute__((always_inline)) bool
+fast_next(const uint8_t **pp, bool fix, uint64_t *v)
+{
+    if (fix) {
+        *v = (uint64_t)(int64_t)(int8_t) * (*pp)++;
+        return true;
+    }
+    return fast_int(pp, v);
+}
+
+/* The fields mask names, from *pp, into *e with kind and dts, and the
+ * delta state updated; false (and nothing touched) when a field is not
+ * an integer in range. Inlined with a constant mask and fix for the
+ * usual masks, so their bits are not tested at run time and fixints are
+ * read at fixed offsets. */
+static inline __attribute__((always_inline)) bool
+fast_fields(const uint8_t **pp, unsigned mask, bool fix, uint64_t kind,
+            uint64_t dts, fast_state *st, acto_trace_event *e)
+{
+    const uint8_t *p = *pp;
+    uint64_t actor = 0, peer = 0, msg = 0, type = 0, arg = 0, flow = 0;
+    uint64_t cause = 0, flags = 0;
+    if ((mask & ACTO__TF_F_ACTOR) &&
+        (!fast_next(&p, fix, &actor) || actor > st->n_actors)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_PEER) &&
+        (!fast_next(&p, fix, &peer) || peer > st->n_actors)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_MSG) && !fast_next(&p, fix, &msg)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_TYPE) &&
+        (!fast_next(&p, fix, &type) || type > UINT32_MAX)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_ARG) &&
+        (!fast_next(&p, fix, &arg) || (int64_t)arg < INT32_MIN ||
+         (int64_t)arg > INT32_MAX)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_FLOW) && !fast_next(&p, fix, &flow)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_CAUSE) && !fast_next(&p, fix, &cause)) {
+        return false;
+    }
+    if ((mask & ACTO__TF_F_FLAGS) &&
+        (!fast_next(&p, fix, &flags) || flags > UINT16_MAX)) {
+        return false;
+    }
+    /* All valid: only now the delta state. */
+    if (mask & ACTO__TF_F_MSG) {
+        if (kind == ACTO_TRACE_FUTURE) {
+            msg = st->fut0 += msg;
+        } else {
+            msg = st->msg0 += msg;
+        }
+    }
+    if (mask & ACTO__TF_F_FLOW) {
+        flow = st->flow0 += flow;
+    }
+    if (mask & ACTO__TF_F_CAUSE) {
+        cause = st->hmsg - cause;
+    }
+    if (kind == ACTO_TRACE_HANDLE) {
+        st->hmsg = msg;
+    }
+    if ((mask & ACTO__TF_F_ARG) && kind == ACTO_TRACE_LOST) {
+        st->lost += (uint32_t)arg;
+    }
+    *e = (acto_trace_event){
+        .ts = st->ts += dts,
+        .flow = flow,
+        .msg = msg,
+        .cause = cause,
+        .actor = (mask & ACTO__TF_F_ACTOR) ? st->actors[actor] : 0,
+        .peer = (mask & ACTO__TF_F_PEER) ? st->actors[peer] : 0,
+        .type = (uint32_t)type,
+        .arg = (uint32_t)arg,
+        .kind = (uint16_t)kind,
+        .flags = (uint16_t)flags,
+    };
+    *pp = p;
     return true;
+}
+
+/* An event's fields (see fast_fields), at fixed offsets when they are
+ * all fixints (one test for all of them). */
+static inline __attribute__((always_inline)) bool
+fast_event(const uint8_t **pp, unsigned mask, uint64_t kind, uint64_t dts,
+           fast_state *st, acto_trace_event *e)
+{
+    if (fast_all_fixints(*pp, acto__tf_popcount8(mask))) {
+        return fast_fields(pp, mask, true, kind, dts, st, e);
+    }
+    return fast_fields(pp, mask, false, kind, dts, st, e);
 }
 
 /* The common case of rd_event without its error reporting: events with
@@ -983,170 +1146,109 @@ fast_int(const uint8_t **pp, uint64_t *v)
  * state takes it. Returns how many; it stops at the first event it
  * cannot vouch for, which rd_event then decodes carefully and so says
  * what is wrong. */
-/* The number of fields each mask names. */
-static const uint8_t popcount8[256] = {
-#define B2(n) n, n + 1, n + 1, n + 2
-#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
-#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
-    B6(0), B6(1), B6(1), B6(2)
-#undef B2
-#undef B4
-#undef B6
-};
-
-/* The fields mask names, into e (see fast_run); false when one is not
- * an integer in range. Inlined with a constant mask for the usual ones,
- * so their bits are not tested at run time. */
-static inline __attribute__((always_inline)) bool
-fast_fields(const uint8_t **pp, unsigned mask, acto_trace_event *e,
-            const uint64_t *actors, uint64_t n_actors, uint64_t msg_base,
-            uint64_t flow0, uint64_t hmsg)
-{
-    uint64_t v;
-    if (mask & ACTO__TF_F_ACTOR) {
-        if (!fast_int(pp, &v) || v > n_actors) {
-            return false;
-        }
-        e->actor = v == 0 ? 0 : actors[v - 1];
-    }
-    if (mask & ACTO__TF_F_PEER) {
-        if (!fast_int(pp, &v) || v > n_actors) {
-            return false;
-        }
-        e->peer = v == 0 ? 0 : actors[v - 1];
-    }
-    if (mask & ACTO__TF_F_MSG) {
-        if (!fast_int(pp, &v)) {
-            return false;
-        }
-        e->msg = msg_base + v;
-    }
-    if (mask & ACTO__TF_F_TYPE) {
-        if (!fast_int(pp, &v) || v > UINT32_MAX) {
-            return false;
-        }
-        e->type = (uint32_t)v;
-    }
-    if (mask & ACTO__TF_F_ARG) {
-        if (!fast_int(pp, &v) || (int64_t)v < INT32_MIN ||
-            (int64_t)v > INT32_MAX) {
-            return false;
-        }
-        e->arg = (uint32_t)v;
-    }
-    if (mask & ACTO__TF_F_FLOW) {
-        if (!fast_int(pp, &v)) {
-            return false;
-        }
-        e->flow = flow0 + v;
-    }
-    if (mask & ACTO__TF_F_CAUSE) {
-        if (!fast_int(pp, &v)) {
-            return false;
-        }
-        e->cause = hmsg - v;
-    }
-    if (mask & ACTO__TF_F_FLAGS) {
-        if (!fast_int(pp, &v) || v > UINT16_MAX) {
-            return false;
-        }
-        e->flags = (uint16_t)v;
-    }
-    return true;
-}
-
 static size_t
 fast_run(acto_tracefile_reader *r, acto_trace_event *out, size_t cap)
 {
     const uint8_t *const d = r->data;
-    size_t pos = r->pos;
-    /* pos < lim: FAST_EVENT_BYTES from pos are there (and, streaming,
+    /* p < lim: FAST_EVENT_BYTES from p are there (and, streaming,
      * within the record limit). */
-    const size_t lim = r->streaming ? r->fast_lim
-                       : r->rec_end >= FAST_EVENT_BYTES
-                           ? r->rec_end - FAST_EVENT_BYTES + 1
-                           : 0;
+    const uint8_t *const lim = d + (r->streaming ? r->fast_lim
+                                    : r->rec_end >= FAST_EVENT_BYTES
+                                        ? r->rec_end - FAST_EVENT_BYTES + 1
+                                        : 0);
+    const uint8_t *p = d + r->pos;
     cap = cap < r->events_left ? cap : r->events_left;
-    uint64_t ts = r->ts0, msg0 = r->msg0, fut0 = r->fut0, flow0 = r->flow0;
-    uint64_t hmsg = r->hmsg, lost = r->lost;
-    const uint64_t *const actors = r->actors;
-    const uint64_t n_actors = r->n_actors;
-    size_t i = 0;
-    for (; i < cap && pos < lim; i++) {
-        const uint8_t *p = d + pos;
-        unsigned n = (unsigned)*p++ - 0x90u; /* not a fixarray: huge */
+    fast_state st = {
+        .ts = r->ts0,
+        .msg0 = r->msg0,
+        .fut0 = r->fut0,
+        .flow0 = r->flow0,
+        .hmsg = r->hmsg,
+        .lost = r->lost,
+        .actors = r->actors,
+        .n_actors = r->n_actors,
+    };
+    acto_trace_event *e = out;
+    acto_trace_event *const end = out + cap;
+    for (; e < end && p < lim; e++) {
+        const uint8_t *q = p + 4;
         uint64_t kind, dts, mask;
-        if (n < 3 || n > MAX_EVENT_FIELDS || !fast_int(&p, &kind) ||
-            kind > UINT16_MAX || !fast_int(&p, &dts) || !fast_int(&p, &mask) ||
-            mask > 0xFF || n != 3u + popcount8[mask]) {
+        uint32_t h; /* the array header, kind, dts and mask, usually */
+        memcpy(&h, p, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        const uint32_t high = 0x80808000u; /* bit 7 of p[1], p[2], p[3] */
+#else
+        const uint32_t high = 0x00808080u;
+#endif
+        if ((h & high) == 0) { /* all three positive fixints: in range */
+            kind = p[1], dts = p[2], mask = p[3];
+        } else if (q = p + 1, !fast_int(&q, &kind) || kind > UINT16_MAX ||
+                                  !fast_int(&q, &dts) || !fast_int(&q, &mask) ||
+                                  mask > 0xFF) {
             break;
         }
-        /* Written in place: out[i] only counts once the event is whole. */
-        acto_trace_event *e = &out[i];
-        *e = (acto_trace_event){.kind = (uint16_t)kind};
-        /* The runtime's usual masks (TRACE-FORMAT.md), then any other. */
-        const uint64_t mbase = kind == ACTO_TRACE_FUTURE ? fut0 : msg0;
+        if (*p != event_head[mask]) {
+            break;
+        }
+        /* The runtime's usual kinds and masks (TRACE-FORMAT.md, with the
+         * fields that are often 0 left out), most frequent first, then
+         * the usual masks, then any other. */
         bool ok;
-#define FIELDS(m) fast_fields(&p, (m), e, actors, n_actors, mbase, flow0, hmsg)
-        switch (mask) {
-        case 0x03:
-            ok = FIELDS(0x03);
-            break;
-        case 0x10:
-            ok = FIELDS(0x10);
-            break;
-        case 0x13:
-            ok = FIELDS(0x13);
-            break;
-        case 0x37:
-            ok = FIELDS(0x37);
-            break;
-        case 0x3d:
-            ok = FIELDS(0x3d);
-            break;
-        case 0x57:
-            ok = FIELDS(0x57);
-            break;
-        case 0x6f:
-            ok = FIELDS(0x6f);
-            break;
-        case 0x75:
-            ok = FIELDS(0x75);
-            break;
-        case 0x7f:
-            ok = FIELDS(0x7f);
-            break;
-        default:
-            ok = FIELDS((unsigned)mask);
-            break;
+#define EVENT(k, m) fast_event(&q, (m), (k), dts, &st, e)
+        const uint64_t key = kind << 8 | mask;
+        if (key == (ACTO_TRACE_HANDLE << 8 | 0x6f)) {
+            ok = EVENT(ACTO_TRACE_HANDLE, 0x6f);
+        } else if (key == (ACTO_TRACE_SEND << 8 | 0x7f)) {
+            ok = EVENT(ACTO_TRACE_SEND, 0x7f);
+        } else if (key == (ACTO_TRACE_HANDLED << 8 | 0x2d)) {
+            ok = EVENT(ACTO_TRACE_HANDLED, 0x2d);
+        } else {
+            switch (mask) {
+            case 0x03:
+                ok = EVENT(kind, 0x03);
+                break;
+            case 0x10:
+                ok = EVENT(kind, 0x10);
+                break;
+            case 0x13:
+                ok = EVENT(kind, 0x13);
+                break;
+            case 0x2d:
+                ok = EVENT(kind, 0x2d);
+                break;
+            case 0x37:
+                ok = EVENT(kind, 0x37);
+                break;
+            case 0x3d:
+                ok = EVENT(kind, 0x3d);
+                break;
+            case 0x57:
+                ok = EVENT(kind, 0x57);
+                break;
+            case 0x6f:
+                ok = EVENT(kind, 0x6f);
+                break;
+            case 0x75:
+                ok = EVENT(kind, 0x75);
+                break;
+            case 0x7f:
+                ok = EVENT(kind, 0x7f);
+                break;
+            default:
+                ok = EVENT(kind, (unsigned)mask);
+                break;
+            }
         }
-#undef FIELDS
+#undef EVENT
         if (!ok) {
             break;
         }
-        /* All valid: only now touch the delta state. */
-        if (mask & ACTO__TF_F_MSG) {
-            if (kind == ACTO_TRACE_FUTURE) {
-                fut0 = e->msg;
-            } else {
-                msg0 = e->msg;
-            }
-        }
-        if (mask & ACTO__TF_F_FLOW) {
-            flow0 = e->flow;
-        }
-        e->ts = ts += dts;
-        if (kind == ACTO_TRACE_HANDLE) {
-            hmsg = e->msg;
-        }
-        if (kind == ACTO_TRACE_LOST) {
-            lost += e->arg;
-        }
-        pos = (size_t)(p - d);
+        p = q;
     }
-    r->pos = pos;
-    r->ts0 = ts, r->msg0 = msg0, r->fut0 = fut0, r->flow0 = flow0;
-    r->hmsg = hmsg, r->lost = lost;
+    size_t i = (size_t)(e - out);
+    r->pos = (size_t)(p - d);
+    r->ts0 = st.ts, r->msg0 = st.msg0, r->fut0 = st.fut0;
+    r->flow0 = st.flow0, r->hmsg = st.hmsg, r->lost = st.lost;
     r->events_left -= (uint32_t)i;
     r->events += i;
     return i;
