@@ -29,7 +29,9 @@
 #define MAX_EVENT_FIELDS (3 + ACTO__TF_NFIELDS)
 /* The most fast_run reads of one event: an array header and up to 11 integers
  * of up to 9 bytes each, whatever their values (another writer may use long
- * encodings). */
+ * encodings). It reads no further: fast_int reads the 9 bytes from the start
+ * of each value (a value starts at most 9 * 10 bytes after the header), and
+ * fast_all_fixints the 8 from the first field (at most 28 bytes in). */
 #define FAST_EVENT_BYTES (1 + MAX_EVENT_FIELDS * 9)
 
 /* An error with its offset, before it becomes the reader's. */
@@ -1043,7 +1045,9 @@ static inline __attribute__((always_inline)) bool
 fast_next(const uint8_t **pp, bool fix, uint64_t *v)
 {
     if (fix) {
-        *v = (uint64_t)(int64_t)(int8_t) * (*pp)++;
+        const uint8_t *p = *pp;
+        *v = (uint64_t)(int64_t)(int8_t)p[0];
+        *pp = p + 1;
         return true;
     }
     return fast_int(pp, v);
