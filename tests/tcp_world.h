@@ -301,4 +301,13 @@ wait_dead(acto_test_env *env, acto_system *sys, acto_ref r)
     return acto_test_run_until(&env->loop, is_dead, &w, DEADLINE_MS);
 }
 
+/* stop_listener shuts the listener l down gracefully and waits until it
+ * is gone. */
+static TCP_UNUSED void
+stop_listener(acto_test_env *env, acto_system *sys, acto_ref l)
+{
+    assert_acto_ok(acto_shutdown(sys, l));
+    assert_true(wait_dead(env, sys, l));
+}
+
 #endif /* ACTO_TCP_WORLD_H */

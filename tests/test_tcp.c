@@ -30,8 +30,7 @@ test_tcp_echoes_and_counts(void **state)
     assert_int_equal(st.active, 0);
     assert_int_equal(st.failed, 0);
     peer_close(&env->loop, &p, false);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -97,8 +96,7 @@ test_tcp_refuses_connections_over_the_limit(void **state)
     peer_close(&env->loop, &b, false);
     peer_close(&env->loop, &a, false);
     assert_true(wait_stat(env, sys, l, closed, 1));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -120,8 +118,7 @@ test_tcp_closes_idle_connections(void **state)
     assert_int_equal(st.closed, 1);
     assert_int_equal(st.failed, 0);
     peer_close(&env->loop, &p, false);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -159,8 +156,7 @@ test_tcp_half_close_lets_the_server_write_after_eof(void **state)
     assert_true(wait_stat(env, sys, l, closed, 1));
     assert_int_equal(stats_of(sys, l).failed, 0);
     peer_close(&env->loop, &p, false);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -215,8 +211,7 @@ test_tcp_full_mailbox_pauses_reading_and_loses_nothing(void **state)
     free(data);
     peer_close(&env->loop, &p, false);
     assert_true(wait_stat(env, sys, l, closed, 1));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -246,8 +241,7 @@ test_tcp_cuts_a_client_that_stops_reading(void **state)
     assert_int_equal(st.closed, 1);
     assert_int_equal(st.active, 0);
     peer_close(&env->loop, &p, false);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -355,8 +349,7 @@ test_tcp_writers_park_while_the_peer_does_not_read(void **state)
     assert_true(wait_dead(env, sys, a));
     peer_close(&env->loop, &p, false);
     assert_true(wait_stat(env, sys, l, closed, 1));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -385,8 +378,7 @@ test_tcp_reset_mid_write_fails_only_that_connection(void **state)
     assert_true(acto_alive(sys, l));
     peer_close(&env->loop, &b, false);
     assert_true(wait_stat(env, sys, l, closed, 2));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -437,8 +429,7 @@ test_tcp_write_future_fails_when_the_peer_resets(void **state)
     assert_true(rc == UV_ECONNRESET || rc == UV_EPIPE || rc == ACTO_ECANCELED);
     acto_future_release(g_write);
     assert_true(wait_stat(env, sys, l, failed, 1));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -492,8 +483,7 @@ test_tcp_open_failure_closes_that_connection(void **state)
     assert_int_equal(s.closed, 1);
     assert_int_equal(s.active, 0);
     peer_close(&env->loop, &p, false);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -557,8 +547,7 @@ test_tcp_bad_frames_close_their_connection_only(void **state)
     peer_close(&env->loop, &bad, false);
     peer_close(&env->loop, &good, false);
     assert_true(wait_stat(env, sys, l, closed, 3));
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 
@@ -584,8 +573,7 @@ test_tcp_line_framing_cuts_lines_and_bounds_them(void **state)
     peer_close(&env->loop, &q, false);
     assert_true(wait_stat(env, sys, l, closed, 2));
     assert_int_equal(stats_of(sys, l).failed, 1);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     acto_test_close_system(env, sys);
 }
 

@@ -114,16 +114,14 @@ free_port(acto_test_env *env, acto_system *sys)
 {
     uint16_t port;
     acto_ref l = start_server(sys, NULL, NULL, 0, &port);
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
     return port;
 }
 
 static void
 stop_server(acto_test_env *env, acto_system *sys, acto_ref l)
 {
-    assert_acto_ok(acto_shutdown(sys, l));
-    assert_true(wait_dead(env, sys, l));
+    stop_listener(env, sys, l);
 }
 
 /* ---- connecting ------------------------------------------------------- */

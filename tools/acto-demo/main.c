@@ -12,6 +12,7 @@
  * what to open. See demo.h for the tree and the pipeline. */
 #include "at.h"
 #include "demo.h"
+#include "tool_num.h"
 
 #include <acto/signals.h>
 #include <acto/tracefile.h>
@@ -91,27 +92,13 @@ bad_usage(const char *fmt, ...)
     return 2;
 }
 
-static bool
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min ||
-        v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* number_opt reads the value of option argv[*i] into *out. Returns -1,
  * or the usage status. */
 static int
 number_opt(char **argv, int *i, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *name = argv[*i], *v = argv[++*i];
-    if (!parse_u64(v, min, max, out)) {
+    if (!tool_parse_u64(v, 10, min, max, out)) {
         return bad_usage("%s takes a number from %llu to %llu, not '%s'", name,
                          (unsigned long long)min, (unsigned long long)max, v);
     }

@@ -19,6 +19,8 @@
  * prints the requests per second and exits with 0 when every connection
  * got all its bytes back, 1 otherwise.
  */
+#include "tool_num.h"
+
 #include <acto/acto.h>
 #include <acto/signals.h>
 #include <acto/supervisor.h>
@@ -54,9 +56,8 @@ usage(FILE *out)
 static bool
 num(const char *s, uint32_t max, uint32_t *out)
 {
-    char *end = NULL;
-    unsigned long v = s != NULL ? strtoul(s, &end, 10) : 0;
-    if (s == NULL || *s == '\0' || *end != '\0' || v > max) {
+    uint64_t v;
+    if (!tool_parse_u64(s, 10, 0, max, &v)) {
         return false;
     }
     *out = (uint32_t)v;

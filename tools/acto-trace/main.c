@@ -3,6 +3,7 @@
  * viewers people use: Perfetto/Chrome JSON, OpenTelemetry JSON, Mermaid,
  * Graphviz and a self-contained HTML report. */
 #include "at.h"
+#include "tool_num.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -68,22 +69,6 @@ usage(const char *fmt, const char *arg)
     return AT_USAGE;
 }
 
-static bool
-parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-    if (s == NULL || *s == '\0' || *s == '-') {
-        return false;
-    }
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 0);
-    if (errno != 0 || *end != '\0') {
-        return false;
-    }
-    *v = x;
-    return true;
-}
-
 typedef struct command {
     const char *name;
     bool wants_id;
@@ -118,7 +103,7 @@ number_opt(int argc, char **argv, int *i, uint64_t *v)
     if (*i + 1 >= argc) {
         return usage("%s needs a value", argv[*i]);
     }
-    if (!parse_u64(argv[*i + 1], v) || *v == 0) {
+    if (!tool_parse_u64(argv[*i + 1], 0, 0, UINT64_MAX, v) || *v == 0) {
         return usage("not a positive number: '%s'", argv[*i + 1]);
     }
     ++*i;
@@ -176,7 +161,7 @@ parse(int argc, char **argv, const command *c, at_args *a, bool *timed)
                          "print them)",
                          c->name);
         }
-        if (!parse_u64(pos[1], &a->id) || a->id == 0) {
+        if (!tool_parse_u64(pos[1], 0, 0, UINT64_MAX, &a->id) || a->id == 0) {
             return usage("not a message id: '%s'", pos[1]);
         }
     } else if (npos > 1) {

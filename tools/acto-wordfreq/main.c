@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool_num.h"
 #include "wordmap.h"
 
 #define DEFAULT_CHUNK ((size_t)256 * 1024)
@@ -526,11 +527,8 @@ usage(FILE *out)
 static bool
 parse_size(const char *s, size_t min, size_t max, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min ||
-        v > max) {
+    uint64_t v;
+    if (!tool_parse_u64(s, 10, min, max, &v)) {
         return false;
     }
     *out = (size_t)v;
