@@ -2,7 +2,7 @@
  * of stream and join semantics; backpressure; every error policy; cancel
  * (drop and drain); the builder's errors; allocation failure. All on the
  * virtual clock. */
-#include "acto_test.h"
+#include "pipe_world.h"
 
 #include <acto/pipeline.h>
 #include <string.h>
@@ -30,12 +30,6 @@ count_up(acto_emitter *out, void *state)
     return rc != 0 ? rc : 0;
 }
 
-static int
-item_int(const acto_msg *m)
-{
-    return acto_test_msg_int(m);
-}
-
 /* Doubles the item in place and passes the same message on. */
 static int
 double_it(acto_emitter *out, void *state, acto_msg *item)
@@ -53,21 +47,6 @@ keep_fours(acto_emitter *out, void *state, acto_msg *item)
 {
     (void)state;
     return item_int(item) % 4 == 0 ? acto_emit(out, item) : 0;
-}
-
-/* Emits each item three times (flat_map). */
-static int
-triple(acto_emitter *out, void *state, acto_msg *item)
-{
-    (void)state;
-    int v = item_int(item);
-    for (int i = 0; i < 3; i++) {
-        int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
 }
 
 typedef struct tally {

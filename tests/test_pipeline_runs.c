@@ -5,7 +5,7 @@
  * run, a retry that suspends a stage in the middle of one, writers routing
  * straight to a key-routed pool's workers, and debug mode (one message at
  * a time). All on the virtual clock. */
-#include "acto_test.h"
+#include "pipe_world.h"
 
 #include <acto/pipeline.h>
 #include <stdlib.h>
@@ -32,27 +32,6 @@ burst_next(acto_emitter *out, void *state)
         }
     }
     return b->next <= b->last ? 0 : ACTO_PIPE_END;
-}
-
-static int
-item_int(const acto_msg *m)
-{
-    return acto_test_msg_int(m);
-}
-
-/* Emits each item three times (flat_map). */
-static int
-triple(acto_emitter *out, void *state, acto_msg *item)
-{
-    (void)state;
-    int v = item_int(item);
-    for (int i = 0; i < 3; i++) {
-        int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
 }
 
 /* Fails each multiple of 10 twice, then passes it on. */
