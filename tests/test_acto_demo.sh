@@ -11,6 +11,7 @@
 #
 #   test_acto_demo.sh ACTO_DEMO ACTO_TRACE TRACE_JSON_CHECK
 set -u
+. "$(dirname "$0")/support/checks.sh"
 DEMO=$1
 TOOL=$2
 JCHECK=$3
@@ -19,33 +20,6 @@ pid=
 trap 'if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null; fi; rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
 export LC_ALL=C
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-ok() {
-    echo "ok: $*"
-}
-# expect STATUS DESCRIPTION CMD...: runs CMD (stdout to out.txt, stderr
-# to err.txt) and checks its exit status.
-expect() {
-    want=$1
-    what=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want"
-        sed 's/^/    /' err.txt out.txt | head -20
-    else
-        ok "$what"
-    fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' not in $1)"; fi
-}
 # num REPORT LABEL: the number on the report's "LABEL:" line, no commas.
 num() {
     sed -n "s/^$2: *\([0-9,]*\).*/\1/p" "$1" | tr -d ,
@@ -193,5 +167,4 @@ same "Ctrl-C: every parsed line reported" \
 expect 0 "Ctrl-C: the trace is complete and valid" "$TOOL" check int/trace.acto
 expect 0 "Ctrl-C: the Perfetto JSON is valid" "$JCHECK" perfetto int/trace.json
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+checks_done acto-demo

@@ -9,6 +9,7 @@
 #
 # usage: test_acto_trace.sh ACTO_TRACE TRACE_SAMPLE TRACE_JSON_CHECK
 set -u
+. "$(dirname "$0")/support/checks.sh"
 TOOL=$1
 SAMPLE=$2
 JCHECK=$3
@@ -17,36 +18,6 @@ trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
 ACTO_TRACE_NO_PROGRESS=1
 export ACTO_TRACE_NO_PROGRESS
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-ok() {
-    echo "ok: $*"
-}
-# expect STATUS DESCRIPTION CMD...: runs CMD (stdout to out.txt, stderr to
-# err.txt) and checks its exit status.
-expect() {
-    want=$1
-    what=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want"
-        sed 's/^/    /' err.txt | head -5
-    else
-        ok "$what"
-    fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -Eq -- "$2" "$1"; then ok "$3"; else fail "$3 ('$2' not in $1)"; fi
-}
-hasnt() {
-    if grep -Eq -- "$2" "$1"; then fail "$3 ('$2' in $1)"; else ok "$3"; fi
-}
 
 "$SAMPLE" s.acto >ids.txt || { echo "FAIL: trace_sample"; exit 1; }
 flow=$(sed -n 's/^flow //p' ids.txt)
@@ -272,8 +243,4 @@ expect 0 "perfetto: a larger trace, split" "$TOOL" perfetto big.acto -o big.json
 expect 0 "perfetto: the parts check" "$JCHECK" perfetto big*.json
 expect 0 "flow: a 40000-hop chain prints without recursion" "$TOOL" flow big.acto 11
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all acto-trace checks passed"
+checks_done acto-trace

@@ -16,6 +16,7 @@
 # Exits 77 (skipped) when no Chromium is installed; `make test` installs
 # it (tools/install-deps.sh --test).
 set -u
+. "$(dirname "$0")/support/checks.sh"
 TOOL=$1
 SAMPLE=$2
 browser=""
@@ -31,14 +32,6 @@ trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
 ACTO_TRACE_NO_PROGRESS=1
 export ACTO_TRACE_NO_PROGRESS
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 # chrome OUT ERR ARGS...: one headless run with its own profile, bounded
 # in time; the page's console goes to ERR with Chromium's logging.
@@ -150,8 +143,4 @@ else
     fail "broken: the network request unseen"
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all acto-trace html checks passed"
+checks_done "acto-trace html"
