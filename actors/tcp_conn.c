@@ -508,6 +508,26 @@ acto_tcp_conn_write_msg(acto_tcp_conn *c, acto_msg *m, acto_future **done)
 }
 
 int
+acto_tcp_conn_write_received(acto_ctx *ctx, acto_tcp_conn *c, const acto_msg *m,
+                             acto_future **done)
+{
+    if (ctx == NULL || c == NULL || m == NULL) {
+        return ACTO_EINVAL;
+    }
+    acto_msg *own = acto_take_msg(ctx); /* m itself, when it may be taken */
+    if (own == NULL) {
+        size_t len = 0;
+        const void *data = acto_msg_data(m, &len);
+        return acto_tcp_conn_write(c, data, len, done);
+    }
+    int rc = acto_tcp_conn_write_msg(c, own, done);
+    if (rc != 0) {
+        acto_msg_free(own);
+    }
+    return rc;
+}
+
+int
 acto_tcp_conn_close(acto_tcp_conn *c)
 {
     if (c == NULL) {

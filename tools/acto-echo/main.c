@@ -130,17 +130,7 @@ echo_receive(acto_ctx *ctx, acto_tcp_conn *c, void *state, const acto_msg *m)
     if (acto_msg_type(m) != ACTO_TCP_DATA) {
         return 0;
     }
-    acto_msg *own = acto_take_msg(ctx);
-    if (own == NULL) {
-        size_t len = 0;
-        const void *p = acto_msg_data(m, &len);
-        return acto_tcp_conn_write(c, p, len, NULL);
-    }
-    int rc = acto_tcp_conn_write_msg(c, own, NULL);
-    if (rc != 0) {
-        acto_msg_free(own);
-    }
-    return rc;
+    return acto_tcp_conn_write_received(ctx, c, m, NULL);
 }
 
 static const acto_tcp_handler echo_handler = {.receive = echo_receive};

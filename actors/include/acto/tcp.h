@@ -217,6 +217,15 @@ int acto_tcp_conn_write(acto_tcp_conn *c, const void *data, size_t len,
  * for acto_tcp_conn_write. Thread: inside the connection's actor. */
 int acto_tcp_conn_write_msg(acto_tcp_conn *c, acto_msg *m, acto_future **done);
 
+/* acto_tcp_conn_write_received writes back the bytes of m, the message
+ * the handler is handling (an ACTO_TCP_DATA, say: an echo): without a
+ * copy when the handler may take it (acto_take_msg), else copied.
+ * Returns as acto_tcp_conn_write. Ownership: m is the runtime's or, taken,
+ * the connection's: the caller frees nothing, on error either. *done as
+ * for acto_tcp_conn_write. Thread: inside the connection's actor. */
+int acto_tcp_conn_write_received(acto_ctx *ctx, acto_tcp_conn *c,
+                                 const acto_msg *m, acto_future **done);
+
 /* acto_tcp_conn_close closes gracefully: reading stops, queued writes
  * finish, the connection shuts down its side and the actor stops
  * normally (a client does not reconnect). Returns 0; ACTO_EINVAL;
