@@ -120,14 +120,13 @@ enqueue(acto_actor *r, acto_msg *m)
     schedule(r);
 }
 
-/* deliver_now puts m, addressed and numbered, in the receiver's mailbox
- * (or its lane): the fast path when the receiver runs and has room and
- * nobody waits on the message, else the slow one. */
+/* deliver_to puts m, addressed and numbered, in the mailbox (or the
+ * lane) of r, its receiver looked up (NULL: none): the fast path when r
+ * runs and has room and nobody waits on the message, else the slow one. */
 static inline int
-deliver_now(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
-            enum send_mode mode)
+deliver_to(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
+           enum send_mode mode)
 {
-    acto_actor *r = acto__lookup(sys, to);
     if (likely(r != NULL && r->life == LIFE_RUNNING &&
                !(m->flags & MSG_WAITED))) {
         if (mode == SEND_LANE) { /* replies, continuations, notices */
@@ -163,7 +162,7 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
             return acto__deliver_traced(sys, from, to, m, mode);
         }
     }
-    return deliver_now(sys, from, to, m, mode);
+    return deliver_to(sys, from, acto__lookup(sys, to), m, mode);
 }
 
 #endif /* ACTO__DELIVER_H */

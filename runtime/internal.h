@@ -577,13 +577,27 @@ typedef struct acto__trace acto__trace;
 void acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow,
                         uint64_t msg, uint64_t cause, acto_ref actor,
                         acto_ref peer, uint32_t type, uint32_t arg);
-/* acto__trace_send gives m its flow and records the send. */
+/* acto__trace_send gives m its flow and records the send;
+ * acto__trace_send_to, when the receiver r was looked up (NULL: none). */
 void acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to,
                       acto_msg *m);
+void acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
+                         acto_ref to, acto_msg *m);
+/* acto__trace_handle records a beginning to handle m; then
+ * acto__trace_handled its end (rc: the handler's result), m being gone
+ * perhaps (a handler may take it). */
+void acto__trace_handle(acto_system *sys, const acto_actor *a,
+                        const acto_msg *m);
+void acto__trace_handled(acto_system *sys, const acto_actor *a, int rc);
+/* acto__trace_run_begins tells a scheduler's run of turns begins: a HANDLE
+ * shares the stamp of a HANDLED just before it only within one run. */
+void acto__trace_run_begins(acto_system *sys);
 /* acto__trace_actor_born decides whether a is traced (its label) and
  * tells the sink its name. */
 void acto__trace_actor_born(acto_system *sys, acto_actor *a);
-/* acto__trace_round_end hands the ring to the sink at a round's end. */
+/* acto__trace_round_end hands the ring to the sink at a round's end;
+ * acto__trace_between_turns, when it holds a few thousand events. */
+void acto__trace_between_turns(acto_system *sys);
 void acto__trace_round_end(acto_system *sys);
 /* acto__trace_failed dumps a flight recorder that asked for it. */
 void acto__trace_failed(acto_system *sys);

@@ -295,8 +295,9 @@ int
 acto__deliver_traced(acto_system *sys, acto_actor *from, acto_ref to,
                      acto_msg *m, enum send_mode mode)
 {
-    acto__trace_send(sys, from, to, m);
-    return deliver_now(sys, from, to, m, mode);
+    acto_actor *r = acto__lookup(sys, to);
+    acto__trace_send_to(sys, from, r, to, m);
+    return deliver_to(sys, from, r, m, mode);
 }
 
 int
@@ -359,25 +360,6 @@ acto__discard_mailbox(acto_actor *a)
 
 /* ---- an actor's turn -------------------------------------------------- */
 
-/* trace_handle records handling m beginning or ending (rc: its result).
- * m may have been freed by a handler that took it: only its id and flow,
- * read before, are used; so they are read at the beginning and kept. */
-static __attribute__((noinline)) void
-trace_handle(acto_system *sys, acto_actor *a, const acto_msg *m, uint16_t kind,
-             int rc)
-{
-    if (kind == ACTO_TRACE_HANDLE) {
-        sys->trace_msg = m->id;
-        sys->trace_flow = acto__msg_flow(m);
-        sys->trace_type = m->type;
-        acto__trace_record(sys, kind, acto__msg_flow(m), m->id, m->cause,
-                           a->self, m->sender, m->type, 0);
-        return;
-    }
-    acto__trace_record(sys, kind, sys->trace_flow, sys->trace_msg, 0, a->self,
-                       ACTO_REF_NONE, sys->trace_type, (uint32_t)rc);
-}
-
 static __attribute__((noinline)) int
 receive_timed(acto_actor *a, const acto_msg *m)
 {
@@ -406,7 +388,7 @@ receive_special(acto_actor *a, acto_msg *m)
     bool traced =
         sys->trace != NULL && (a->flags & ACTOR_TRACED) && acto__msg_sampled(m);
     if (traced) {
-        trace_handle(sys, a, m, ACTO_TRACE_HANDLE, 0);
+        acto__trace_handle(sys, a, m);
     }
     int rc = 0;
     if (m->type == ACTO__MSG_THEN) {
@@ -416,7 +398,7 @@ receive_special(acto_actor *a, acto_msg *m)
                         : a->beh->receive(actor_ctx(a), a->state, m);
     }
     if (traced) {
-        trace_handle(sys, a, m, ACTO_TRACE_HANDLED, rc);
+        acto__trace_handled(sys, a, rc);
     }
     return rc;
 }
@@ -496,11 +478,18 @@ acto__run_queue(acto_system *sys, uint64_t deadline)
 {
     unsigned turns = 0;
     acto_actor *a;
+    if (acto__tracing(sys)) {
+        acto__trace_run_begins(sys);
+    }
     while ((a = runq_pop(sys)) != NULL) {
         run_actor(a);
-        if (unlikely(++turns % TURNS_PER_CLOCK_CHECK == 0) &&
-            uv_hrtime() >= deadline) {
-            break;
+        if (unlikely(++turns % TURNS_PER_CLOCK_CHECK == 0)) {
+            if (acto__tracing(sys)) {
+                acto__trace_between_turns(sys);
+            }
+            if (uv_hrtime() >= deadline) {
+                break;
+            }
         }
     }
 }

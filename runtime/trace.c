@@ -11,7 +11,7 @@
 #include "internal.h"
 
 #include <fnmatch.h>
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <x86intrin.h>
 #define HAVE_TSC 1
 #else
@@ -24,12 +24,17 @@
 #define DEFAULT_RING 65536u
 #define MAX_RING (1u << 24)
 #define MAX_PATTERN 255
+/* Between turns, a ring holding this many events is handed over: the
+ * events a round records (a whole time slice's) would otherwise walk
+ * through megabytes, out of the caches, before the round's end. */
+#define TURNS_CHUNK 4096u
 
 struct acto__trace {
     acto_trace_event *ring;
     uint32_t mask;
     uint64_t head;    /* events written */
     uint64_t flushed; /* events handed to the sink (or overwritten) */
+    uint64_t half_at; /* head at half full: flushed + half the ring */
     uint64_t lost;    /* lost since the last LOST event */
     acto_trace_mode mode;
     acto_trace_sink sink;
@@ -42,8 +47,12 @@ struct acto__trace {
      * nanoseconds when the ring is handed over. */
     bool raw;
     uint64_t tsc0, ns0;
-    double ns_per_tick;
-    uint64_t last_ns; /* converted stamps never go back */
+    uint64_t ns_per_tick; /* 32.32 fixed point */
+    uint64_t last_ns;     /* converted stamps never go back */
+    /* The stamp of the last HANDLED, for the HANDLE straight after it:
+     * valid while the ring's head is still at reuse_at and the scheduler
+     * has taken just one message since (reuse_handled). */
+    uint64_t reuse_at, reuse_ts, reuse_handled;
     /* Stands for the message that made an actor stop while its stop
      * sends its notices (acto__trace_stopped). */
     acto_msg why;
@@ -102,6 +111,25 @@ acto__trace_actor_born(acto_system *sys, acto_actor *a)
     }
 }
 
+/* ---- the clock ------------------------------------------------------ */
+
+/* Cycles to nanoseconds in 32.32 fixed point: a multiply per event at
+ * the hand-over, where a double conversion costs several. */
+static void
+set_rate(acto__trace *t, uint64_t dtsc, uint64_t dns)
+{
+    double r = dtsc > 0 ? (double)dns / (double)dtsc : 1.0;
+    t->ns_per_tick = r < 1e6 ? (uint64_t)(r * 4294967296.0) : UINT64_MAX;
+}
+
+__extension__ typedef unsigned __int128 u128;
+
+static inline uint64_t
+scale(uint64_t dtsc, uint64_t ns_per_tick)
+{
+    return (uint64_t)(((u128)dtsc * ns_per_tick) >> 32);
+}
+
 /* ---- the ring --------------------------------------------------------- */
 
 static uint64_t
@@ -116,13 +144,13 @@ ticks(void)
 
 /* now_ns is the event clock: cycles while raw (a few ns to read, where
  * clock_gettime costs tens in a VM), else nanoseconds. */
-static uint64_t
-now_ns(const acto_system *sys)
+static inline uint64_t
+now_ns(const acto_system *sys, const acto__trace *t)
 {
-    if (sys->virtual_time) {
-        return sys->vnow * 1000000u;
+    if (likely(t->raw)) {
+        return ticks();
     }
-    return sys->trace->raw ? ticks() : uv_hrtime();
+    return sys->virtual_time ? sys->vnow * 1000000u : uv_hrtime();
 }
 
 /* calibrate measures the cycle counter against the monotonic clock for
@@ -135,8 +163,7 @@ calibrate(acto__trace *t)
     uint64_t ns;
     while ((ns = uv_hrtime()) - t->ns0 < 200000) {
     }
-    uint64_t dt = ticks() - t->tsc0;
-    t->ns_per_tick = dt > 0 ? (double)(ns - t->ns0) / (double)dt : 1.0;
+    set_rate(t, ticks() - t->tsc0, ns - t->ns0);
 }
 
 /* to_ns turns the raw stamps of n events into nanoseconds. */
@@ -148,30 +175,37 @@ to_ns(acto__trace *t, acto_trace_event *ev, size_t n)
     }
     uint64_t tsc = ticks(), ns = uv_hrtime();
     if (ns - t->ns0 > 10000000) { /* 10 ms: a better estimate */
-        t->ns_per_tick = (double)(ns - t->ns0) / (double)(tsc - t->tsc0);
+        set_rate(t, tsc - t->tsc0, ns - t->ns0);
     }
+    uint64_t last = t->last_ns;
     for (size_t i = 0; i < n; i++) {
         uint64_t d = ev[i].ts > t->tsc0 ? ev[i].ts - t->tsc0 : 0;
-        uint64_t at = t->ns0 + (uint64_t)((double)d * t->ns_per_tick);
+        uint64_t at = t->ns0 + scale(d, t->ns_per_tick);
         /* A refined rate must not move time back across a hand-over. */
-        ev[i].ts = at > t->last_ns ? at : t->last_ns;
-        t->last_ns = ev[i].ts;
+        last = at > last ? at : last;
+        ev[i].ts = last;
     }
+    t->last_ns = last;
 }
 
 static int flush(acto_system *sys, acto__trace *t);
 static void note_lost(acto_system *sys, acto__trace *t);
 
-/* fill takes the next slot of the ring, stamped. */
+/* set_flushed moves the hand-over mark, and with it the fill level at
+ * which slot turns to slot_slow: half the ring past it. */
+static void
+set_flushed(acto__trace *t, uint64_t flushed)
+{
+    t->flushed = flushed;
+    t->half_at = flushed + ((uint64_t)t->mask + 1) / 2;
+}
+
+/* fill takes the next slot of the ring. */
 static inline acto_trace_event *
-fill(acto_system *sys, acto__trace *t)
+fill(acto__trace *t)
 {
     t->stats.recorded++;
-    acto_trace_event *e = &t->ring[t->head++ & t->mask];
-    e->ts = now_ns(sys);
-    e->flags = 0;
-    e->pad = 0;
-    return e;
+    return &t->ring[t->head++ & t->mask];
 }
 
 /* slot_slow is slot past the ring's first half: the hand-over is asked
@@ -183,7 +217,7 @@ slot_slow(acto_system *sys)
     if (t->head - t->flushed > t->mask) { /* full */
         switch (t->mode) {
         case ACTO_TRACE_FLIGHT:
-            t->flushed++; /* the oldest goes */
+            set_flushed(t, t->flushed + 1); /* the oldest goes */
             break;
         case ACTO_TRACE_BLOCK:
             if (flush(sys, t) != 0 || sys->trace == NULL) {
@@ -203,20 +237,52 @@ slot_slow(acto_system *sys)
         t->head - t->flushed == (uint64_t)(t->mask + 1) / 2) {
         acto__kick(sys); /* half full: the round's end hands it over */
     }
-    return fill(sys, t);
+    return fill(t);
 }
 
 /* slot is the next event's place, or NULL (counted) when there is none.
  * Below half full, one test: nothing is lost then (what a full ring
  * lost is noted by the hand-over that empties it). */
 static inline acto_trace_event *
-slot(acto_system *sys)
+slot(acto_system *sys, acto__trace *t)
 {
-    acto__trace *t = sys->trace;
-    if (likely(t->head - t->flushed < (uint64_t)(t->mask + 1) / 2)) {
-        return fill(sys, t);
+    if (likely(t->head < t->half_at)) {
+        return fill(t);
     }
     return slot_slow(sys);
+}
+
+/* put writes one event, when there is room. Inlined into the recorders
+ * of the hot path (send, handle), which then store fields as they read
+ * them rather than pass nine arguments along. */
+static inline __attribute__((always_inline)) acto_trace_event *
+put_at(acto_system *sys, uint64_t ts, uint16_t kind, uint64_t flow,
+       uint64_t msg, uint64_t cause, uint64_t actor, uint64_t peer,
+       uint32_t type, uint32_t arg)
+{
+    acto_trace_event *e = slot(sys, sys->trace);
+    if (likely(e != NULL)) {
+        e->ts = ts != 0 ? ts : now_ns(sys, sys->trace);
+        e->flow = flow;
+        e->msg = msg;
+        e->cause = cause;
+        e->actor = actor;
+        e->peer = peer;
+        e->type = type;
+        e->arg = arg;
+        e->kind = kind;
+        e->flags = 0;
+        e->pad = 0;
+    }
+    return e;
+}
+
+/* put writes one event stamped now, when there is room. */
+static inline __attribute__((always_inline)) void
+put(acto_system *sys, uint16_t kind, uint64_t flow, uint64_t msg,
+    uint64_t cause, uint64_t actor, uint64_t peer, uint32_t type, uint32_t arg)
+{
+    (void)put_at(sys, 0, kind, flow, msg, cause, actor, peer, type, arg);
 }
 
 void
@@ -224,21 +290,56 @@ acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow, uint64_t msg,
                    uint64_t cause, acto_ref actor, acto_ref peer, uint32_t type,
                    uint32_t arg)
 {
-    acto_trace_event *e = slot(sys);
+    put(sys, kind, flow, msg, cause, actor.id, peer.id, type, arg);
+}
+
+/* A HANDLE straight after the scheduler's last HANDLED, with nothing
+ * recorded, handled or handed over between, shares its stamp: reading
+ * the clock costs more than the scheduling between them (11 ns a read
+ * in a VM), which counts as this handling's. 0: read the clock. */
+static uint64_t
+handle_stamp(const acto_system *sys, const acto__trace *t)
+{
+    return t->head == t->reuse_at && sys->stats.handled == t->reuse_handled + 1
+               ? t->reuse_ts
+               : 0;
+}
+
+void
+acto__trace_handle(acto_system *sys, const acto_actor *a, const acto_msg *m)
+{
+    /* m may be freed by a handler that takes it: HANDLED reads these. */
+    uint64_t flow = acto__msg_flow(m);
+    sys->trace_msg = m->id;
+    sys->trace_flow = flow;
+    sys->trace_type = m->type;
+    put_at(sys, handle_stamp(sys, sys->trace), ACTO_TRACE_HANDLE, flow, m->id,
+           m->cause, a->self.id, m->sender.id, m->type, 0);
+}
+
+void
+acto__trace_handled(acto_system *sys, const acto_actor *a, int rc)
+{
+    acto__trace *t = sys->trace;
+    acto_trace_event *e =
+        put_at(sys, 0, ACTO_TRACE_HANDLED, sys->trace_flow, sys->trace_msg, 0,
+               a->self.id, 0, sys->trace_type, (uint32_t)rc);
     if (e != NULL) {
-        e->kind = kind;
-        e->flow = flow;
-        e->msg = msg;
-        e->cause = cause;
-        e->actor = actor.id;
-        e->peer = peer.id;
-        e->type = type;
-        e->arg = arg;
+        t->reuse_at = t->head;
+        t->reuse_ts = e->ts;
+        t->reuse_handled = sys->stats.handled;
     }
 }
 
 void
-acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
+acto__trace_run_begins(acto_system *sys)
+{
+    sys->trace->reuse_at = UINT64_MAX; /* what ran before was no handling */
+}
+
+void
+acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
+                    acto_ref to, acto_msg *m)
 {
     const acto_msg *cur = sys->current_msg;
     if (cur != NULL && m->cause == 0 &&
@@ -272,14 +373,19 @@ acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
         return;
     }
     m->flags |= MSG_SLOW; /* its handling is recorded too */
-    acto_actor *r = acto__lookup(sys, to);
     bool traced = from != NULL ? (from->flags & ACTOR_TRACED) != 0
                                : r == NULL || (r->flags & ACTOR_TRACED);
     if (traced) {
-        acto__trace_record(sys, ACTO_TRACE_SEND, m->flow, m->id, m->cause,
-                           from != NULL ? from->self : ACTO_REF_NONE, to,
-                           m->type, r != NULL ? r->mb_count + 1 : 0);
+        put(sys, ACTO_TRACE_SEND, m->flow, m->id, m->cause,
+            from != NULL ? from->self.id : 0, to.id, m->type,
+            r != NULL ? r->mb_count + 1 : 0);
     }
+}
+
+void
+acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
+{
+    acto__trace_send_to(sys, from, acto__lookup(sys, to), to, m);
 }
 
 void
@@ -455,7 +561,7 @@ note_lost(acto_system *sys, acto__trace *t)
         return;
     }
     acto_trace_event *e = &t->ring[t->head++ & t->mask];
-    *e = (acto_trace_event){.ts = now_ns(sys),
+    *e = (acto_trace_event){.ts = now_ns(sys, t),
                             .kind = ACTO_TRACE_LOST,
                             .arg = t->lost > UINT32_MAX ? UINT32_MAX
                                                         : (uint32_t)t->lost};
@@ -495,13 +601,29 @@ hand_over(acto_system *sys, acto__trace *t)
                             "the trace sink failed; tracing stopped",
                             ACTO_REF_NONE, NULL};
             acto__report_exception(sys, &e);
-            t->flushed = t->head;
+            set_flushed(t, t->head);
             (void)acto_trace_stop(sys);
             return rc;
         }
-        t->flushed += n;
+        set_flushed(t, t->flushed + n);
+    }
+    t->reuse_at = UINT64_MAX; /* the sink's time is no handling's */
+    if (t->head == t->flushed) {
+        /* Empty: the next events go to the ring's start again, whose
+         * lines are still in cache, rather than further on around it. */
+        t->head = 0;
+        set_flushed(t, 0);
     }
     return 0;
+}
+
+void
+acto__trace_between_turns(acto_system *sys)
+{
+    acto__trace *t = sys->trace;
+    if (t->mode != ACTO_TRACE_FLIGHT && t->head - t->flushed >= TURNS_CHUNK) {
+        (void)flush(sys, t);
+    }
 }
 
 void
@@ -578,6 +700,8 @@ new_trace(const acto_trace_sink *sink, const acto_trace_opts *o)
         return NULL;
     }
     t->mask = cap - 1;
+    set_flushed(t, 0);
+    t->reuse_at = UINT64_MAX;
     t->mode = o->mode;
     t->sink = *sink;
     t->seed = o->seed;

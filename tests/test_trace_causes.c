@@ -392,6 +392,76 @@ trace_records_the_handling_of_a_message_that_waited(void **state)
     free(s.ev);
 }
 
+/* ---- stamps ----------------------------------------------------------- */
+
+/* A relay of three: "a" hands the ball to "quiet" (not traced), which
+ * spends a microsecond and hands it to "b", which hands it back to "a". */
+typedef struct relay {
+    acto_ref a, quiet, b;
+    int left;
+} relay;
+
+static int
+relay_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    relay *r = state;
+    (void)m;
+    acto_ref self = acto_self(ctx);
+    if (acto_ref_eq(self, r->quiet)) {
+        uint64_t t0 = uv_hrtime();
+        while (uv_hrtime() - t0 < 1000) {
+        }
+        return acto_tell(ctx, r->b, T_NEXT, NULL, 0);
+    }
+    if (acto_ref_eq(self, r->b)) {
+        return acto_tell(ctx, r->a, T_NEXT, NULL, 0);
+    }
+    return --r->left > 0 ? acto_tell(ctx, r->quiet, T_NEXT, NULL, 0) : 0;
+}
+
+static const acto_behaviour relay_b = {.receive = relay_receive};
+
+/* On the real clock, stamps never go back; a HANDLE right after the
+ * scheduler's HANDLED shares its stamp (b's turn, then a's), but not
+ * across a handling that was not recorded (quiet's, before b's). */
+static void
+trace_shares_a_stamp_only_between_turns_back_to_back(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_trace_sink sk = {.write = mem_write, .user = &s};
+    acto_trace_opts o = {.except = "quiet"};
+    assert_acto_ok(acto_trace_start(sys, &sk, &o));
+    relay r = {.left = 200};
+    acto_spawn_opts quiet = {.label = "quiet"};
+    assert_acto_ok(acto_spawn(sys, &relay_b, &r, NULL, &r.a));
+    assert_acto_ok(acto_spawn(sys, &relay_b, &r, &quiet, &r.quiet));
+    assert_acto_ok(acto_spawn(sys, &relay_b, &r, NULL, &r.b));
+    assert_acto_ok(acto_test_send_int(sys, r.a, T_GO, 0));
+    acto_test_settle(env);
+    assert_int_equal(r.left, 0);
+    assert_acto_ok(acto_trace_flush(sys));
+    int shared = 0, into_b = 0;
+    for (size_t i = 1; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i], *prev = &s.ev[i - 1];
+        assert_true(e->ts >= prev->ts);
+        if (e->kind != ACTO_TRACE_HANDLE || prev->kind != ACTO_TRACE_HANDLED) {
+            continue;
+        }
+        if (e->actor == r.b.id) {
+            into_b++; /* quiet's handling came between */
+            assert_true(e->ts > prev->ts);
+        } else if (e->ts == prev->ts) {
+            shared++;
+        }
+    }
+    assert_true(into_b >= 150);
+    assert_true(shared >= 150);
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 int
 main(void)
 {
@@ -401,6 +471,7 @@ main(void)
         acto_unit_test(trace_sends_a_down_notice_from_the_stopped_actor),
         acto_unit_test(trace_keeps_an_ask_in_a_flow_sampled_out),
         acto_unit_test(trace_records_the_handling_of_a_message_that_waited),
+        acto_unit_test(trace_shares_a_stamp_only_between_turns_back_to_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,28 +81,30 @@ rally(uint64_t n, const acto_trace_opts *opts, uint64_t *events)
 }
 
 /* The sampled-out rallies alternate with untraced ones in this many
- * slices, so that a slow spell of this shared machine (they last tens of
- * milliseconds) hits both sides alike: the difference measured is a few
- * per cent. (Full tracing is compared whole: each slice's new system
- * would page its ring in again, which is not what an event costs.) */
-#define SLICES 10
+ * slices of a few milliseconds, and the figure is the median of the
+ * slices' ratios: a slow spell of this shared machine (they last tens of
+ * milliseconds) spoils a few slices, not the difference of a few per
+ * cent measured. (Full tracing is compared whole: each slice's new
+ * system would page its ring in again, which is not what an event
+ * costs.) */
+#define SLICES 21
 
 /* sampled_out plays n round trips untraced and n in a flow sampled out
  * (opts: its seed decides the rally's one flow out), in SLICES
- * alternating slices; returns traced time over untraced. */
+ * alternating slices; returns the median of traced time over untraced. */
 static double
 sampled_out(uint64_t n, const acto_trace_opts *opts)
 {
-    double untraced = 0, traced = 0;
+    double ratio[SLICES];
     uint64_t ev, kept = 0;
     for (int k = 0; k < SLICES; k++) {
-        untraced += rally(n / SLICES, NULL, NULL);
-        traced += rally(n / SLICES, opts, &ev);
+        double untraced = rally(n / SLICES, NULL, NULL);
+        ratio[k] = rally(n / SLICES, opts, &ev) / untraced;
         kept += ev;
     }
     bench_check(kept < SLICES * 8, "trace", "events of flows sampled out", kept,
                 0); /* only each slice's root send is recorded */
-    return traced / untraced;
+    return bench_median(ratio, SLICES);
 }
 
 void

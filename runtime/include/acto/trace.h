@@ -4,8 +4,9 @@
  * (spawn, stop, send, handle begin and end, park and unpark, failure,
  * restart, future resolve, timer set and fire, dead letter, drop) into a
  * preallocated ring on the loop's thread, and hands filled parts of the
- * ring to a sink in batches, off the hot path (at the end of a scheduler
- * round, or when the ring is half full). protocols/ implements the sink
+ * ring to a sink in batches, off the hot path (between scheduler turns
+ * once a few thousand events wait, at the end of a scheduler round, or
+ * when the ring is half full). protocols/ implements the sink
  * that writes the msgpack trace file; tests and tools may use their own.
  *
  * Causality without user code: every message carries a flow id (the id of
@@ -45,7 +46,11 @@ typedef enum acto_trace_kind {
                               receiver; msg, type; arg: the receiver's
                               mailbox depth after the send. A reply to an
                               ask goes to the ask ref (slot UINT32_MAX) */
-    ACTO_TRACE_HANDLE,     /* handling began: actor; msg, type */
+    ACTO_TRACE_HANDLE,     /* handling began: actor; msg, type. Straight
+                              after the scheduler's HANDLED (nothing else
+                              handled or recorded between) it has that
+                              stamp: the scheduling between counts as
+                              this handling's */
     ACTO_TRACE_HANDLED,    /* handling ended: actor; msg; arg: 0 or the
                               negative error code */
     ACTO_TRACE_PARK,       /* actor: the sender parked; peer: the full
