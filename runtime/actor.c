@@ -538,7 +538,7 @@ acto__fail(acto_actor *a, int code, acto_msg *m)
             acto__ask_lost(sys, m);
         }
     }
-    if (acto__traced(sys, a) && (m == NULL || acto__msg_sampled(m))) {
+    if (acto__traced(sys, a) && (m == NULL || !acto__msg_out(sys, m))) {
         uint64_t flow = m != NULL ? acto__msg_flow(m) : sys->trace_flow;
         uint64_t id = m != NULL ? m->id : 0;
         acto__trace_record(sys, ACTO_TRACE_FAIL, flow, id, 0, a->self,

@@ -143,17 +143,18 @@ deliver_to(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
     return acto__deliver_slow(sys, from, r, m, mode);
 }
 
-/* deliver is acto__deliver's fast path, inlined into the sends of this
- * file. */
+/* deliver_as is acto__deliver's fast path, inlined into the sends of
+ * this file; t is the trace it looks at: sys->trace, or sys->trace_hot
+ * for a handler's send. */
 static inline int
-deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
-        enum send_mode mode)
+deliver_as(acto_system *sys, const struct acto__trace *t, acto_actor *from,
+           acto_ref to, acto_msg *m, enum send_mode mode)
 {
     m->to = to;
     m->id = ++sys->next_msg_id;
-    if (acto__tracing(sys)) {
+    if (ACTO_TRACING && unlikely(t != NULL)) {
         const acto_msg *cur = sys->current_msg;
-        if (cur != NULL && !acto__msg_sampled(cur) &&
+        if (cur != NULL && acto__msg_out(sys, cur) &&
             !(m->flags & (MSG_FLOWED | MSG_ASK))) {
             /* Sampled out: nothing is recorded, now or for what it
              * causes, so its flow id is never read: a flag suffices. */
@@ -163,6 +164,13 @@ deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
         }
     }
     return deliver_to(sys, from, acto__lookup(sys, to), m, mode);
+}
+
+static inline int
+deliver(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m,
+        enum send_mode mode)
+{
+    return deliver_as(sys, sys->trace, from, to, m, mode);
 }
 
 #endif /* ACTO__DELIVER_H */

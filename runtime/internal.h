@@ -273,6 +273,11 @@ struct acto_system {
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
     struct acto__trace *trace;   /* NULL: tracing is off */
+    /* What a send from a handler looks at: trace while every flow is
+     * kept, or while a recorded flow is handled; else NULL, so that the
+     * handlers of flows sampled out send as if tracing were off. */
+    struct acto__trace *trace_hot;
+    bool trace_all; /* tracing keeps every flow (no sampling) */
     bool special; /* debug mode: every turn takes the slow path */
     uint64_t trace_msg, trace_flow; /* the message being handled, traced */
     uint32_t trace_type;
@@ -638,8 +643,9 @@ void acto__trace_from_env(acto_system *sys);
 #endif
 #define acto__tracing(sys) (ACTO_TRACING && unlikely((sys)->trace != NULL))
 
-/* acto__msg_sampled tells whether m's events are recorded (its flow was
- * sampled in, or it has none yet). */
+/* acto__msg_sampled tells whether m's flow, once it has one, is recorded;
+ * acto__msg_out, for a message that may have none, whether it is in a
+ * flow sampled out. */
 static inline bool
 acto__msg_sampled(const acto_msg *m)
 {
@@ -653,6 +659,18 @@ static inline uint64_t
 acto__msg_flow(const acto_msg *m)
 {
     return (m->flags & MSG_FLOWED) ? m->flow : 0;
+}
+
+/* acto__msg_out tells whether m is in a flow sampled out, tracing on:
+ * marked so, or given no flow while flows are sampled. The handler of a
+ * flow sampled out sends the fast way, as if tracing were off, so what
+ * it sends has no flow; so has what was sent before tracing began, a
+ * flow whose root went unseen: neither is kept, then. */
+static inline bool
+acto__msg_out(const acto_system *sys, const acto_msg *m)
+{
+    return (m->flags & MSG_FLOWED) ? (m->flags & MSG_UNSAMPLED) != 0
+                                   : !sys->trace_all;
 }
 
 /* acto__msg_follow puts m in the flow of cur, a message being handled

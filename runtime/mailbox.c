@@ -78,7 +78,7 @@ acto__landed(acto_system *sys, acto_msg *m, int status)
 {
     if (m->flags & MSG_ACTOR_PARK) {
         m->flags &= (uint16_t)~MSG_ACTOR_PARK;
-        if (acto__tracing(sys) && acto__msg_sampled(m)) {
+        if (acto__tracing(sys) && !acto__msg_out(sys, m)) {
             acto__trace_record(sys, ACTO_TRACE_UNPARK, acto__msg_flow(m), m->id,
                                m->cause, m->sender, m->to, m->type, 0);
         }
@@ -103,7 +103,7 @@ void
 acto__dead_letter(acto_system *sys, acto_msg *m)
 {
     sys->stats.dead_letters++;
-    if (acto__tracing(sys) && acto__msg_sampled(m)) {
+    if (acto__tracing(sys) && !acto__msg_out(sys, m)) {
         acto__trace_record(sys, ACTO_TRACE_DEAD, acto__msg_flow(m), m->id,
                            m->cause, m->sender, m->to, m->type, 0);
     }
@@ -127,7 +127,7 @@ static void
 drop(acto_system *sys, acto_msg *m)
 {
     sys->stats.dropped++;
-    if (acto__tracing(sys) && acto__msg_sampled(m)) {
+    if (acto__tracing(sys) && !acto__msg_out(sys, m)) {
         acto__trace_record(sys, ACTO_TRACE_DROP, acto__msg_flow(m), m->id,
                            m->cause, m->sender, m->to, m->type, 0);
     }
@@ -219,7 +219,7 @@ park(acto_actor *r, acto_actor *from, acto_msg *m)
     sys->stats.sent++;
     sys->stats.parks++;
     if (from != NULL && from->life <= LIFE_RUNNING) {
-        if (acto__tracing(sys) && acto__msg_sampled(m)) {
+        if (acto__tracing(sys) && !acto__msg_out(sys, m)) {
             acto__trace_record(sys, ACTO_TRACE_PARK, acto__msg_flow(m), m->id,
                                m->cause, from->self, r->self, m->type, 0);
         }
@@ -385,8 +385,13 @@ static __attribute__((noinline)) int
 receive_special(acto_actor *a, acto_msg *m)
 {
     acto_system *sys = a->sys;
+    bool tracing = sys->trace != NULL;
     bool traced =
-        sys->trace != NULL && (a->flags & ACTOR_TRACED) && acto__msg_sampled(m);
+        tracing && (a->flags & ACTOR_TRACED) && !acto__msg_out(sys, m);
+    bool was_hot = sys->trace_hot != NULL;
+    if (tracing && (m->flags & (MSG_FLOWED | MSG_UNSAMPLED)) == MSG_FLOWED) {
+        sys->trace_hot = sys->trace; /* a recorded flow: its sends too */
+    }
     if (traced) {
         acto__trace_handle(sys, a, m);
     }
@@ -400,6 +405,8 @@ receive_special(acto_actor *a, acto_msg *m)
     if (traced) {
         acto__trace_handled(sys, a, rc);
     }
+    /* Hot again only as before (tracing may have stopped meanwhile). */
+    sys->trace_hot = sys->trace_all || was_hot ? sys->trace : NULL;
     return rc;
 }
 
@@ -507,7 +514,12 @@ send_from(acto_actor *a, acto_ref to, acto_msg *m)
         return ACTO_ECLOSED;
     }
     m->sender = a->self;
-    m->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+    const acto_msg *cur = sys->current_msg;
+    if (cur != NULL) { /* a handler's send: the hot trace, if any */
+        m->cause = cur->id;
+        return deliver_as(sys, sys->trace_hot, a, to, m, SEND_FROM_ACTOR);
+    }
+    m->cause = 0;
     return deliver(sys, a, to, m, SEND_FROM_ACTOR);
 }
 

@@ -26,7 +26,7 @@ fire_timer(acto_system *sys, acto__timer *t, uint64_t due)
         call(sys, user);
         return;
     }
-    if (acto__tracing(sys) && acto__msg_sampled(t->msg)) {
+    if (acto__tracing(sys) && !acto__msg_out(sys, t->msg)) {
         acto__trace_record(sys, ACTO_TRACE_TIMER_FIRE, acto__msg_flow(t->msg),
                            t->msg->id, t->msg->cause, t->msg->sender, t->to,
                            t->msg->type, 0);
@@ -199,7 +199,7 @@ trace_timer_set(acto_system *sys, acto_msg *m, uint64_t delay)
     uint64_t f = cur != NULL ? acto__msg_flow(cur) : 0;
     m->flow = f != 0 ? f : m->id;
     m->flags |= MSG_FLOWED;
-    if (cur != NULL && !acto__msg_sampled(cur)) {
+    if (cur != NULL && acto__msg_out(sys, cur)) {
         m->flags |= MSG_UNSAMPLED; /* its flow is not recorded */
         return;
     }

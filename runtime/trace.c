@@ -355,9 +355,11 @@ acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
     if (!(m->flags & MSG_FLOWED)) {
         /* Sent while handling a message: its flow goes on, sampled in or
          * out as it was; else a flow starts here, and is sampled now. */
-        if (cur != NULL && (cur->flags & MSG_FLOWED) &&
-            (cur->flow != 0 || !acto__msg_sampled(cur))) {
-            acto__msg_follow(m, cur); /* a flow sampled out has no id */
+        if (cur != NULL && acto__msg_out(sys, cur)) {
+            m->flags |= MSG_FLOWED | MSG_UNSAMPLED; /* no id to follow */
+        } else if (cur != NULL && (cur->flags & MSG_FLOWED) &&
+                   cur->flow != 0) {
+            acto__msg_follow(m, cur);
         } else {
             m->flow = m->id;
             m->flags |= MSG_FLOWED;
@@ -484,9 +486,11 @@ settle_ctx(const acto_system *sys, const acto_future *f)
     const acto_msg *cur = sys->current_msg;
     /* A message can be flagged with a flow of 0 (none): not one to go on
      * in. A flow sampled out has no id to read. */
-    if (cur != NULL && (cur->flags & MSG_FLOWED) &&
-        (cur->flow != 0 || !acto__msg_sampled(cur))) {
-        return (flow_ctx){cur->flow, cur->id, true, acto__msg_sampled(cur)};
+    if (cur != NULL && acto__msg_out(sys, cur)) {
+        return (flow_ctx){0, cur->id, true, false};
+    }
+    if (cur != NULL && (cur->flags & MSG_FLOWED) && cur->flow != 0) {
+        return (flow_ctx){cur->flow, cur->id, true, true};
     }
     if (f->flags & FUT_FLOWED) {
         return (flow_ctx){f->trace_flow, f->trace_cause, true,
@@ -734,6 +738,8 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
         calibrate(t);
     }
     sys->trace = t;
+    sys->trace_all = t->sample_below == UINT64_MAX;
+    sys->trace_hot = sys->trace_all ? t : NULL;
     for (uint32_t i = 0; i < sys->n_type_names; i++) {
         acto__trace_type_named(sys, sys->type_names[i].type,
                                sys->type_names[i].name);
@@ -762,6 +768,8 @@ acto_trace_stop(acto_system *sys)
         return 0; /* the flush failed and stopped it */
     }
     sys->trace = NULL;
+    sys->trace_hot = NULL;
+    sys->trace_all = false;
     if (sys->current_msg == &t->why) {
         sys->current_msg = NULL; /* stopped while a stop sent its notices */
     }

@@ -462,6 +462,131 @@ trace_shares_a_stamp_only_between_turns_back_to_back(void **state)
     free(s.ev);
 }
 
+/* ---- sampling a flow with every kind of step -------------------------- */
+
+enum { ROOTS = 100 };
+
+typedef struct rich {
+    acto_ref beta, gamma, ghost;
+    acto_future *asks[ROOTS], *steps[ROOTS];
+    int n, beta_got;
+} rich;
+
+static acto_future *
+tell_beta(acto_ctx *ctx, void *state, acto_future *prev, void *user)
+{
+    (void)prev;
+    (void)user;
+    assert_acto_ok(acto_tell(ctx, ((rich *)state)->beta, T_LAST, NULL, 0));
+    return NULL;
+}
+
+/* alpha's T_GO: a tell, an ask notified back and chained, a timer, a
+ * dead letter; the rest it gets counts for beta. */
+static int
+rich_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    rich *r = state;
+    acto_system *sys = acto_ctx_system(ctx);
+    if (acto_ref_eq(acto_self(ctx), r->beta)) {
+        r->beta_got++;
+        return 0;
+    }
+    if (acto_msg_type(m) != T_GO) {
+        return 0;
+    }
+    int i = r->n++;
+    assert_acto_ok(acto_tell(ctx, r->beta, T_NEXT, NULL, 0));
+    acto_msg *req, *tick;
+    assert_acto_ok(acto_msg_new_bytes(sys, T_REQ, NULL, 0, &req));
+    assert_acto_ok(acto_ask(sys, r->gamma, req, 100, &r->asks[i]));
+    assert_acto_ok(acto_future_notify(ctx, r->asks[i], T_REPLY));
+    assert_acto_ok(
+        acto_future_then(ctx, r->asks[i], tell_beta, NULL, &r->steps[i]));
+    assert_acto_ok(acto_msg_new_bytes(sys, T_NEXT, NULL, 0, &tick));
+    assert_acto_ok(acto_send_after(sys, 1, r->beta, tick, NULL));
+    return acto_tell(ctx, r->ghost, T_NEXT, NULL, 0);
+}
+
+static const acto_behaviour rich_b = {.receive = rich_receive};
+
+static bool
+in(const uint64_t *flows, size_t n, uint64_t flow)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (flows[i] == flow) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Half the flows sampled: a flow sampled out leaves no event (its
+ * handlers send the fast way, marking nothing), and every flow kept has
+ * all its steps, across asks, futures, continuations and timers. */
+static void
+trace_sampling_keeps_flows_of_every_step_whole(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys =
+        acto_test_system(env, &(acto_system_opts){.virtual_time = true});
+    acto_trace_sink sk = {.write = mem_write, .user = &s};
+    acto_trace_opts half = {.sample = 0.5, .seed = 3};
+    assert_acto_ok(acto_trace_start(sys, &sk, &half));
+    rich r = {0};
+    acto_ref alpha;
+    assert_acto_ok(acto_spawn(sys, &rich_b, &r, NULL, &r.beta));
+    assert_acto_ok(acto_spawn(sys, &replier_b, NULL, NULL, &r.gamma));
+    assert_acto_ok(acto_spawn(sys, &rich_b, &r, NULL, &r.ghost));
+    assert_acto_ok(acto_stop(sys, r.ghost));
+    assert_acto_ok(acto_spawn(sys, &rich_b, &r, NULL, &alpha));
+    for (int i = 0; i < ROOTS; i++) {
+        assert_acto_ok(acto_test_send_int(sys, alpha, T_GO, i));
+    }
+    acto_test_settle(env);
+    assert_acto_ok(acto_system_advance(sys, 1));
+    acto_test_settle(env);
+    assert_int_equal(r.n, ROOTS);
+    assert_int_equal(r.beta_got, 3 * ROOTS); /* tell, timer, chain */
+    assert_acto_ok(acto_trace_flush(sys));
+    uint64_t kept[ROOTS];
+    size_t n = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.ev[i].kind == ACTO_TRACE_SEND && s.ev[i].type == T_GO) {
+            kept[n++] = s.ev[i].flow;
+        }
+    }
+    assert_true(n > 25 && n < 75);
+    for (size_t k = 0; k < n; k++) {
+        int handles = 0, dead = 0, timers = 0, futures = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            const acto_trace_event *e = &s.ev[i];
+            handles += e->flow == kept[k] && e->kind == ACTO_TRACE_HANDLE;
+            dead += e->flow == kept[k] && e->kind == ACTO_TRACE_DEAD;
+            timers += e->flow == kept[k] && e->kind == ACTO_TRACE_TIMER_FIRE;
+            futures += e->flow == kept[k] && e->kind == ACTO_TRACE_FUTURE;
+        }
+        /* GO, NEXT, REQ, the notice, the step, the timer's NEXT, LAST */
+        assert_int_equal(handles, 7);
+        assert_int_equal(dead, 1);
+        assert_int_equal(timers, 1);
+        assert_true(futures >= 2);
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        uint16_t k = s.ev[i].kind;
+        if (k != ACTO_TRACE_SPAWN && k != ACTO_TRACE_STOP) {
+            assert_true(in(kept, n, s.ev[i].flow)); /* none of the others */
+        }
+    }
+    for (int i = 0; i < ROOTS; i++) {
+        acto_future_release(r.asks[i]);
+        acto_future_release(r.steps[i]);
+    }
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 int
 main(void)
 {
@@ -472,6 +597,7 @@ main(void)
         acto_unit_test(trace_keeps_an_ask_in_a_flow_sampled_out),
         acto_unit_test(trace_records_the_handling_of_a_message_that_waited),
         acto_unit_test(trace_shares_a_stamp_only_between_turns_back_to_back),
+        acto_unit_test(trace_sampling_keeps_flows_of_every_step_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,8 @@
  * events in memory and writes them only on acto_trace_dump (and on a
  * failure, if asked); ACTO_TRACE_BLOCK hands the ring to the sink as soon
  * as it is full (for tests: nothing is lost). Sampling keeps whole flows
- * or none, decided when a flow starts. Off, tracing costs a branch.
+ * or none, decided when a flow starts; the handlers of a flow sampled out
+ * run as with tracing off. Off, tracing costs a branch.
  *
  * Thread: the system's loop thread.
  */
@@ -129,7 +130,9 @@ typedef struct acto_trace_opts {
     acto_trace_mode mode;
     uint32_t ring_events; /* the ring's size in events, rounded up to a
                              power of two; 0: 65536 (4 MiB) */
-    double sample;        /* the share of flows kept, 0..1; 0: all */
+    double sample;        /* the share of flows kept, 0..1; 0: all.
+                             Sampling keeps no flow that began before
+                             tracing started (its root went unseen) */
     uint64_t seed;        /* for sampling decisions (repeatable) */
     bool dump_on_failure; /* FLIGHT: dump when an actor fails */
     const char *only;     /* trace only actors whose label matches this
