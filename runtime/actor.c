@@ -239,15 +239,19 @@ valid_spawn(const acto_system *sys, const acto_behaviour *b,
 typedef struct running {
     acto_actor *actor;
     const acto_msg *msg;
+    bool hot;
 } running;
 
+/* A hook handles no message: what it sends starts flows, so its sends
+ * take the traced path (sys->trace_hot) while tracing. */
 static running
 enter(acto_actor *a)
 {
     acto_system *sys = a->sys;
-    running prev = {sys->current, sys->current_msg};
+    running prev = {sys->current, sys->current_msg, sys->trace_hot != NULL};
     sys->current = a;
     sys->current_msg = NULL;
+    sys->trace_hot = sys->trace;
     a->flags |= ACTOR_IN_HANDLER;
     return prev;
 }
@@ -255,9 +259,12 @@ enter(acto_actor *a)
 static void
 leave(acto_actor *a, running prev)
 {
+    acto_system *sys = a->sys;
     a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
-    a->sys->current = prev.actor;
-    a->sys->current_msg = prev.msg;
+    sys->current = prev.actor;
+    sys->current_msg = prev.msg;
+    /* Hot again only as before (tracing may have stopped meanwhile). */
+    sys->trace_hot = sys->trace_all || prev.hot ? sys->trace : NULL;
 }
 
 /* run_start runs the start hook as the actor. Returns its result. */

@@ -146,7 +146,7 @@ deliver_to(acto_system *sys, acto_actor *from, acto_actor *r, acto_msg *m,
 /* deliver_as is acto__deliver's fast path, inlined into the sends of
  * this file; t is the trace it looks at: sys->trace, or sys->trace_hot
  * for a handler's send. */
-static inline int
+static inline __attribute__((always_inline)) int
 deliver_as(acto_system *sys, const struct acto__trace *t, acto_actor *from,
            acto_ref to, acto_msg *m, enum send_mode mode)
 {

@@ -273,12 +273,12 @@ struct acto_system {
     acto_actor *current;         /* the actor whose code is running */
     const acto_msg *current_msg; /* the message it is handling */
     struct acto__trace *trace;   /* NULL: tracing is off */
-    /* What a send from a handler looks at: trace while every flow is
-     * kept, or while a recorded flow is handled; else NULL, so that the
+    /* What an actor's send looks at: trace while every flow is kept, a
+     * recorded flow is handled or a hook runs; else NULL, so that the
      * handlers of flows sampled out send as if tracing were off. */
     struct acto__trace *trace_hot;
     bool trace_all; /* tracing keeps every flow (no sampling) */
-    bool special; /* debug mode: every turn takes the slow path */
+    bool special;   /* debug mode: every turn takes the slow path */
     uint64_t trace_msg, trace_flow; /* the message being handled, traced */
     uint32_t trace_type;
     bool msg_taken;         /* acto_take_msg took current_msg */

@@ -503,7 +503,7 @@ acto__run_queue(acto_system *sys, uint64_t deadline)
 
 /* ---- sending ---------------------------------------------------------- */
 
-static inline int
+static inline __attribute__((always_inline)) int
 send_from(acto_actor *a, acto_ref to, acto_msg *m)
 {
     acto_system *sys = a->sys;
@@ -514,13 +514,8 @@ send_from(acto_actor *a, acto_ref to, acto_msg *m)
         return ACTO_ECLOSED;
     }
     m->sender = a->self;
-    const acto_msg *cur = sys->current_msg;
-    if (cur != NULL) { /* a handler's send: the hot trace, if any */
-        m->cause = cur->id;
-        return deliver_as(sys, sys->trace_hot, a, to, m, SEND_FROM_ACTOR);
-    }
-    m->cause = 0;
-    return deliver(sys, a, to, m, SEND_FROM_ACTOR);
+    m->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
+    return deliver_as(sys, sys->trace_hot, a, to, m, SEND_FROM_ACTOR);
 }
 
 int

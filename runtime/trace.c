@@ -357,8 +357,7 @@ acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
          * out as it was; else a flow starts here, and is sampled now. */
         if (cur != NULL && acto__msg_out(sys, cur)) {
             m->flags |= MSG_FLOWED | MSG_UNSAMPLED; /* no id to follow */
-        } else if (cur != NULL && (cur->flags & MSG_FLOWED) &&
-                   cur->flow != 0) {
+        } else if (cur != NULL && (cur->flags & MSG_FLOWED) && cur->flow != 0) {
             acto__msg_follow(m, cur);
         } else {
             m->flow = m->id;
