@@ -1,10 +1,11 @@
 /* The trace file's figures, part of the "trace" workload: a fully traced
  * ping-pong written to a file by the protocols/ writer (bytes per event),
  * that file decoded in memory by the reader (events per second, one core),
- * and exported to Chrome JSON by acto-trace found beside this binary
- * (events per second of the child's CPU time, user + system: on a loaded
- * machine its wall time is mostly waiting for a core; output written to
- * a temporary folder and removed). */
+ * summed up by `acto-trace stats` and exported to Chrome JSON by
+ * `acto-trace perfetto`, found beside this binary (events per second of
+ * the child's CPU time, user + system: on a loaded machine its wall time
+ * is mostly waiting for a core; output to /dev/null, or written to a
+ * temporary folder and removed). */
 #define _GNU_SOURCE /* wait4 */
 #include "bench.h"
 
@@ -76,10 +77,10 @@ decode_ns(const void *data, size_t len, uint64_t events)
     return ns;
 }
 
-/* export_ns runs acto-trace perfetto on path and returns the CPU time it
- * took; -1 when it is not there. */
+/* tool_ns runs `acto-trace CMD path` (perfetto: into dir) and returns
+ * the CPU time it took; -1 when it is not there. */
 static double
-export_ns(const char *path, const char *dir)
+tool_ns(const char *cmd, const char *path, const char *dir)
 {
     char self[PATH_MAX], tool[PATH_MAX], out[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -94,10 +95,12 @@ export_ns(const char *path, const char *dir)
     }
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0) { /* its report line ("wrote ... events") not shown */
-        FILE *null = freopen("/dev/null", "w", stderr);
-        (void)null;
-        execl(tool, tool, "perfetto", path, "-o", out, (char *)NULL);
+    if (pid == 0) { /* its output and report line not shown */
+        if (freopen("/dev/null", "w", stderr) == NULL ||
+            freopen("/dev/null", "w", stdout) == NULL) {
+            _exit(126);
+        }
+        execl(tool, tool, cmd, path, "-o", out, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -105,7 +108,8 @@ export_ns(const char *path, const char *dir)
     while (pid > 0 && wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
     }
     if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        bench_die("trace file: acto-trace perfetto", ACTO_EFAILED);
+        fprintf(stderr, "acto-bench: trace: acto-trace %s failed\n", cmd);
+        bench_die("trace file: acto-trace", ACTO_EFAILED);
     }
     return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
@@ -123,23 +127,27 @@ bench_tracefile(const bench_opts *opts)
     size_t len;
     void *data = slurp(path, &len);
     int runs = opts->runs;
-    double *v = calloc(2 * (size_t)runs, sizeof(double));
+    double *v = calloc(3 * (size_t)runs, sizeof(double));
     if (v == NULL) {
         bench_die("trace file", ACTO_ENOMEM);
     }
-    double *dec = v, *exp = v + runs;
+    double *dec = v, *exp = v + runs, *sum = v + 2 * (size_t)runs;
     bool exported = true;
     for (int i = 0; i < runs; i++) {
         dec[i] = (double)events / decode_ns(data, len, events) * 1e9;
-        double ns = exported ? export_ns(path, dir) : -1;
+        double ns = exported ? tool_ns("perfetto", path, dir) : -1;
         exported = ns > 0;
         exp[i] = exported ? (double)events / ns * 1e9 : 0;
+        ns = exported ? tool_ns("stats", path, dir) : -1;
+        sum[i] = exported ? (double)events / ns * 1e9 : 0;
     }
     bench_report(opts, "trace", "file_bytes_per_event", BENCH_PLAIN,
                  (double)len / (double)events, "bytes", 0);
     bench_report(opts, "trace", "decode", BENCH_PLAIN,
                  bench_median(dec, runs) / 1e6, "M events/s", 0);
     if (exported) {
+        bench_report(opts, "trace", "stats_cpu", BENCH_PLAIN,
+                     bench_median(sum, runs) / 1e6, "M events/s", 0);
         bench_report(opts, "trace", "perfetto_export_cpu", BENCH_PLAIN,
                      bench_median(exp, runs) / 1e6, "M events/s", 0);
     } else {
