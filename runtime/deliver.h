@@ -99,9 +99,9 @@ int acto__deliver_slow(acto_system *sys, acto_actor *from, acto_actor *r,
 void acto__high_water(const acto_actor *r);
 void acto__landed(acto_system *sys, acto_msg *m, int status);
 
-/* In mailbox.c: deliver a message whose send is recorded (or starts a
- * flow): apart, and called last, so that deliver keeps no register across
- * the trace call. */
+/* In mailbox.c: number and deliver a message whose send is recorded (or
+ * starts a flow): apart, and called last, so that deliver keeps no
+ * register across the trace call. */
 int acto__deliver_traced(acto_system *sys, acto_actor *from, acto_ref to,
                          acto_msg *m, enum send_mode mode);
 
@@ -151,7 +151,6 @@ deliver_as(acto_system *sys, const struct acto__trace *t, acto_actor *from,
            acto_ref to, acto_msg *m, enum send_mode mode)
 {
     m->to = to;
-    m->id = ++sys->next_msg_id;
     if (ACTO_TRACING && unlikely(t != NULL)) {
         const acto_msg *cur = sys->current_msg;
         if (cur != NULL && acto__msg_out(sys, cur) &&
@@ -163,6 +162,7 @@ deliver_as(acto_system *sys, const struct acto__trace *t, acto_actor *from,
             return acto__deliver_traced(sys, from, to, m, mode);
         }
     }
+    m->id = ++sys->next_msg_id;
     return deliver_to(sys, from, acto__lookup(sys, to), m, mode);
 }
 

@@ -431,6 +431,7 @@ acto__msg_alloc(acto_system *sys)
     m->len = 0;
     m->sender = ACTO_REF_NONE;
     m->correlation = 0;
+    m->id = 0; /* never sent (tracing tells a message sent on by it) */
     m->cause = 0;
     m->wait = NULL;
     return m;
@@ -582,12 +583,14 @@ typedef struct acto__trace acto__trace;
 void acto__trace_record(acto_system *sys, uint16_t kind, uint64_t flow,
                         uint64_t msg, uint64_t cause, acto_ref actor,
                         acto_ref peer, uint32_t type, uint32_t arg);
-/* acto__trace_send gives m its flow and records the send;
- * acto__trace_send_to, when the receiver r was looked up (NULL: none). */
+/* acto__trace_send gives m, a new message, its flow and records the
+ * send; acto__trace_send_to, when the receiver r was looked up (NULL:
+ * none), and m was sent before (resent: a handler took it and passes it
+ * on) or not. */
 void acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to,
                       acto_msg *m);
 void acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
-                         acto_ref to, acto_msg *m);
+                         acto_ref to, acto_msg *m, bool resent);
 /* acto__trace_handle records a beginning to handle m; then
  * acto__trace_handled its end (rc: the handler's result), m being gone
  * perhaps (a handler may take it). */

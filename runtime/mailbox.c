@@ -168,8 +168,10 @@ acto_take_msg(acto_ctx *ctx)
                       MSG_UNSAMPLED | MSG_SLOW)) != 0) {
         return NULL;
     }
-    /* Passed on, it goes on in its flow, sampled in or out as it was. */
-    m->flags &= MSG_HEAP_DATA | MSG_FLOWED | MSG_UNSAMPLED;
+    /* Passed on, it goes on in its flow, sampled in or out as it was,
+     * and recorded (MSG_SLOW) even if a handler of a flow sampled out
+     * sends it. */
+    m->flags &= MSG_HEAP_DATA | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW;
     a->sys->msg_taken = true; /* run_actor must not touch it again */
     return m;
 }
@@ -295,8 +297,10 @@ int
 acto__deliver_traced(acto_system *sys, acto_actor *from, acto_ref to,
                      acto_msg *m, enum send_mode mode)
 {
+    bool resent = m->id != 0; /* a new message's is 0 */
+    m->id = ++sys->next_msg_id;
     acto_actor *r = acto__lookup(sys, to);
-    acto__trace_send_to(sys, from, r, to, m);
+    acto__trace_send_to(sys, from, r, to, m, resent);
     return deliver_to(sys, from, r, m, mode);
 }
 
@@ -515,7 +519,13 @@ send_from(acto_actor *a, acto_ref to, acto_msg *m)
     }
     m->sender = a->self;
     m->cause = sys->current_msg != NULL ? sys->current_msg->id : 0;
-    return deliver_as(sys, sys->trace_hot, a, to, m, SEND_FROM_ACTOR);
+    /* A recorded flow's message (one a handler held on to) is recorded
+     * wherever it is sent from. */
+    const struct acto__trace *t = sys->trace_hot;
+    if (unlikely(m->flags & MSG_SLOW)) {
+        t = sys->trace;
+    }
+    return deliver_as(sys, t, a, to, m, SEND_FROM_ACTOR);
 }
 
 int

@@ -7,8 +7,10 @@
 
 /* Flags a message may carry and still be the handler's to own, as
  * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
- * among them). */
-#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)
+ * among them), and be handled in a run: not MSG_SLOW, whose handling is
+ * recorded; and those it keeps (a flow sampled out stays so). */
+#define TRACE_FLAGS (MSG_FLOWED | MSG_UNSAMPLED)
+#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | TRACE_FLAGS)
 
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
@@ -20,11 +22,11 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     }
     acto_system *sys = a->sys;
     /* Only inside the actor's own turn, nothing on its system lane to go
-     * first, and neither tracing nor debug mode, which follow each
-     * message's handling on its own. */
+     * first, and neither debug mode nor a recorded flow, which follow
+     * each message's handling on its own (a flow sampled out may). */
     if (unlikely(msgs == NULL || sys->turn_actor != a || sys->current != a ||
-                 sys->special || acto__tracing(sys) || a->lane_head != NULL ||
-                 a->life != LIFE_RUNNING ||
+                 sys->special || sys->trace_hot != NULL ||
+                 a->lane_head != NULL || a->life != LIFE_RUNNING ||
                  (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)) ||
                  (a->ext != NULL && a->ext->recv_timeout_ms > 0))) {
         return 0;
@@ -45,7 +47,7 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
             if (f & ~TAKEABLE_FLAGS) {
                 break; /* as acto_take_msg says */
             }
-            m->flags = f & MSG_HEAP_DATA;
+            m->flags = f & (MSG_HEAP_DATA | TRACE_FLAGS);
         }
         msgs[n] = m;
         m = m->next;
@@ -150,7 +152,8 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
     acto_system *sys = a->sys;
     acto_actor *r = acto__lookup(sys, to);
     if (unlikely(sys->current != a || sys->closing || sys->special ||
-                 acto__tracing(sys) || r == NULL || r->life != LIFE_RUNNING)) {
+                 sys->trace_hot != NULL || r == NULL ||
+                 r->life != LIFE_RUNNING)) {
         return 0;
     }
     uint32_t room = r->capacity == 0 || r == a  ? UINT32_MAX
@@ -164,8 +167,8 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
     acto_msg *head = NULL, *tail = NULL, **link = &head;
     for (; done < fit; done++) {
         acto_msg *m = msgs[done];
-        if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
-            break;
+        if (unlikely(m == NULL || (m->flags & (MSG_WAITED | MSG_SLOW)))) {
+            break; /* the common way: a recorded flow's is recorded */
         }
         m->to = to;
         m->id = ++id;

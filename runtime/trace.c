@@ -339,7 +339,7 @@ acto__trace_run_begins(acto_system *sys)
 
 void
 acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
-                    acto_ref to, acto_msg *m)
+                    acto_ref to, acto_msg *m, bool resent)
 {
     const acto_msg *cur = sys->current_msg;
     if (cur != NULL && m->cause == 0 &&
@@ -355,8 +355,12 @@ acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
     if (!(m->flags & MSG_FLOWED)) {
         /* Sent while handling a message: its flow goes on, sampled in or
          * out as it was; else a flow starts here, and is sampled now. */
-        if (cur != NULL && acto__msg_out(sys, cur)) {
-            m->flags |= MSG_FLOWED | MSG_UNSAMPLED; /* no id to follow */
+        if ((cur != NULL && acto__msg_out(sys, cur)) ||
+            (resent && acto__msg_out(sys, m))) {
+            /* A flow sampled out goes on so: no id to follow. A message
+             * passed on without one was in such a flow (or sent before
+             * tracing began), wherever it is passed on from. */
+            m->flags |= MSG_FLOWED | MSG_UNSAMPLED;
         } else if (cur != NULL && (cur->flags & MSG_FLOWED) && cur->flow != 0) {
             acto__msg_follow(m, cur);
         } else {
@@ -386,7 +390,7 @@ acto__trace_send_to(acto_system *sys, acto_actor *from, acto_actor *r,
 void
 acto__trace_send(acto_system *sys, acto_actor *from, acto_ref to, acto_msg *m)
 {
-    acto__trace_send_to(sys, from, acto__lookup(sys, to), to, m);
+    acto__trace_send_to(sys, from, acto__lookup(sys, to), to, m, false);
 }
 
 void

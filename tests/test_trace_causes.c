@@ -587,6 +587,106 @@ trace_sampling_keeps_flows_of_every_step_whole(void **state)
     free(s.ev);
 }
 
+/* ---- runs in a flow sampled out --------------------------------------- */
+
+enum { HELD_MAX = 512 };
+
+/* A stage that holds what it gets for a turn: each turn it passes on
+ * what it held (acto_send_many), then takes its message and the run
+ * behind it. What it gets comes from an actor in front of it, so that
+ * what it takes in flows sampled out has no mark. */
+typedef struct holder {
+    acto_ref front, stage, to;
+    acto_msg *held[HELD_MAX];
+    size_t n;
+    int taken_in_runs, got;
+} holder;
+
+static int
+holder_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    holder *h = state;
+    (void)m;
+    if (acto_ref_eq(acto_self(ctx), h->to)) {
+        h->got++;
+        return 0;
+    }
+    if (acto_ref_eq(acto_self(ctx), h->front)) {
+        return acto_tell(ctx, h->stage, acto_msg_type(m), NULL, 0);
+    }
+    size_t sent = 0;
+    assert_acto_ok(acto_send_many(ctx, h->to, h->held, h->n, &sent));
+    assert_int_equal(sent, h->n);
+    h->n = 0;
+    acto_msg *own = acto_take_msg(ctx);
+    assert_non_null(own);
+    h->held[h->n++] = own;
+    size_t k = acto_take_run(ctx, T_LAST, h->held + h->n, HELD_MAX - h->n);
+    h->n += k;
+    h->taken_in_runs += (int)k;
+    return 0;
+}
+
+static const acto_behaviour holder_b = {.receive = holder_receive};
+
+/* Half the flows sampled: the stage takes runs of what is sampled out.
+ * What it held on to goes on in its own flow whatever flow the turn that
+ * passes it on handles: a kept flow's message is recorded, and a message
+ * of one sampled out (unmarked) does not join a kept one. */
+static void
+trace_lets_flows_sampled_out_run_and_keeps_held_ones_whole(void **state)
+{
+    acto_test_env *env = *state;
+    memsink s = {0};
+    acto_system *sys = acto_test_system(env, NULL);
+    acto_trace_sink sk = {.write = mem_write, .user = &s};
+    acto_trace_opts half = {.sample = 0.5, .seed = 9};
+    assert_acto_ok(acto_trace_start(sys, &sk, &half));
+    holder h = {0};
+    assert_acto_ok(acto_spawn(sys, &holder_b, &h, NULL, &h.to));
+    assert_acto_ok(acto_spawn(sys, &holder_b, &h, NULL, &h.stage));
+    assert_acto_ok(acto_spawn(sys, &holder_b, &h, NULL, &h.front));
+    for (int i = 0; i < ROOTS * 2; i++) {
+        assert_acto_ok(acto_test_send_int(sys, h.front, T_NEXT, i));
+    }
+    acto_test_settle(env);
+    int gos = 0; /* each passes on what was held, and is held */
+    for (; h.got < ROOTS * 2 && gos < 3; gos++) {
+        assert_acto_ok(acto_test_send_int(sys, h.front, T_GO, gos));
+        acto_test_settle(env);
+    }
+    assert_int_equal(h.got, ROOTS * 2 + gos - 1);
+    assert_int_equal(h.n, 1);
+    assert_true(h.taken_in_runs > 0);
+    assert_acto_ok(acto_trace_flush(sys));
+    size_t kept = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        const acto_trace_event *e = &s.ev[i];
+        if (e->kind != ACTO_TRACE_SEND || e->type != T_NEXT || e->actor != 0) {
+            continue;
+        }
+        kept++; /* a root kept: three sends and handlings, nothing else */
+        int sends = 0, handles = 0, others = 0;
+        for (size_t j = 0; j < s.n; j++) {
+            const acto_trace_event *f = &s.ev[j];
+            sends += f->flow == e->flow && f->kind == ACTO_TRACE_SEND;
+            handles += f->flow == e->flow && f->kind == ACTO_TRACE_HANDLE;
+            others += f->flow == e->flow && f->kind != ACTO_TRACE_SEND &&
+                      f->kind != ACTO_TRACE_HANDLE &&
+                      f->kind != ACTO_TRACE_HANDLED;
+        }
+        assert_int_equal(sends, 3);
+        assert_int_equal(handles, 3);
+        assert_int_equal(others, 0);
+    }
+    assert_true(kept > ROOTS / 2 && kept < ROOTS * 3 / 2);
+    for (size_t i = 0; i < h.n; i++) {
+        acto_msg_free(h.held[i]);
+    }
+    acto_test_close_system(env, sys);
+    free(s.ev);
+}
+
 int
 main(void)
 {
@@ -598,6 +698,8 @@ main(void)
         acto_unit_test(trace_records_the_handling_of_a_message_that_waited),
         acto_unit_test(trace_shares_a_stamp_only_between_turns_back_to_back),
         acto_unit_test(trace_sampling_keeps_flows_of_every_step_whole),
+        acto_unit_test(
+            trace_lets_flows_sampled_out_run_and_keeps_held_ones_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
