@@ -266,6 +266,29 @@ chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
     return emit_keyed(&st->emit, m, w);
 }
 
+/* chain_item puts m on its worker's chain when that chain has room, or
+ * passes it on the slow way: the body of emit_chained, inlined into
+ * acto_emit_bytes as well, where a new item is never the one in hand
+ * (own false: no test). */
+static inline __attribute__((always_inline)) int
+chain_item(acto_stage *st, acto_msg *m, bool own)
+{
+    acto_stage *w = acto__pipe_key_worker(st->reader, m);
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    /* chain_room is 0 while w has no chain (flush_chains). */
+    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
+        if (own) {
+            st->current_emitted |= m == st->current;
+        }
+        w->chain[w->chain_n++] = m;
+        w->chain_room--;
+        ob->n = n + 1;
+        return 0;
+    }
+    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
+}
+
 /* emit_chained is acto_emit for a writer that holds the outbox and routes
  * straight to a key-routed pool's workers: the item goes on its worker's
  * chain, counted as the chain goes, or the slow way when that chain has
@@ -273,18 +296,7 @@ chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
 static __attribute__((noinline)) int
 emit_chained(acto_stage *st, acto_msg *m)
 {
-    acto_stage *w = acto__pipe_key_worker(st->reader, m);
-    pipe_outbox *ob = &st->p->ob;
-    uint32_t n = ob->n;
-    /* chain_room is 0 while w has no chain (flush_chains). */
-    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
-        st->current_emitted |= m == st->current;
-        w->chain[w->chain_n++] = m;
-        w->chain_room--;
-        ob->n = n + 1;
-        return 0;
-    }
-    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
+    return chain_item(st, m, true);
 }
 
 /* emit_item is acto_emit, inlined into acto_emit_bytes as well. */
@@ -332,7 +344,7 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
     }
     /* Mostly a source's: a writer routing by key goes straight on. */
     if (st->out_keyed && st->p->phase < PHASE_STOPPING) {
-        return emit_chained(st, m);
+        return chain_item(st, m, false);
     }
     return emit_item(out, m);
 }
