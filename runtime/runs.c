@@ -32,11 +32,17 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     if (max > sys->turn_left) {
         max = sys->turn_left;
     }
+    /* The list holds the mailbox's count but for the messages already
+     * held: bounding the walk by it spares a test per message. */
+    uint32_t listed = a->mb_count - sys->turn_held;
+    if (max > listed) {
+        max = listed;
+    }
     if (max_type >= ACTO_MSG_SYSTEM_BASE) {
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
-    for (; n < max && m != NULL; n++) {
+    for (; n < max; n++) {
         uint16_t f = m->flags;
         if (m->type > max_type) {
             break;
