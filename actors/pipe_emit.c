@@ -23,14 +23,13 @@ count_out(acto_stage *st, acto_stage *to, uint32_t n)
     }
 }
 
-/* count_routed counts k items owner passed to w, a worker of a key-routed
- * pool: owner is that pool's router, or a writer routing by itself (then
- * the pool took them in and routed them). */
+/* count_routed counts k items owner passed to the workers of a key-routed
+ * pool (each worker counts its own in `sent`): owner is that pool's
+ * router, or a writer routing by itself (then the pool took them in and
+ * routed them). */
 static void
-count_routed(acto_stage *owner, acto_stage *w, uint32_t k)
+count_routed(acto_stage *owner, acto_stage *pool, uint32_t k)
 {
-    acto_stage *pool = w->pool;
-    w->sent += k;
     pool->stats.out += k;
     if (owner != pool) {
         count_out(owner, pool, k);
@@ -95,17 +94,23 @@ static void
 flush_chains(acto_stage *owner)
 {
     pipe_outbox *ob = &owner->p->ob;
-    for (uint32_t t = 0; t < ob->n_touched; t++) {
+    uint32_t n_touched = ob->n_touched;
+    if (n_touched == 0) {
+        return;
+    }
+    /* The pool's counts once for all the chains (one pool: owner's). */
+    count_routed(owner, ob->touched[0]->pool, ob->n);
+    ob->n_touched = 0;
+    ob->n = 0;
+    for (uint32_t t = 0; t < n_touched; t++) {
         acto_stage *w = ob->touched[t];
         uint32_t k = w->chain_n;
         w->touched = false;
         w->chain_room = 0; /* emit_chained tests this alone */
         w->chain_n = 0;
-        count_routed(owner, w, k);
+        w->sent += k;
         send_run(owner->emit.ctx, w, w->chain, k);
     }
-    ob->n_touched = 0;
-    ob->n = 0;
 }
 
 /* chain_add puts item on w's chain if w has room. */
@@ -143,7 +148,8 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         }
         owner->halt = true; /* the send below parks the owner */
     }
-    count_routed(owner, w, 1);
+    w->sent++;
+    count_routed(owner, w->pool, 1);
     int rc = acto_send(ctx, w->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
