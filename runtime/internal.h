@@ -420,7 +420,8 @@ acto__msg_alloc(acto_system *sys)
     } else if ((m = acto__msg_alloc_slow(sys)) == NULL) {
         return NULL;
     }
-    m->sys = sys;
+    /* A pooled message keeps its system's pointer (the pool is the
+     * system's own): only a new one is given it, by the slow path. */
     m->kind = ACTO_PAYLOAD_NONE;
     m->flags = 0;
     m->len = 0;

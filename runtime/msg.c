@@ -8,8 +8,11 @@
 acto_msg *
 acto__msg_alloc_slow(acto_system *sys)
 {
-    (void)sys;
-    return acto__malloc(sizeof(acto_msg));
+    acto_msg *m = acto__malloc(sizeof(acto_msg));
+    if (m != NULL) {
+        m->sys = sys;
+    }
+    return m;
 }
 
 void
