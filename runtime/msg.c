@@ -139,6 +139,7 @@ acto_msg_new_ptr(acto_system *sys, uint32_t type, void *ptr,
     }
     m->type = type;
     m->kind = ACTO_PAYLOAD_PTR;
+    m->flags |= MSG_OWNS;
     m->u.ptr.ptr = ptr;
     m->u.ptr.free_fn = free_fn;
     m->u.ptr.user = user;

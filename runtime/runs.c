@@ -8,7 +8,10 @@
 /* Flags a message may carry and still be the handler's to own, as
  * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
  * among them). */
-#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED)
+#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_OWNS | MSG_ACTOR_PARK | MSG_FLOWED)
+
+/* Flags that stay with a message a handler takes: what it owns. */
+#define KEPT_FLAGS (MSG_HEAP_DATA | MSG_OWNS)
 
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
@@ -47,11 +50,11 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
         if (m->type > max_type) {
             break;
         }
-        if (unlikely(f & ~MSG_HEAP_DATA)) { /* one test for the common case */
+        if (unlikely(f & ~KEPT_FLAGS)) { /* one test for the common case */
             if (f & ~TAKEABLE_FLAGS) {
                 break; /* as acto_take_msg says */
             }
-            m->flags = f & MSG_HEAP_DATA;
+            m->flags = f & KEPT_FLAGS;
         }
         msgs[n] = m;
         m = m->next;
