@@ -169,12 +169,25 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
         return; /* lent to another stage's handler: sends go at once */
     }
     ob->owner = st;
-    if (st->reader != NULL && st->kind != KIND_POOL) {
+    /* The emits' fast paths open only while the pipeline runs (see
+     * acto__pipe_out_shut): they test no phase. */
+    if (st->reader != NULL && st->kind != KIND_POOL &&
+        st->p->phase < PHASE_STOPPING) {
         if (by_key(st)) {
             st->out_keyed = true;
         } else {
             st->out_end = ob->n + room_of(st, st->reader);
         }
+    }
+}
+
+void
+acto__pipe_out_shut(acto_pipeline *p)
+{
+    acto_stage *st = p->ob.owner;
+    if (st != NULL) {
+        st->out_end = 0; /* emits go the slow way, which fails them */
+        st->out_keyed = false;
     }
 }
 
@@ -314,17 +327,15 @@ emit_item(acto_emitter *out, acto_msg *m)
     if (__builtin_expect(out != NULL && m != NULL, 1)) {
         acto_stage *st = out->st;
         acto_pipeline *p = st->p;
-        if (__builtin_expect(p->phase < PHASE_STOPPING, 1)) {
-            uint32_t n = p->ob.n;
-            if (__builtin_expect(n < st->out_end, 1)) {
-                st->current_emitted |= m == st->current;
-                p->ob.m[n] = m;
-                p->ob.n = n + 1;
-                return 0;
-            }
-            if (st->out_keyed) {
-                return emit_chained(st, m); /* out is &st->emit */
-            }
+        uint32_t n = p->ob.n;
+        if (__builtin_expect(n < st->out_end, 1)) {
+            st->current_emitted |= m == st->current;
+            p->ob.m[n] = m;
+            p->ob.n = n + 1;
+            return 0;
+        }
+        if (st->out_keyed) {
+            return emit_chained(st, m); /* out is &st->emit */
         }
     }
     return emit_slow(out, m);
@@ -349,7 +360,7 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
         return rc;
     }
     /* Mostly a source's: a writer routing by key goes straight on. */
-    if (st->out_keyed && st->p->phase < PHASE_STOPPING) {
+    if (st->out_keyed) {
         return chain_item(st, m, false);
     }
     return emit_item(out, m);
