@@ -13,6 +13,18 @@
 /* Flags that stay with a message a handler takes: what it owns. */
 #define KEPT_FLAGS (MSG_HEAP_DATA | MSG_OWNS)
 
+/* take_flags clears the flags of m, taken, but for what it owns; false
+ * when m cannot be taken. Apart, off the run's loop. */
+static __attribute__((noinline)) bool
+take_flags(acto_msg *m)
+{
+    if (m->flags & ~TAKEABLE_FLAGS) {
+        return false;
+    }
+    m->flags &= KEPT_FLAGS;
+    return true;
+}
+
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
@@ -46,15 +58,12 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     }
     size_t n = 0;
     for (; n < max; n++) {
-        uint16_t f = m->flags;
         if (m->type > max_type) {
             break;
         }
-        if (unlikely(f & ~KEPT_FLAGS)) { /* one test for the common case */
-            if (f & ~TAKEABLE_FLAGS) {
-                break; /* as acto_take_msg says */
-            }
-            m->flags = f & KEPT_FLAGS;
+        /* One test for the common case, on the flags as they are. */
+        if (unlikely(m->flags & (uint16_t)~KEPT_FLAGS) && !take_flags(m)) {
+            break; /* as acto_take_msg says */
         }
         msgs[n] = m;
         m = m->next;
