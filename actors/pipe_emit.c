@@ -79,7 +79,10 @@ by_key(const acto_stage *st)
     return st->reader->kind == KIND_POOL && st->reader->route == ACTO_ROUTE_KEY;
 }
 
-static uint32_t
+/* room_of is asked at the start of every run a stage passes on: flattened,
+ * so the runtime's acto_send_room is inlined into it where the build can
+ * (with LTO). */
+static __attribute__((flatten)) uint32_t
 room_of(acto_stage *st, const acto_stage *to)
 {
     uint32_t room = acto_send_room(st->emit.ctx, to->ref);
@@ -159,7 +162,8 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
 
 /* ---- lending the outbox ----------------------------------------------- */
 
-void
+/* Flattened for room_of's sake (see there). */
+__attribute__((flatten)) void
 acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
