@@ -179,7 +179,9 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
     acto_ref self = a->self;
     size_t fit = n < room ? n : room;
     size_t done = 0;
-    acto_msg *head = NULL, *tail = NULL, **link = &head;
+    /* Linked straight behind the mailbox's tail, as they are stamped; the
+     * tail and the count follow once. */
+    acto_msg **link = r->mb_tail != NULL ? &r->mb_tail->next : &r->mb_head;
     for (; done < fit; done++) {
         acto_msg *m = msgs[done];
         if (unlikely(m == NULL || (m->flags & MSG_WAITED))) {
@@ -189,17 +191,13 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
         m->id = ++id;
         m->sender = self;
         m->cause = cause;
-        *link = tail = m;
+        *link = m;
         link = &m->next;
     }
-    if (done > 0) { /* linked among themselves, then put in at once */
+    if (done > 0) {
+        acto_msg *tail = msgs[done - 1];
         sys->next_msg_id = id;
         tail->next = NULL;
-        if (r->mb_tail != NULL) {
-            r->mb_tail->next = head;
-        } else {
-            r->mb_head = head;
-        }
         r->mb_tail = tail;
         r->mb_count += (uint32_t)done;
         sys->stats.sent += done;
