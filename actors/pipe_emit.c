@@ -23,14 +23,13 @@ count_out(acto_stage *st, acto_stage *to, uint32_t n)
     }
 }
 
-/* count_routed counts k items owner passed to w, a worker of a key-routed
- * pool: owner is that pool's router, or a writer routing by itself (then
- * the pool took them in and routed them). */
+/* count_routed counts k items owner passed to the workers of a key-routed
+ * pool (each worker counts its own in `sent`): owner is that pool's
+ * router, or a writer routing by itself (then the pool took them in and
+ * routed them). */
 static void
-count_routed(acto_stage *owner, acto_stage *w, uint32_t k)
+count_routed(acto_stage *owner, acto_stage *pool, uint32_t k)
 {
-    acto_stage *pool = w->pool;
-    w->sent += k;
     pool->stats.out += k;
     if (owner != pool) {
         count_out(owner, pool, k);
@@ -80,7 +79,10 @@ by_key(const acto_stage *st)
     return st->reader->kind == KIND_POOL && st->reader->route == ACTO_ROUTE_KEY;
 }
 
-static uint32_t
+/* room_of is asked at the start of every run a stage passes on: flattened,
+ * so the runtime's acto_send_room is inlined into it where the build can
+ * (with LTO). */
+static __attribute__((flatten)) uint32_t
 room_of(acto_stage *st, const acto_stage *to)
 {
     uint32_t room = acto_send_room(st->emit.ctx, to->ref);
@@ -95,17 +97,23 @@ static void
 flush_chains(acto_stage *owner)
 {
     pipe_outbox *ob = &owner->p->ob;
-    for (uint32_t t = 0; t < ob->n_touched; t++) {
+    uint32_t n_touched = ob->n_touched;
+    if (n_touched == 0) {
+        return;
+    }
+    /* The pool's counts once for all the chains (one pool: owner's). */
+    count_routed(owner, ob->touched[0]->pool, ob->n);
+    ob->n_touched = 0;
+    ob->n = 0;
+    for (uint32_t t = 0; t < n_touched; t++) {
         acto_stage *w = ob->touched[t];
         uint32_t k = w->chain_n;
         w->touched = false;
         w->chain_room = 0; /* emit_chained tests this alone */
         w->chain_n = 0;
-        count_routed(owner, w, k);
+        w->sent += k;
         send_run(owner->emit.ctx, w, w->chain, k);
     }
-    ob->n_touched = 0;
-    ob->n = 0;
 }
 
 /* chain_add puts item on w's chain if w has room. */
@@ -143,7 +151,8 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         }
         owner->halt = true; /* the send below parks the owner */
     }
-    count_routed(owner, w, 1);
+    w->sent++;
+    count_routed(owner, w->pool, 1);
     int rc = acto_send(ctx, w->ref, item);
     if (rc != 0) {
         acto_msg_free(item);
@@ -153,7 +162,8 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
 
 /* ---- lending the outbox ----------------------------------------------- */
 
-void
+/* Flattened for room_of's sake (see there). */
+__attribute__((flatten)) void
 acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
@@ -163,12 +173,25 @@ acto__pipe_out_open(acto_ctx *ctx, acto_stage *st)
         return; /* lent to another stage's handler: sends go at once */
     }
     ob->owner = st;
-    if (st->reader != NULL && st->kind != KIND_POOL) {
+    /* The emits' fast paths open only while the pipeline runs (see
+     * acto__pipe_out_shut): they test no phase. */
+    if (st->reader != NULL && st->kind != KIND_POOL &&
+        st->p->phase < PHASE_STOPPING) {
         if (by_key(st)) {
             st->out_keyed = true;
         } else {
             st->out_end = ob->n + room_of(st, st->reader);
         }
+    }
+}
+
+void
+acto__pipe_out_shut(acto_pipeline *p)
+{
+    acto_stage *st = p->ob.owner;
+    if (st != NULL) {
+        st->out_end = 0; /* emits go the slow way, which fails them */
+        st->out_keyed = false;
     }
 }
 
@@ -266,6 +289,29 @@ chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
     return emit_keyed(&st->emit, m, w);
 }
 
+/* chain_item puts m on its worker's chain when that chain has room, or
+ * passes it on the slow way: the body of emit_chained, inlined into
+ * acto_emit_bytes as well, where a new item is never the one in hand
+ * (own false: no test). */
+static inline __attribute__((always_inline)) int
+chain_item(acto_stage *st, acto_msg *m, bool own)
+{
+    acto_stage *w = acto__pipe_key_worker(st->reader, m);
+    pipe_outbox *ob = &st->p->ob;
+    uint32_t n = ob->n;
+    /* chain_room is 0 while w has no chain (flush_chains). */
+    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
+        if (own) {
+            st->current_emitted |= m == st->current;
+        }
+        w->chain[w->chain_n++] = m;
+        w->chain_room--;
+        ob->n = n + 1;
+        return 0;
+    }
+    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
+}
+
 /* emit_chained is acto_emit for a writer that holds the outbox and routes
  * straight to a key-routed pool's workers: the item goes on its worker's
  * chain, counted as the chain goes, or the slow way when that chain has
@@ -273,18 +319,7 @@ chain_first(acto_stage *st, acto_stage *w, acto_msg *m)
 static __attribute__((noinline)) int
 emit_chained(acto_stage *st, acto_msg *m)
 {
-    acto_stage *w = acto__pipe_key_worker(st->reader, m);
-    pipe_outbox *ob = &st->p->ob;
-    uint32_t n = ob->n;
-    /* chain_room is 0 while w has no chain (flush_chains). */
-    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
-        st->current_emitted |= m == st->current;
-        w->chain[w->chain_n++] = m;
-        w->chain_room--;
-        ob->n = n + 1;
-        return 0;
-    }
-    return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);
+    return chain_item(st, m, true);
 }
 
 /* emit_item is acto_emit, inlined into acto_emit_bytes as well. */
@@ -296,17 +331,15 @@ emit_item(acto_emitter *out, acto_msg *m)
     if (__builtin_expect(out != NULL && m != NULL, 1)) {
         acto_stage *st = out->st;
         acto_pipeline *p = st->p;
-        if (__builtin_expect(p->phase < PHASE_STOPPING, 1)) {
-            uint32_t n = p->ob.n;
-            if (__builtin_expect(n < st->out_end, 1)) {
-                st->current_emitted |= m == st->current;
-                p->ob.m[n] = m;
-                p->ob.n = n + 1;
-                return 0;
-            }
-            if (st->out_keyed) {
-                return emit_chained(st, m); /* out is &st->emit */
-            }
+        uint32_t n = p->ob.n;
+        if (__builtin_expect(n < st->out_end, 1)) {
+            st->current_emitted |= m == st->current;
+            p->ob.m[n] = m;
+            p->ob.n = n + 1;
+            return 0;
+        }
+        if (st->out_keyed) {
+            return emit_chained(st, m); /* out is &st->emit */
         }
     }
     return emit_slow(out, m);
@@ -331,8 +364,8 @@ acto_emit_bytes(acto_emitter *out, uint32_t type, const void *data, size_t len)
         return rc;
     }
     /* Mostly a source's: a writer routing by key goes straight on. */
-    if (st->out_keyed && st->p->phase < PHASE_STOPPING) {
-        return emit_chained(st, m);
+    if (st->out_keyed) {
+        return chain_item(st, m, false);
     }
     return emit_item(out, m);
 }

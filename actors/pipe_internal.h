@@ -82,7 +82,8 @@ struct acto_stage {
     acto_stage_stats stats;
     acto_emitter emit;
     /* its use of the outbox: items may wait there for its reader while
-     * the outbox holds fewer than out_end (0: acto_emit sends at once);
+     * the outbox holds fewer than out_end (0: acto_emit sends at once;
+     * 0 and out_keyed false whenever the pipeline is stopping);
      * halt: its item loop stops at the next item (a send of this run
      * parked it, a retry waits, or the pipeline is stopping), one test
      * per item for all three */
@@ -198,6 +199,11 @@ void acto__pipe_finish(acto_ctx *ctx, acto_stage *st);
  * nothing when another stage holds the outbox (st's sends go at once). */
 void acto__pipe_out_open(acto_ctx *ctx, acto_stage *st);
 void acto__pipe_out_close(acto_stage *st);
+
+/* acto__pipe_out_shut sends the emits of the stage holding the outbox the
+ * slow way, which fails them: the pipeline is stopping. What waits there
+ * still goes when the stage's handler ends. */
+void acto__pipe_out_shut(acto_pipeline *p);
 
 /* acto__pipe_out_room tells whether st holds the outbox and nothing
  * halted it this turn (a send that parked it, the pipeline stopping),

@@ -502,8 +502,11 @@ typedef void (*item_fn)(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
 /* run_items runs fn on the items waiting behind the one in hand, a run at
  * a time, until none waits or the stage must stop (halt); then the items
- * of the run not handled go back to the mailbox. Returns how many it ran
- * fn on. Inlined with fn known. */
+ * of the run not handled go back to the mailbox. A run shorter than asked
+ * for took all the items there were (or the turn's budget): asking again
+ * would find none, short of the stage sending to itself, and what it
+ * would have found waits for the next message of the turn anyway.
+ * Returns how many it ran fn on. Inlined with fn known. */
 static inline __attribute__((always_inline)) size_t
 run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
 {
@@ -518,6 +521,9 @@ run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
         if (i < n) {
             (void)acto_put_back(ctx, m + i, n - i);
             break;
+        }
+        if (n < RUN_MAX) {
+            break; /* the run ended where the waiting items did */
         }
     }
     return done;

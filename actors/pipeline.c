@@ -536,6 +536,7 @@ acto_pipeline_start(acto_pipeline *p, acto_future **done)
 void
 acto__pipe_stop_all(acto_pipeline *p)
 {
+    acto__pipe_out_shut(p);
     for (size_t i = 0; i < p->n; i++) {
         p->stages[i]->halt = true; /* a handler running now stops too */
         if (p->stages[i]->running) {

@@ -685,6 +685,7 @@ tell_parent(acto_actor *a)
         acto_msg *m = acto__msg_alloc(sys);
         if (m != NULL) {
             m->type = ACTO_MSG_CHILD_FAILED;
+            m->flags |= MSG_OWNS;
             m->sender = a->self;
             acto__error_ref(err);
             m->u.error = err;

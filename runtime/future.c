@@ -625,6 +625,7 @@ future_msg(acto_system *sys, acto_future *f, uint32_t type)
     }
     m->type = type;
     m->kind = ACTO_PAYLOAD_PTR;
+    m->flags |= MSG_OWNS;
     m->u.ptr.ptr = f;
     m->u.ptr.free_fn = release_thunk;
     m->u.ptr.user = NULL;
@@ -831,7 +832,7 @@ acto_future_then(acto_ctx *ctx, acto_future *f, acto_then_fn fn, void *user,
     acto_future_retain(o);
     *s = (then_step){fn, user, f, o, NULL};
     m->type = ACTO__MSG_THEN;
-    m->flags |= MSG_SLOW; /* run by receive_special */
+    m->flags |= MSG_SLOW | MSG_OWNS; /* run by receive_special */
     m->kind = ACTO_PAYLOAD_PTR;
     m->u.ptr.ptr = s;
     m->u.ptr.free_fn = free_step; /* releases prev and the chain's ref */

@@ -38,7 +38,11 @@ enum msg_flag {
      * step, or a message of a sampled flow while tracing is on. A flag, so
      * that a turn tests the message and not the system: a flow sampled out
      * costs its turns nothing. */
-    MSG_SLOW = 1u << 8
+    MSG_SLOW = 1u << 8,
+    /* Its payload holds something to let go of beyond inline bytes: a
+     * pointer with its free function, an error box. With MSG_HEAP_DATA,
+     * the one flag test that frees a message pays for nothing else. */
+    MSG_OWNS = 1u << 9
 };
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -425,7 +429,8 @@ acto__msg_alloc(acto_system *sys)
     } else if ((m = acto__msg_alloc_slow(sys)) == NULL) {
         return NULL;
     }
-    m->sys = sys;
+    /* A pooled message keeps its system's pointer (the pool is the
+     * system's own): only a new one is given it, by the slow path. */
     m->kind = ACTO_PAYLOAD_NONE;
     m->flags = 0;
     m->len = 0;
@@ -465,8 +470,7 @@ acto__copy_small(unsigned char *dst, const void *src, size_t len)
 static inline void
 acto__msg_release(acto_msg *m)
 {
-    if (unlikely(m->kind == ACTO_PAYLOAD_PTR || (m->flags & MSG_HEAP_DATA) ||
-                 m->type >= ACTO_MSG_SYSTEM_BASE)) {
+    if (unlikely(m->flags & (MSG_HEAP_DATA | MSG_OWNS))) {
         acto__msg_free_payload(m);
     }
     acto_system *sys = m->sys;

@@ -164,14 +164,15 @@ acto_take_msg(acto_ctx *ctx)
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
         m->type >= ACTO_MSG_SYSTEM_BASE ||
-        (m->flags & ~(MSG_HEAP_DATA | MSG_ACTOR_PARK | MSG_FLOWED |
+        (m->flags & ~(MSG_HEAP_DATA | MSG_OWNS | MSG_ACTOR_PARK | MSG_FLOWED |
                       MSG_UNSAMPLED | MSG_SLOW)) != 0) {
         return NULL;
     }
     /* Passed on, it goes on in its flow, sampled in or out as it was,
      * and recorded (MSG_SLOW) even if a handler of a flow sampled out
      * sends it. */
-    m->flags &= MSG_HEAP_DATA | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW;
+    m->flags &=
+        MSG_HEAP_DATA | MSG_OWNS | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW;
     a->sys->msg_taken = true; /* run_actor must not touch it again */
     return m;
 }

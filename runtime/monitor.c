@@ -13,6 +13,7 @@ acto__send_down(acto_system *sys, acto_ref watcher, acto_ref target,
     m->sender = target;
     if (err != NULL) {
         acto__error_ref(err);
+        m->flags |= MSG_OWNS;
     }
     m->u.down = (acto_down){target, id, {kind, err != NULL ? &err->e : NULL}};
     return acto__deliver(sys, NULL, watcher, m, SEND_LANE);

@@ -8,8 +8,11 @@
 acto_msg *
 acto__msg_alloc_slow(acto_system *sys)
 {
-    (void)sys;
-    return acto__malloc(sizeof(acto_msg));
+    acto_msg *m = acto__malloc(sizeof(acto_msg));
+    if (m != NULL) {
+        m->sys = sys;
+    }
+    return m;
 }
 
 void
@@ -136,6 +139,7 @@ acto_msg_new_ptr(acto_system *sys, uint32_t type, void *ptr,
     }
     m->type = type;
     m->kind = ACTO_PAYLOAD_PTR;
+    m->flags |= MSG_OWNS;
     m->u.ptr.ptr = ptr;
     m->u.ptr.free_fn = free_fn;
     m->u.ptr.user = user;

@@ -8,9 +8,25 @@
 /* Flags a message may carry and still be the handler's to own, as
  * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
  * among them), and be handled in a run: not MSG_SLOW, whose handling is
- * recorded; and those it keeps (a flow sampled out stays so). */
+ * recorded. */
 #define TRACE_FLAGS (MSG_FLOWED | MSG_UNSAMPLED)
-#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_ACTOR_PARK | TRACE_FLAGS)
+#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_OWNS | MSG_ACTOR_PARK | TRACE_FLAGS)
+
+/* Flags that stay with a message a handler takes: what it owns, and its
+ * flow's marks (a flow sampled out stays so). */
+#define KEPT_FLAGS (MSG_HEAP_DATA | MSG_OWNS | TRACE_FLAGS)
+
+/* take_flags clears the flags of m, taken, but for those it keeps; false
+ * when m cannot be taken. Apart, off the run's loop. */
+static __attribute__((noinline)) bool
+take_flags(acto_msg *m)
+{
+    if (m->flags & ~TAKEABLE_FLAGS) {
+        return false;
+    }
+    m->flags &= KEPT_FLAGS;
+    return true;
+}
 
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
@@ -34,20 +50,23 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     if (max > sys->turn_left) {
         max = sys->turn_left;
     }
+    /* The list holds the mailbox's count but for the messages already
+     * held: bounding the walk by it spares a test per message. */
+    uint32_t listed = a->mb_count - sys->turn_held;
+    if (max > listed) {
+        max = listed;
+    }
     if (max_type >= ACTO_MSG_SYSTEM_BASE) {
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
-    for (; n < max && m != NULL; n++) {
-        uint16_t f = m->flags;
+    for (; n < max; n++) {
         if (m->type > max_type) {
             break;
         }
-        if (unlikely(f & ~MSG_HEAP_DATA)) { /* one test for the common case */
-            if (f & ~TAKEABLE_FLAGS) {
-                break; /* as acto_take_msg says */
-            }
-            m->flags = f & (MSG_HEAP_DATA | TRACE_FLAGS);
+        /* One test for the common case, on the flags as they are. */
+        if (unlikely(m->flags & (uint16_t)~KEPT_FLAGS) && !take_flags(m)) {
+            break; /* as acto_take_msg says */
         }
         msgs[n] = m;
         m = m->next;
@@ -164,7 +183,9 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
     acto_ref self = a->self;
     size_t fit = n < room ? n : room;
     size_t done = 0;
-    acto_msg *head = NULL, *tail = NULL, **link = &head;
+    /* Linked straight behind the mailbox's tail, as they are stamped; the
+     * tail and the count follow once. */
+    acto_msg **link = r->mb_tail != NULL ? &r->mb_tail->next : &r->mb_head;
     for (; done < fit; done++) {
         acto_msg *m = msgs[done];
         if (unlikely(m == NULL || (m->flags & (MSG_WAITED | MSG_SLOW)))) {
@@ -174,17 +195,13 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
         m->id = ++id;
         m->sender = self;
         m->cause = cause;
-        *link = tail = m;
+        *link = m;
         link = &m->next;
     }
-    if (done > 0) { /* linked among themselves, then put in at once */
+    if (done > 0) {
+        acto_msg *tail = msgs[done - 1];
         sys->next_msg_id = id;
         tail->next = NULL;
-        if (r->mb_tail != NULL) {
-            r->mb_tail->next = head;
-        } else {
-            r->mb_head = head;
-        }
         r->mb_tail = tail;
         r->mb_count += (uint32_t)done;
         sys->stats.sent += done;

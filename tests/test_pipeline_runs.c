@@ -385,6 +385,57 @@ runs_emit_after_cancel_frees_the_item_once(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* A source routing straight to a key-routed pool cancels its pipeline in
+ * the middle of a burst, with items already chained for the workers: its
+ * next acto_emit_bytes fails with ACTO_ECANCELED and frees the item it
+ * built, as any emit does once the pipeline stops; nothing leaks. */
+typedef struct cancel_src {
+    acto_pipeline *p;
+    int next, at;
+    int rc_at;
+} cancel_src;
+
+static int
+cancel_mid_burst(acto_emitter *out, void *state)
+{
+    cancel_src *c = state;
+    for (int k = 0; k < 16; k++) {
+        int v = c->next++;
+        if (v == c->at) {
+            assert_acto_ok(acto_pipeline_cancel(c->p));
+        }
+        int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
+        if (v == c->at) {
+            c->rc_at = rc;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void
+runs_keyed_emit_after_cancel_fails_and_frees(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env, false);
+    cancel_src c = {.next = 1, .at = 21};
+    tally t = {0};
+    acto_stage *src, *pool, *snk;
+    acto_pool_opts po = {.workers = 3, .route = ACTO_ROUTE_KEY, .key = key_of};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &c.p));
+    assert_acto_ok(acto_pipeline_source(c.p, cancel_mid_burst, &c, NULL, &src));
+    assert_acto_ok(acto_pipeline_pool(c.p, src, &po, pass, NULL, NULL, &pool));
+    assert_acto_ok(acto_pipeline_sink(c.p, pool, add_up, &t, NULL, &snk));
+    assert_int_equal(finish(env, sys, c.p), ACTO_FUTURE_CANCELLED);
+    assert_int_equal(c.rc_at, ACTO_ECANCELED);
+    assert_true(t.n < 21); /* none of what came after the cancel */
+    assert_acto_ok(acto_pipeline_free(c.p));
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -395,6 +446,7 @@ main(void)
         acto_unit_test(runs_source_into_key_pool_counts_skips),
         acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
         acto_unit_test(runs_emit_after_cancel_frees_the_item_once),
+        acto_unit_test(runs_keyed_emit_after_cancel_fails_and_frees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
