@@ -281,8 +281,9 @@ struct acto_system {
      * recorded flow is handled or a hook runs; else NULL, so that the
      * handlers of flows sampled out send as if tracing were off. */
     struct acto__trace *trace_hot;
-    bool trace_all; /* tracing keeps every flow (no sampling) */
-    bool special;   /* debug mode: every turn takes the slow path */
+    bool trace_all;       /* tracing keeps every flow (no sampling) */
+    uint32_t trace_epoch; /* tracing's starts: a trace is still the one */
+    bool special;         /* debug mode: every turn takes the slow path */
     uint64_t trace_msg, trace_flow; /* the message being handled, traced */
     uint32_t trace_type;
     bool msg_taken;         /* acto_take_msg took current_msg */

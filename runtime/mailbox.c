@@ -394,6 +394,7 @@ receive_special(acto_actor *a, acto_msg *m)
     bool traced =
         tracing && (a->flags & ACTOR_TRACED) && !acto__msg_out(sys, m);
     bool was_hot = sys->trace_hot != NULL;
+    uint32_t epoch = sys->trace_epoch;
     if (tracing && (m->flags & (MSG_FLOWED | MSG_UNSAMPLED)) == MSG_FLOWED) {
         sys->trace_hot = sys->trace; /* a recorded flow: its sends too */
     }
@@ -407,8 +408,8 @@ receive_special(acto_actor *a, acto_msg *m)
         rc = sys->debug ? receive_timed(a, m)
                         : a->beh->receive(actor_ctx(a), a->state, m);
     }
-    if (traced) {
-        acto__trace_handled(sys, a, rc);
+    if (traced && sys->trace != NULL && sys->trace_epoch == epoch) {
+        acto__trace_handled(sys, a, rc); /* the trace it began in goes on */
     }
     /* Hot again only as before (tracing may have stopped meanwhile). */
     sys->trace_hot = sys->trace_all || was_hot ? sys->trace : NULL;

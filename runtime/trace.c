@@ -741,8 +741,15 @@ acto_trace_start(acto_system *sys, const acto_trace_sink *sink,
         calibrate(t);
     }
     sys->trace = t;
+    sys->trace_epoch++;
     sys->trace_all = t->sample_below == UINT64_MAX;
-    sys->trace_hot = sys->trace_all ? t : NULL;
+    /* Hot at once when every flow is kept, or in a hook (no message:
+     * what it sends starts flows); a handler's message, sent before
+     * tracing began, is in no flow kept. */
+    sys->trace_hot =
+        sys->trace_all || (sys->current != NULL && sys->current_msg == NULL)
+            ? t
+            : NULL;
     for (uint32_t i = 0; i < sys->n_type_names; i++) {
         acto__trace_type_named(sys, sys->type_names[i].type,
                                sys->type_names[i].name);
