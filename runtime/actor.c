@@ -263,8 +263,7 @@ leave(acto_actor *a, running prev)
     a->flags &= (uint8_t)~ACTOR_IN_HANDLER;
     sys->current = prev.actor;
     sys->current_msg = prev.msg;
-    /* Hot again only as before (tracing may have stopped meanwhile). */
-    sys->trace_hot = sys->trace_all || prev.hot ? sys->trace : NULL;
+    acto__trace_cool(sys, prev.hot);
 }
 
 /* run_start runs the start hook as the actor. Returns its result. */

@@ -45,6 +45,14 @@ enum msg_flag {
     MSG_OWNS = 1u << 9
 };
 
+/* What a handler may take (acto_take_msg, acto_take_run): a message
+ * carrying only these flags, of which it keeps MSG_TAKE_KEPT (what it
+ * owns, and its flow's marks, so that it goes on in its flow). A run
+ * takes no MSG_SLOW message, whose handling is recorded one by one. */
+#define MSG_TAKE_KEPT                                                          \
+    (MSG_HEAP_DATA | MSG_OWNS | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW)
+#define MSG_TAKEABLE (MSG_TAKE_KEPT | MSG_ACTOR_PARK)
+
 /* A continuation step of acto_future_then, run in place of the receive
  * function (see future.c). */
 #define ACTO__MSG_THEN (ACTO_MSG_SYSTEM_BASE + 0x100u)
@@ -679,6 +687,15 @@ acto__msg_out(const acto_system *sys, const acto_msg *m)
 {
     return (m->flags & MSG_FLOWED) ? (m->flags & MSG_UNSAMPLED) != 0
                                    : !sys->trace_all;
+}
+
+/* acto__trace_cool ends what made an actor's sends hot (a hook, a
+ * recorded handling): hot again only if they were before or every flow is
+ * kept, and never pointing at a trace stopped meanwhile. */
+static inline void
+acto__trace_cool(acto_system *sys, bool was_hot)
+{
+    sys->trace_hot = sys->trace_all || was_hot ? sys->trace : NULL;
 }
 
 /* acto__msg_follow puts m in the flow of cur, a message being handled

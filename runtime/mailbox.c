@@ -163,16 +163,13 @@ acto_take_msg(acto_ctx *ctx)
     acto_actor *a = ctx_actor(ctx);
     acto_msg *m = (acto_msg *)a->sys->current_msg;
     if (a->sys->current != a || m == NULL || a->sys->msg_taken ||
-        m->type >= ACTO_MSG_SYSTEM_BASE ||
-        (m->flags & ~(MSG_HEAP_DATA | MSG_OWNS | MSG_ACTOR_PARK | MSG_FLOWED |
-                      MSG_UNSAMPLED | MSG_SLOW)) != 0) {
+        m->type >= ACTO_MSG_SYSTEM_BASE || (m->flags & ~MSG_TAKEABLE) != 0) {
         return NULL;
     }
     /* Passed on, it goes on in its flow, sampled in or out as it was,
      * and recorded (MSG_SLOW) even if a handler of a flow sampled out
      * sends it. */
-    m->flags &=
-        MSG_HEAP_DATA | MSG_OWNS | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW;
+    m->flags &= MSG_TAKE_KEPT;
     a->sys->msg_taken = true; /* run_actor must not touch it again */
     return m;
 }
@@ -411,8 +408,7 @@ receive_special(acto_actor *a, acto_msg *m)
     if (traced && sys->trace != NULL && sys->trace_epoch == epoch) {
         acto__trace_handled(sys, a, rc); /* the trace it began in goes on */
     }
-    /* Hot again only as before (tracing may have stopped meanwhile). */
-    sys->trace_hot = sys->trace_all || was_hot ? sys->trace : NULL;
+    acto__trace_cool(sys, was_hot);
     return rc;
 }
 

@@ -5,16 +5,10 @@
  * delivery are paid once per run instead of once per item. */
 #include "deliver.h"
 
-/* Flags a message may carry and still be the handler's to own, as
- * acto_take_msg allows (MSG_SEND_WAIT, an outside sender waiting, is not
- * among them), and be handled in a run: not MSG_SLOW, whose handling is
- * recorded. */
-#define TRACE_FLAGS (MSG_FLOWED | MSG_UNSAMPLED)
-#define TAKEABLE_FLAGS (MSG_HEAP_DATA | MSG_OWNS | MSG_ACTOR_PARK | TRACE_FLAGS)
-
-/* Flags that stay with a message a handler takes: what it owns, and its
- * flow's marks (a flow sampled out stays so). */
-#define KEPT_FLAGS (MSG_HEAP_DATA | MSG_OWNS | TRACE_FLAGS)
+/* What a run may take and what it keeps: as acto_take_msg (internal.h),
+ * but no MSG_SLOW message. */
+#define TAKEABLE_FLAGS (MSG_TAKEABLE & ~MSG_SLOW)
+#define KEPT_FLAGS (MSG_TAKE_KEPT & ~MSG_SLOW)
 
 /* take_flags clears the flags of m, taken, but for those it keeps; false
  * when m cannot be taken. Apart, off the run's loop. */

@@ -252,9 +252,10 @@ slot(acto_system *sys, acto__trace *t)
     return slot_slow(sys);
 }
 
-/* put writes one event, when there is room. Inlined into the recorders
- * of the hot path (send, handle), which then store fields as they read
- * them rather than pass nine arguments along. */
+/* put_at writes one event stamped ts (0: now), when there is room, and
+ * returns it. Inlined into the recorders of the hot path (send, handle),
+ * which then store fields as they read them rather than pass nine
+ * arguments along. */
 static inline __attribute__((always_inline)) acto_trace_event *
 put_at(acto_system *sys, uint64_t ts, uint16_t kind, uint64_t flow,
        uint64_t msg, uint64_t cause, uint64_t actor, uint64_t peer,

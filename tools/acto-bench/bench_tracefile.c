@@ -4,8 +4,8 @@
  * summed up by `acto-trace stats` and exported to Chrome JSON by
  * `acto-trace perfetto`, found beside this binary (events per second of
  * the child's CPU time, user + system: on a loaded machine its wall time
- * is mostly waiting for a core; output to /dev/null, or written to a
- * temporary folder and removed). */
+ * is mostly waiting for a core; output written to a temporary folder and
+ * removed). */
 #define _GNU_SOURCE /* wait4 */
 #include "bench.h"
 
