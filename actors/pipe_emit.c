@@ -8,7 +8,10 @@
  * retry's timer, an async result) items go at once.
  *
  * A key-routed pool's router does the same for each of its workers: a
- * chain of items per worker, each within that worker's free places. */
+ * chain of items per worker, each within that worker's free places, up to
+ * PIPE_KEYED_MAX items in all, so that each worker gets a long run per
+ * turn. Once one chain is full (the outbox is tight) a source is not asked
+ * again this turn: its next item for that worker would park it. */
 #include "pipe_internal.h"
 
 /* ---- a stage's reader ------------------------------------------------- */
@@ -105,6 +108,7 @@ flush_chains(acto_stage *owner)
     count_routed(owner, ob->touched[0]->pool, ob->n);
     ob->n_touched = 0;
     ob->n = 0;
+    ob->tight = false;
     for (uint32_t t = 0; t < n_touched; t++) {
         acto_stage *w = ob->touched[t];
         uint32_t k = w->chain_n;
@@ -116,23 +120,35 @@ flush_chains(acto_stage *owner)
     }
 }
 
-/* chain_add puts item on w's chain if w has room. */
+/* chain_room_of is what w's chain may take this turn: w's room, within
+ * the chain's places and the outbox's. */
+static inline uint32_t
+chain_room_of(const acto_stage *owner, const acto_stage *w)
+{
+    uint32_t room = acto_send_room(owner->emit.ctx, w->ref);
+    uint32_t left = PIPE_KEYED_MAX - owner->p->ob.n;
+    room = room < left ? room : left;
+    return room < PIPE_OUT_MAX ? room : PIPE_OUT_MAX;
+}
+
+/* chain_add puts item on w's chain if w has room; the chain that fills
+ * makes the outbox tight. */
 static inline bool
 chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
     pipe_outbox *ob = &owner->p->ob;
     if (!w->touched) {
-        w->chain_room = room_of(owner, w); /* within the outbox's places */
+        w->chain_room = chain_room_of(owner, w);
         if (w->chain_room == 0) {
             return false;
         }
         w->touched = true;
         ob->touched[ob->n_touched++] = w;
-    } else if (w->chain_room == 0 || ob->n == PIPE_OUT_MAX) {
+    } else if (w->chain_room == 0 || ob->n == PIPE_KEYED_MAX) {
         return false;
     }
     w->chain[w->chain_n++] = item;
-    w->chain_room--;
+    ob->tight |= --w->chain_room == 0;
     ob->n++;
     return true;
 }
@@ -202,7 +218,10 @@ acto__pipe_out_room(const acto_stage *st)
     if (ob->owner != st || st->halt) {
         return false;
     }
-    return ob->n < (st->out_keyed ? PIPE_OUT_MAX : st->out_end);
+    if (st->out_keyed) {
+        return ob->n < PIPE_KEYED_MAX && !ob->tight;
+    }
+    return ob->n < st->out_end;
 }
 
 void
@@ -300,12 +319,12 @@ chain_item(acto_stage *st, acto_msg *m, bool own)
     pipe_outbox *ob = &st->p->ob;
     uint32_t n = ob->n;
     /* chain_room is 0 while w has no chain (flush_chains). */
-    if (__builtin_expect(w->chain_room > 0 && n < PIPE_OUT_MAX, 1)) {
+    if (__builtin_expect(w->chain_room > 0 && n < PIPE_KEYED_MAX, 1)) {
         if (own) {
             st->current_emitted |= m == st->current;
         }
         w->chain[w->chain_n++] = m;
-        w->chain_room--;
+        ob->tight |= --w->chain_room == 0;
         ob->n = n + 1;
         return 0;
     }

@@ -27,17 +27,24 @@ enum stage_kind {
  * outbox and are sent together at its end (acto_send_many): at most this
  * many at once. */
 #define PIPE_OUT_MAX 64
+/* Items a writer to a key-routed pool may hold on its workers' chains at
+ * once, each chain within its worker's room and PIPE_OUT_MAX: a few
+ * workers' full runs per turn, while the items of a round still fit in
+ * the first-level cache (128 bytes each). */
+#define PIPE_KEYED_MAX 256
 
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
  * handler runs (its owner): only one runs at a time on the loop. Items
  * for a key-routed pool's workers wait on each worker's chain instead,
- * counted in n: the outbox holds PIPE_OUT_MAX items in all. */
+ * counted in n (PIPE_KEYED_MAX in all); tight: one of those chains is
+ * full. */
 typedef struct pipe_outbox {
     struct acto_stage *owner;
     uint32_t n;
     acto_msg *m[PIPE_OUT_MAX];
-    struct acto_stage *touched[PIPE_OUT_MAX]; /* workers with a chain */
+    struct acto_stage *touched[PIPE_KEYED_MAX]; /* workers with a chain */
     uint32_t n_touched;
+    bool tight; /* a chain is full: a source is not asked again */
 } pipe_outbox;
 
 struct acto_emitter {
@@ -158,6 +165,17 @@ struct acto_pipeline {
 };
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
+
+/* acto__pipe_batch_of is the turn of a stage's actor (messages handled
+ * at most): its whole mailbox and the end of the stream, 64 at least. A
+ * reader that took fewer per turn than its writers pass it per round (a
+ * pool's eight workers a run each) would back up and park them. */
+static inline uint32_t
+acto__pipe_batch_of(const acto_stage_opts *o)
+{
+    uint32_t cap = o->capacity != 0 ? o->capacity : 64;
+    return cap < 64 ? 64 : cap + 1;
+}
 
 /* acto__pipe_grown makes room for one more element of size elem in the
  * array v holding n (capacity *cap, doubling from first). Returns v, or

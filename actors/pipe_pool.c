@@ -29,6 +29,7 @@ start_worker(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
     acto_spawn_opts o = {
         .label = w->name,
         .capacity = w->opts.capacity != 0 ? w->opts.capacity : 64,
+        .batch = acto__pipe_batch_of(&w->opts),
     };
     return acto_spawn(acto_ctx_system(sup), &acto__pipe_stage_behaviour, w, &o,
                       out);

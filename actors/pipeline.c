@@ -484,7 +484,7 @@ spawn_stage(acto_pipeline *p, acto_stage *st)
         /* A source makes one burst per turn, then lets its readers drain:
          * a second burst in the same turn would only find them full and
          * park item by item. */
-        .batch = st->kind == KIND_SOURCE ? 1 : 0,
+        .batch = st->kind == KIND_SOURCE ? 1 : acto__pipe_batch_of(&st->opts),
     };
     return acto_spawn(p->sys, &acto__pipe_stage_behaviour, st, &o, &st->ref);
 }

@@ -282,6 +282,53 @@ runs_source_into_key_pool_counts_skips(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* sends_parked runs a source (per_call items a call, 1..last) into a
+ * key-routed pool of 4 workers of mailbox 8 and a sink with room for all
+ * four's runs; it checks that every item came in key order, and returns
+ * how many sends had to park. */
+static uint64_t
+sends_parked(acto_test_env *env, int per_call, int last)
+{
+    acto_system *sys = vsys(env, false);
+    burst b = {.next = 1, .last = last, .per_call = per_call};
+    tally t = {.key_ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pool, *snk;
+    acto_stage_opts wo = {.capacity = 8};
+    acto_stage_opts so = {.capacity = 4 * 8};
+    acto_pool_opts po = {.workers = 4, .route = ACTO_ROUTE_KEY, .key = key_of};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, burst_next, &b, NULL, &src));
+    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &wo, &pool));
+    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, &so, &snk));
+    assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+    assert_int_equal(t.n, last);
+    assert_int_equal(t.sum, (long)last * (last + 1) / 2);
+    assert_true(t.key_ordered);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+    assert_int_equal(st.in, last);
+    assert_int_equal(st.out, last);
+    acto_stats sys_st;
+    acto_system_stats(sys, &sys_st);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_close_system(env, sys);
+    return sys_st.parks;
+}
+
+/* A source feeding a key-routed pool is asked again only while none of
+ * the workers it fills this turn is full: one item a call never parks,
+ * though the workers' mailboxes (32 places) hold fewer than a turn's
+ * outbox. A source emitting more per call than all of them hold parks
+ * for the rest, and still loses nothing and keeps the order per key. */
+static void
+runs_key_pool_source_stops_at_a_full_worker(void **state)
+{
+    acto_test_env *env = *state;
+    assert_int_equal(sends_parked(env, 1, 3000), 0);
+    assert_true(sends_parked(env, 300, 3000) > 0);
+}
+
 /* A key-routed pool's workers each hold their chain of waiting items:
  * building one fails cleanly when any allocation fails, and once built it
  * runs to the end; nothing leaks either way. */
@@ -444,6 +491,7 @@ main(void)
         acto_unit_test(runs_retry_mid_run_keeps_order),
         acto_unit_test(runs_writer_routes_to_a_key_pool),
         acto_unit_test(runs_source_into_key_pool_counts_skips),
+        acto_unit_test(runs_key_pool_source_stops_at_a_full_worker),
         acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
         acto_unit_test(runs_emit_after_cancel_frees_the_item_once),
         acto_unit_test(runs_keyed_emit_after_cancel_fails_and_frees),
