@@ -13,7 +13,12 @@
  * what it emits meanwhile goes on together at the end of the turn, up to
  * the room its reader had (one delivery per run); beyond that room an emit
  * goes at once and parks the stage, as above. A writer to a key-routed
- * pool routes each item to its worker itself.
+ * pool routes each item to its worker itself, up to each worker's room
+ * (256 items per turn in all); a source feeding one is not asked again in
+ * a turn once one of those workers is full. A stage's turn takes its
+ * whole mailbox, so the reader of a pool of N workers with mailboxes of B
+ * takes a full round of their runs without parking them if its own
+ * mailbox holds N x B.
  *
  * End of stream travels after the last item, in order (ACTO_STREAM_EOS).
  * The completion future resolves once the sink has handled everything
