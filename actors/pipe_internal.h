@@ -28,10 +28,10 @@ enum stage_kind {
  * many at once. */
 #define PIPE_OUT_MAX 64
 /* Items a writer to a key-routed pool may hold on its workers' chains at
- * once, each chain within its worker's room and PIPE_OUT_MAX: a few
- * workers' full runs per turn, while the items of a round still fit in
- * the first-level cache (128 bytes each). */
-#define PIPE_KEYED_MAX 256
+ * once, each chain within its worker's room and PIPE_OUT_MAX: runs of 16
+ * items for 8 workers, while a round's messages (128 bytes each: 16 KB)
+ * stay in the first-level cache; 192 and 256 measured slower. */
+#define PIPE_KEYED_MAX 128
 
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
  * handler runs (its owner): only one runs at a time on the loop. Items
@@ -72,6 +72,13 @@ struct acto_stage {
     bool running; /* its actor is alive */
     bool ended;   /* it passed the end of the stream on */
     bool waiting; /* a source that said ACTO_PIPE_WAIT */
+    /* demand: a source whose items only one stage takes (or the workers
+     * of one key-routed pool) is asked for more by that stage's turn, not
+     * by itself (by_demand; wants_pull: it waits to be asked); feeder is
+     * that source, on the stages that ask it */
+    bool by_demand;
+    bool wants_pull;
+    struct acto_stage *feeder;
     char *name;
     size_t name_size;
     acto_stage_opts opts;
@@ -238,6 +245,10 @@ int acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
 
 /* acto__pipe_key_worker is the worker of a key-routed pool for item. */
 acto_stage *acto__pipe_key_worker(const acto_stage *pool, const acto_msg *item);
+
+/* acto__pipe_link_feeders marks, at start, the sources asked for more by
+ * their readers (see by_demand). */
+void acto__pipe_link_feeders(acto_pipeline *p);
 
 /* acto__pipe_end_stream passes the end of the stream on and stops st. */
 void acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st);

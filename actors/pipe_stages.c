@@ -191,6 +191,47 @@ acto__pipe_end_stream(acto_ctx *ctx, acto_stage *st)
     (void)acto_stop(acto_ctx_system(ctx), acto_self(ctx));
 }
 
+/* ---- demand ----------------------------------------------------------- */
+
+void
+acto__pipe_link_feeders(acto_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        acto_stage *src = p->stages[i];
+        acto_stage *r = src->reader;
+        if (src->kind != KIND_SOURCE || r == NULL || r->writers != 1) {
+            continue; /* a merge's sources each go on by themselves */
+        }
+        src->by_demand = true;
+        if (r->kind == KIND_POOL && r->route == ACTO_ROUTE_KEY) {
+            for (size_t w = 0; w < r->n_outs; w++) {
+                r->outs[w]->feeder = src; /* they take its items */
+            }
+        } else {
+            r->feeder = src;
+        }
+    }
+}
+
+/* pull_feeder asks st's source for more, once st took what it was given:
+ * the source's next turn then comes after the turns st's own sends
+ * scheduled, so a round of items leaves the pipeline before the next
+ * comes in, and fewer items are in flight (in the caches). */
+static void
+pull_feeder(acto_ctx *ctx, acto_stage *st)
+{
+    acto_stage *src = st->feeder;
+    if (!src->wants_pull || !src->running || st->p->phase >= PHASE_STOPPING) {
+        return; /* stopping: the source stops with the rest */
+    }
+    src->wants_pull = false;
+    if (acto_tell(ctx, src->ref, PIPE_MSG_PULL, NULL, 0) == ACTO_ENOMEM) {
+        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a source could not go on",
+                        src->ref, NULL};
+        acto__pipe_fail(st->p, src, &e);
+    }
+}
+
 /* Calls of a source function per turn, at most. */
 #define SOURCE_CALLS 64
 
@@ -206,12 +247,15 @@ produce(acto_ctx *ctx, acto_stage *st)
     /* Asked again while its reader still has room in this turn: a source
      * that emits one item per call fills a run as one that emits many. */
     acto__pipe_out_open(ctx, st);
+    uint64_t out_before = st->stats.out;
     int rc;
     int calls = 0;
     do {
         rc = st->u.source(&st->emit, st->state);
     } while (rc == 0 && ++calls < SOURCE_CALLS && acto__pipe_out_room(st));
     acto__pipe_out_close(st);
+    /* What it passed on makes its reader run, and ask for more. */
+    bool asked_later = st->by_demand && st->stats.out != out_before;
     if (rc == ACTO_PIPE_END) {
         acto__pipe_end_stream(ctx, st);
     } else if (rc == ACTO_PIPE_WAIT) {
@@ -223,7 +267,11 @@ produce(acto_ctx *ctx, acto_stage *st)
         }
     } else {
         st->attempt = 0;
-        send_self(ctx, st, PIPE_MSG_PULL);
+        if (asked_later) {
+            st->wants_pull = true;
+        } else {
+            send_self(ctx, st, PIPE_MSG_PULL);
+        }
     }
 }
 
@@ -603,9 +651,8 @@ pass_items(acto_ctx *ctx, acto_stage *st, acto_msg *item)
 }
 
 static int
-stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+stage_handle(acto_ctx *ctx, acto_stage *st, const acto_msg *m)
 {
-    acto_stage *st = state;
     st->emit.ctx = ctx;
     uint32_t type = acto_msg_type(m);
     /* The common cases first: an item for a running sink, borrowed (taken
@@ -685,6 +732,17 @@ stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 }
 
 static int
+stage_receive(acto_ctx *ctx, void *state, const acto_msg *m)
+{
+    acto_stage *st = state;
+    int rc = stage_handle(ctx, st, m);
+    if (st->feeder != NULL) {
+        pull_feeder(ctx, st);
+    }
+    return rc;
+}
+
+static int
 stage_start(acto_ctx *ctx, void *state)
 {
     acto_stage *st = state;
@@ -707,6 +765,9 @@ stage_start(acto_ctx *ctx, void *state)
     }
     if (st->started) {
         st->stats.restarts++; /* its supervisor restarted it */
+        if (st->feeder != NULL) {
+            pull_feeder(ctx, st); /* its lost mailbox may be all there was */
+        }
     }
     st->started = true;
     st->running = true;

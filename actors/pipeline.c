@@ -511,6 +511,7 @@ acto_pipeline_start(acto_pipeline *p, acto_future **done)
             p->stages[i]->waiting = true;
         }
     }
+    acto__pipe_link_feeders(p);
     if (rc == 0) {
         rc = acto_pipeline_wake(p);
     }

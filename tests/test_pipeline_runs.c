@@ -329,6 +329,66 @@ runs_key_pool_source_stops_at_a_full_worker(void **state)
     assert_true(sends_parked(env, 300, 3000) > 0);
 }
 
+/* A source emitting one item a call that notes, at each call, how many
+ * of its items the sink has not had yet. */
+typedef struct paced {
+    int next, last;
+    const tally *sink;
+    int max_ahead;
+} paced;
+
+static int
+paced_next(acto_emitter *out, void *state)
+{
+    paced *s = state;
+    int ahead = (s->next - 1) - s->sink->n;
+    if (ahead > s->max_ahead) {
+        s->max_ahead = ahead;
+    }
+    int v = s->next++;
+    int rc = acto_emit_bytes(out, T_NUM, &v, sizeof(v));
+    return rc != 0 ? rc : s->next <= s->last ? 0 : ACTO_PIPE_END;
+}
+
+/* A source with one reader is asked for more by that reader's turn (or
+ * by the workers of the key-routed pool it feeds), so the turns the
+ * reader's own sends scheduled come first: when the source is asked, the
+ * sink has had everything of its earlier turns, and a turn's items are
+ * all it has in flight (fewer than its readers' room: 8 in a line, 4 x 8
+ * in the pool). Asking itself, it ran a turn ahead of the sink. */
+static void
+runs_source_asked_by_its_reader(void **state)
+{
+    acto_test_env *env = *state;
+    for (int keyed = 0; keyed <= 1; keyed++) {
+        acto_system *sys = vsys(env, false);
+        tally t = {.key_ordered = true};
+        paced s = {.next = 1, .last = 2000, .sink = &t};
+        acto_pipeline *p;
+        acto_stage *src, *mid, *snk;
+        acto_stage_opts small = {.capacity = 8};
+        acto_stage_opts wide = {.capacity = 4 * 8};
+        acto_pool_opts po = {
+            .workers = 4, .route = ACTO_ROUTE_KEY, .key = key_of};
+        assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+        assert_acto_ok(acto_pipeline_source(p, paced_next, &s, NULL, &src));
+        if (keyed) {
+            assert_acto_ok(
+                acto_pipeline_pool(p, src, &po, pass, NULL, &small, &mid));
+        } else {
+            assert_acto_ok(
+                acto_pipeline_stage(p, src, pass, NULL, &small, &mid));
+        }
+        assert_acto_ok(acto_pipeline_sink(p, mid, add_up, &t, &wide, &snk));
+        assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+        assert_int_equal(t.n, 2000);
+        assert_true(t.key_ordered);
+        assert_true(s.max_ahead < (keyed ? 4 * 8 : 8));
+        assert_acto_ok(acto_pipeline_free(p));
+        acto_test_close_system(env, sys);
+    }
+}
+
 /* A key-routed pool's workers each hold their chain of waiting items:
  * building one fails cleanly when any allocation fails, and once built it
  * runs to the end; nothing leaks either way. */
@@ -492,6 +552,7 @@ main(void)
         acto_unit_test(runs_writer_routes_to_a_key_pool),
         acto_unit_test(runs_source_into_key_pool_counts_skips),
         acto_unit_test(runs_key_pool_source_stops_at_a_full_worker),
+        acto_unit_test(runs_source_asked_by_its_reader),
         acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
         acto_unit_test(runs_emit_after_cancel_frees_the_item_once),
         acto_unit_test(runs_keyed_emit_after_cancel_fails_and_frees),

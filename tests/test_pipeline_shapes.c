@@ -519,6 +519,52 @@ pool_worker_killed_is_restarted_by_its_supervisor(void **state)
     acto_test_close_system(env, sys);
 }
 
+static uint64_t
+same_key(const acto_msg *item, void *user)
+{
+    (void)item;
+    (void)user;
+    return 7;
+}
+
+/* A source feeding a key-routed pool is asked for more by the workers it
+ * fed. Here all its items go to one worker: killed, it loses its mailbox
+ * and could not ask, so the worker its supervisor restarts asks instead,
+ * and the pipeline goes on to the end. */
+static void
+pool_worker_killed_while_its_source_waits_for_it(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    counter c = {.next = 1, .last = 20000};
+    tally t = {.key_ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pool, *snk;
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    acto_pool_opts po = {
+        .workers = 2, .route = ACTO_ROUTE_KEY, .key = same_key};
+    acto_stage_opts so = {.capacity = 16};
+    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &so, &pool));
+    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
+    acto_future *done;
+    assert_acto_ok(acto_pipeline_start(p, &done));
+    assert_true(acto_test_run_until(&env->loop, half_way, &t, 5000));
+    /* Both: the one with the items, whichever the key hashes to. */
+    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(pool, 0)));
+    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(pool, 1)));
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_DONE);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+    assert_int_equal(st.restarts, 2);
+    assert_int_equal((uint64_t)t.n + st.dropped, 20000);
+    assert_true(t.key_ordered);
+    acto_future_release(done);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_close_system(env, sys);
+}
+
 int
 main(void)
 {
@@ -531,6 +577,7 @@ main(void)
         acto_unit_test(queue_source_cancelled_while_waiting),
         acto_unit_test(cancel_at_every_point),
         acto_unit_test(pool_worker_killed_is_restarted_by_its_supervisor),
+        acto_unit_test(pool_worker_killed_while_its_source_waits_for_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,7 +73,12 @@ int acto_stage_fail(acto_emitter *out, int code, const char *type,
 /* A source function is asked for more only when the pipeline has room: it
  * emits items (one or a few) and returns 0 for more, ACTO_PIPE_END once it
  * has emitted its last item, ACTO_PIPE_WAIT when it has nothing now (it
- * is not asked again until acto_pipeline_wake), or a negative error. */
+ * is not asked again until acto_pipeline_wake), or a negative error.
+ * A source whose items one stage takes (or the workers of one key-routed
+ * pool) is asked again by that stage's next turn, as a reactive stream's
+ * subscriber requests more: what that turn passed on goes first, so a
+ * round of items leaves the pipeline before the next comes in. A source
+ * feeding a merge asks itself again after each turn. */
 #define ACTO_PIPE_END 1
 #define ACTO_PIPE_WAIT 2
 typedef int (*acto_source_fn)(acto_emitter *out, void *state);
