@@ -108,7 +108,6 @@ flush_chains(acto_stage *owner)
     count_routed(owner, ob->touched[0]->pool, ob->n);
     ob->n_touched = 0;
     ob->n = 0;
-    ob->tight = false;
     for (uint32_t t = 0; t < n_touched; t++) {
         acto_stage *w = ob->touched[t];
         uint32_t k = w->chain_n;
@@ -131,8 +130,7 @@ chain_room_of(const acto_stage *owner, const acto_stage *w)
     return room < PIPE_OUT_MAX ? room : PIPE_OUT_MAX;
 }
 
-/* chain_add puts item on w's chain if w has room; the chain that fills
- * makes the outbox tight. */
+/* chain_add puts item on w's chain if w has room. */
 static inline bool
 chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
@@ -148,7 +146,7 @@ chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
         return false;
     }
     w->chain[w->chain_n++] = item;
-    ob->tight |= --w->chain_room == 0;
+    w->chain_room--;
     ob->n++;
     return true;
 }
@@ -174,6 +172,19 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
         acto_msg_free(item);
     }
     return rc;
+}
+
+/* chain_full tells whether one of the chains in the outbox is full (the
+ * outbox is tight): asked between a source's calls, not per item. */
+static bool
+chain_full(const pipe_outbox *ob)
+{
+    for (uint32_t t = 0; t < ob->n_touched; t++) {
+        if (ob->touched[t]->chain_room == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- lending the outbox ----------------------------------------------- */
@@ -219,7 +230,7 @@ acto__pipe_out_room(const acto_stage *st)
         return false;
     }
     if (st->out_keyed) {
-        return ob->n < PIPE_KEYED_MAX && !ob->tight;
+        return ob->n < PIPE_KEYED_MAX && !chain_full(ob);
     }
     return ob->n < st->out_end;
 }
@@ -324,7 +335,7 @@ chain_item(acto_stage *st, acto_msg *m, bool own)
             st->current_emitted |= m == st->current;
         }
         w->chain[w->chain_n++] = m;
-        ob->tight |= --w->chain_room == 0;
+        w->chain_room--;
         ob->n = n + 1;
         return 0;
     }

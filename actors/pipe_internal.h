@@ -36,15 +36,13 @@ enum stage_kind {
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
  * handler runs (its owner): only one runs at a time on the loop. Items
  * for a key-routed pool's workers wait on each worker's chain instead,
- * counted in n (PIPE_KEYED_MAX in all); tight: one of those chains is
- * full. */
+ * counted in n (PIPE_KEYED_MAX in all). */
 typedef struct pipe_outbox {
     struct acto_stage *owner;
     uint32_t n;
     acto_msg *m[PIPE_OUT_MAX];
     struct acto_stage *touched[PIPE_KEYED_MAX]; /* workers with a chain */
     uint32_t n_touched;
-    bool tight; /* a chain is full: a source is not asked again */
 } pipe_outbox;
 
 struct acto_emitter {
