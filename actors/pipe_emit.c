@@ -7,11 +7,13 @@
  * waiting, and parks the stage as before. Outside a handler's run (a
  * retry's timer, an async result) items go at once.
  *
- * A key-routed pool's router does the same for each of its workers: a
- * chain of items per worker, each within that worker's free places, up to
- * PIPE_KEYED_MAX items in all, so that each worker gets a long run per
- * turn. Once one chain is full (the outbox is tight) a source is not asked
- * again this turn: its next item for that worker would park it. */
+ * A key-routed pool's router, or a writer routing by key, does the same
+ * for each of the pool's workers: a chain of items per worker, each within
+ * that worker's free places, so that each worker gets a long run per turn.
+ * A source is not asked again this turn once the chains hold about
+ * PIPE_KEYED_MAX items, or one of them is full (the outbox is tight): its
+ * next item for that worker would park it. Only counts per chain change
+ * per item: the totals are taken between calls and at the end. */
 #include "pipe_internal.h"
 
 /* ---- a stage's reader ------------------------------------------------- */
@@ -60,12 +62,15 @@ static void
 flush_out(acto_stage *st)
 {
     pipe_outbox *ob = &st->p->ob;
-    uint32_t n = ob->n;
-    if (n == 0 || ob->owner != st) {
+    if (ob->owner != st) {
         return;
     }
     if (ob->n_touched > 0) {
         flush_chains(st);
+        return;
+    }
+    uint32_t n = ob->n;
+    if (n == 0) {
         return;
     }
     ob->n = 0;
@@ -104,50 +109,43 @@ flush_chains(acto_stage *owner)
     if (n_touched == 0) {
         return;
     }
-    /* The pool's counts once for all the chains (one pool: owner's). */
-    count_routed(owner, ob->touched[0]->pool, ob->n);
+    acto_stage *pool = ob->touched[0]->pool; /* one pool: owner's */
+    uint32_t total = 0;
     ob->n_touched = 0;
-    ob->n = 0;
     for (uint32_t t = 0; t < n_touched; t++) {
         acto_stage *w = ob->touched[t];
         uint32_t k = w->chain_n;
         w->touched = false;
-        w->chain_room = 0; /* emit_chained tests this alone */
+        w->chain_end = 0; /* emit_chained tests this alone */
         w->chain_n = 0;
         w->sent += k;
+        total += k;
         send_run(owner->emit.ctx, w, w->chain, k);
     }
+    count_routed(owner, pool, total); /* once for all the chains */
 }
 
-/* chain_room_of is what w's chain may take this turn: w's room, within
- * the chain's places and the outbox's. */
-static inline uint32_t
-chain_room_of(const acto_stage *owner, const acto_stage *w)
-{
-    uint32_t room = acto_send_room(owner->emit.ctx, w->ref);
-    uint32_t left = PIPE_KEYED_MAX - owner->p->ob.n;
-    room = room < left ? room : left;
-    return room < PIPE_OUT_MAX ? room : PIPE_OUT_MAX;
-}
-
-/* chain_add puts item on w's chain if w has room. */
+/* chain_add puts item on w's chain if w has room (its room when its
+ * chain began, within the chain's places), and a chain can begin. */
 static inline bool
 chain_add(acto_stage *owner, acto_stage *w, acto_msg *item)
 {
     pipe_outbox *ob = &owner->p->ob;
     if (!w->touched) {
-        w->chain_room = chain_room_of(owner, w);
-        if (w->chain_room == 0) {
+        if (ob->n_touched == PIPE_KEYED_MAX) {
+            return false; /* chains of as many workers as items */
+        }
+        uint32_t room = acto_send_room(owner->emit.ctx, w->ref);
+        if (room == 0) {
             return false;
         }
+        w->chain_end = room < PIPE_OUT_MAX ? room : PIPE_OUT_MAX;
         w->touched = true;
         ob->touched[ob->n_touched++] = w;
-    } else if (w->chain_room == 0 || ob->n == PIPE_KEYED_MAX) {
+    } else if (w->chain_n == w->chain_end) {
         return false;
     }
     w->chain[w->chain_n++] = item;
-    w->chain_room--;
-    ob->n++;
     return true;
 }
 
@@ -174,17 +172,22 @@ acto__pipe_pool_route(acto_ctx *ctx, acto_stage *owner, acto_stage *w,
     return rc;
 }
 
-/* chain_full tells whether one of the chains in the outbox is full (the
- * outbox is tight): asked between a source's calls, not per item. */
+/* chains_full tells whether the chains in the outbox hold PIPE_KEYED_MAX
+ * items, or one of them is full (the outbox is tight): asked between a
+ * source's calls, not per item, so a call may go past the first bound by
+ * what it emits (each chain stays within its worker's room). */
 static bool
-chain_full(const pipe_outbox *ob)
+chains_full(const pipe_outbox *ob)
 {
+    uint32_t total = 0;
     for (uint32_t t = 0; t < ob->n_touched; t++) {
-        if (ob->touched[t]->chain_room == 0) {
+        const acto_stage *w = ob->touched[t];
+        if (w->chain_n == w->chain_end) {
             return true;
         }
+        total += w->chain_n;
     }
-    return false;
+    return total >= PIPE_KEYED_MAX;
 }
 
 /* ---- lending the outbox ----------------------------------------------- */
@@ -230,7 +233,7 @@ acto__pipe_out_room(const acto_stage *st)
         return false;
     }
     if (st->out_keyed) {
-        return ob->n < PIPE_KEYED_MAX && !chain_full(ob);
+        return !chains_full(ob);
     }
     return ob->n < st->out_end;
 }
@@ -327,16 +330,14 @@ static inline __attribute__((always_inline)) int
 chain_item(acto_stage *st, acto_msg *m, bool own)
 {
     acto_stage *w = acto__pipe_key_worker(st->reader, m);
-    pipe_outbox *ob = &st->p->ob;
-    uint32_t n = ob->n;
-    /* chain_room is 0 while w has no chain (flush_chains). */
-    if (__builtin_expect(w->chain_room > 0 && n < PIPE_KEYED_MAX, 1)) {
+    uint32_t n = w->chain_n;
+    /* chain_end is 0 while w has no chain (flush_chains). */
+    if (__builtin_expect(n < w->chain_end, 1)) {
         if (own) {
             st->current_emitted |= m == st->current;
         }
-        w->chain[w->chain_n++] = m;
-        w->chain_room--;
-        ob->n = n + 1;
+        w->chain[n] = m;
+        w->chain_n = n + 1;
         return 0;
     }
     return w->touched ? emit_keyed(&st->emit, m, w) : chain_first(st, w, m);

@@ -35,8 +35,8 @@ enum stage_kind {
 
 /* The outbox (pipe_emit.c). One per pipeline, lent to the stage whose
  * handler runs (its owner): only one runs at a time on the loop. Items
- * for a key-routed pool's workers wait on each worker's chain instead,
- * counted in n (PIPE_KEYED_MAX in all). */
+ * for a key-routed pool's workers wait on each worker's chain instead
+ * (n stays 0), about PIPE_KEYED_MAX in all. */
 typedef struct pipe_outbox {
     struct acto_stage *owner;
     uint32_t n;
@@ -104,12 +104,13 @@ struct acto_stage {
                        pool: items go on its workers' chains */
     bool halt;
     /* a key-routed pool worker's chain, the items waiting in the outbox
-     * for it (while touched), and the room left in its mailbox (0 while
-     * not touched); chain holds PIPE_OUT_MAX, sent as it is */
+     * for it (while touched), and how many it may hold: the room its
+     * mailbox had when the chain began (0 while not touched); chain holds
+     * PIPE_OUT_MAX, sent as it is */
     bool touched;
     acto_msg **chain;
     uint32_t chain_n;
-    uint32_t chain_room;
+    uint32_t chain_end;
     /* a built-in source's own state and hooks (a queue source's) */
     void *own;
     int (*own_start)(acto_ctx *ctx, struct acto_stage *st); /* spawned */
