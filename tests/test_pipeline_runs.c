@@ -389,6 +389,71 @@ runs_source_asked_by_its_reader(void **state)
     }
 }
 
+#define MANY_KEYS 250
+
+static uint64_t
+many_key(const acto_msg *item, void *user)
+{
+    (void)user;
+    return (uint64_t)(item_int(item) % MANY_KEYS);
+}
+
+typedef struct key_order {
+    int n;
+    long sum;
+    int last[MANY_KEYS];
+    bool ordered;
+} key_order;
+
+static int
+check_key_order(acto_emitter *out, void *state, const acto_msg *item)
+{
+    (void)out;
+    key_order *k = state;
+    int v = item_int(item);
+    k->ordered &= v > k->last[v % MANY_KEYS];
+    k->last[v % MANY_KEYS] = v;
+    k->sum += v;
+    k->n++;
+    return 0;
+}
+
+/* A writer holds chains for at most PIPE_KEYED_MAX (128) workers at once:
+ * a turn that reaches more of a big pool's workers sends the chains it
+ * holds and goes on with new ones, losing nothing and keeping each key's
+ * order. */
+static void
+runs_key_pool_of_many_workers(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = vsys(env, false);
+    burst b = {.next = 1, .last = 3000, .per_call = 300};
+    key_order k = {.ordered = true};
+    acto_pipeline *p;
+    acto_stage *src, *pool, *snk;
+    acto_stage_opts wo = {.capacity = 4};
+    acto_stage_opts so = {.capacity = 1024};
+    acto_pool_opts po = {
+        .workers = 300, .route = ACTO_ROUTE_KEY, .key = many_key};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
+    assert_acto_ok(acto_pipeline_source(p, burst_next, &b, NULL, &src));
+    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &wo, &pool));
+    assert_acto_ok(acto_pipeline_sink(p, pool, check_key_order, &k, &so, &snk));
+    assert_int_equal(finish(env, sys, p), ACTO_FUTURE_DONE);
+    assert_int_equal(k.n, 3000);
+    assert_int_equal(k.sum, 3000L * 3001 / 2);
+    assert_true(k.ordered);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
+    assert_int_equal(st.in, 3000);
+    assert_int_equal(st.out, 3000);
+    assert_acto_ok(acto_pipeline_stats(p, src, &st));
+    assert_int_equal(st.out, 3000);
+    assert_acto_ok(acto_pipeline_free(p));
+    acto_test_assert_stats_balance(sys);
+    acto_test_close_system(env, sys);
+}
+
 /* A key-routed pool's workers each hold their chain of waiting items:
  * building one fails cleanly when any allocation fails, and once built it
  * runs to the end; nothing leaks either way. */
@@ -553,6 +618,7 @@ main(void)
         acto_unit_test(runs_source_into_key_pool_counts_skips),
         acto_unit_test(runs_key_pool_source_stops_at_a_full_worker),
         acto_unit_test(runs_source_asked_by_its_reader),
+        acto_unit_test(runs_key_pool_of_many_workers),
         acto_unit_test(runs_key_pool_survives_allocation_failure_anywhere),
         acto_unit_test(runs_emit_after_cancel_frees_the_item_once),
         acto_unit_test(runs_keyed_emit_after_cancel_fails_and_frees),
