@@ -22,7 +22,7 @@ take_flags(acto_msg *m)
     return true;
 }
 
-size_t
+ACTO__NO_SLP size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
     acto_actor *a = ctx_actor(ctx);
@@ -54,6 +54,22 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
+    /* Four at a time: one flag test and one count for the four. A group
+     * with a message to stop at or to clear is left to the loop below. */
+    for (; max - n >= 4; n += 4) {
+        acto_msg *m1 = m->next, *m2 = m1->next, *m3 = m2->next;
+        if (m->type > max_type || m1->type > max_type ||
+            m2->type > max_type || m3->type > max_type ||
+            unlikely((m->flags | m1->flags | m2->flags | m3->flags) &
+                     (uint16_t)~KEPT_FLAGS)) {
+            break;
+        }
+        msgs[n] = m;
+        msgs[n + 1] = m1;
+        msgs[n + 2] = m2;
+        msgs[n + 3] = m3;
+        m = m3->next;
+    }
     for (; n < max; n++) {
         if (m->type > max_type) {
             break;
