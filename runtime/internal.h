@@ -93,13 +93,16 @@ struct acto_msg {
     uint8_t kind;   /* acto_payload_kind */
     uint16_t flags; /* enum msg_flag (in the padding before len) */
     uint32_t len;   /* payload bytes (BYTES, MSGPACK) */
-    acto_ref sender;
+    /* to beside sender, so that a send stamps both with one store, and
+     * sender to cause side by side, so that a new message's are reset
+     * with two. */
     acto_ref to;
+    acto_ref sender;
     uint64_t correlation;
     uint64_t id;
     uint64_t cause;
     uint64_t flow;    /* the flow's first message id, while tracing */
-    acto__wait *wait; /* set while an outside sender waits for room */
+    acto__wait *wait; /* with MSG_SEND_WAIT: an outside sender waiting */
     union {
         unsigned char bytes[ACTO_MSG_INLINE];
         void *data;
@@ -456,7 +459,7 @@ acto__msg_alloc(acto_system *sys)
     m->correlation = 0;
     m->id = 0; /* never sent (tracing tells a message sent on by it) */
     m->cause = 0;
-    m->wait = NULL;
+    /* wait is read only under MSG_SEND_WAIT, which flags just cleared. */
     return m;
 }
 

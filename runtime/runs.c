@@ -58,8 +58,8 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
      * with a message to stop at or to clear is left to the loop below. */
     for (; max - n >= 4; n += 4) {
         acto_msg *m1 = m->next, *m2 = m1->next, *m3 = m2->next;
-        if (m->type > max_type || m1->type > max_type ||
-            m2->type > max_type || m3->type > max_type ||
+        if (m->type > max_type || m1->type > max_type || m2->type > max_type ||
+            m3->type > max_type ||
             unlikely((m->flags | m1->flags | m2->flags | m3->flags) &
                      (uint16_t)~KEPT_FLAGS)) {
             break;
@@ -177,8 +177,8 @@ static inline void
 stamp(acto_msg *m, acto_ref to, acto_ref self, uint64_t id, uint64_t cause)
 {
     m->to = to;
-    m->id = id;
     m->sender = self;
+    m->id = id;
     m->cause = cause;
 }
 
