@@ -51,7 +51,10 @@ enum msg_flag {
     /* Its payload holds something to let go of beyond inline bytes: a
      * pointer with its free function, an error box. With MSG_HEAP_DATA,
      * the one flag test that frees a message pays for nothing else. */
-    MSG_OWNS = 1u << 9
+    MSG_OWNS = 1u << 9,
+    /* Its payload is bytes or msgpack held inline (u.bytes): what
+     * acto_msg_data asks of every item, answered by one flag test. */
+    MSG_INLINE = 1u << 10
 };
 
 /* What a handler may take (acto_take_msg, acto_take_run): a message
@@ -59,7 +62,8 @@ enum msg_flag {
  * owns, and its flow's marks, so that it goes on in its flow). A run
  * takes no MSG_SLOW message, whose handling is recorded one by one. */
 #define MSG_TAKE_KEPT                                                          \
-    (MSG_HEAP_DATA | MSG_OWNS | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW)
+    (MSG_HEAP_DATA | MSG_OWNS | MSG_INLINE | MSG_FLOWED | MSG_UNSAMPLED |      \
+     MSG_SLOW)
 #define MSG_TAKEABLE (MSG_TAKE_KEPT | MSG_ACTOR_PARK)
 
 /* A continuation step of acto_future_then, run in place of the receive

@@ -550,6 +550,7 @@ new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
     }
     m->type = type;
     m->kind = ACTO_PAYLOAD_BYTES;
+    m->flags = MSG_INLINE;
     m->len = (uint32_t)len;
     acto__copy_small(m->u.bytes, data, len);
     *out = m;
