@@ -23,6 +23,15 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* ACTO__NO_SLP keeps GCC from packing a few pointers stored side by side
+ * into a vector it builds one lane at a time: more instructions than the
+ * plain stores (acto_take_run's walk). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ACTO__NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define ACTO__NO_SLP
+#endif
+
 /* ---- messages --------------------------------------------------------- */
 
 enum msg_flag {
@@ -42,7 +51,10 @@ enum msg_flag {
     /* Its payload holds something to let go of beyond inline bytes: a
      * pointer with its free function, an error box. With MSG_HEAP_DATA,
      * the one flag test that frees a message pays for nothing else. */
-    MSG_OWNS = 1u << 9
+    MSG_OWNS = 1u << 9,
+    /* Its payload is bytes or msgpack held inline (u.bytes): what
+     * acto_msg_data asks of every item, answered by one flag test. */
+    MSG_INLINE = 1u << 10
 };
 
 /* What a handler may take (acto_take_msg, acto_take_run): a message
@@ -50,7 +62,8 @@ enum msg_flag {
  * owns, and its flow's marks, so that it goes on in its flow). A run
  * takes no MSG_SLOW message, whose handling is recorded one by one. */
 #define MSG_TAKE_KEPT                                                          \
-    (MSG_HEAP_DATA | MSG_OWNS | MSG_FLOWED | MSG_UNSAMPLED | MSG_SLOW)
+    (MSG_HEAP_DATA | MSG_OWNS | MSG_INLINE | MSG_FLOWED | MSG_UNSAMPLED |      \
+     MSG_SLOW)
 #define MSG_TAKEABLE (MSG_TAKE_KEPT | MSG_ACTOR_PARK)
 
 /* A continuation step of acto_future_then, run in place of the receive
@@ -84,13 +97,16 @@ struct acto_msg {
     uint8_t kind;   /* acto_payload_kind */
     uint16_t flags; /* enum msg_flag (in the padding before len) */
     uint32_t len;   /* payload bytes (BYTES, MSGPACK) */
-    acto_ref sender;
+    /* to beside sender, so that a send stamps both with one store, and
+     * sender to cause side by side, so that a new message's are reset
+     * with two. */
     acto_ref to;
+    acto_ref sender;
     uint64_t correlation;
     uint64_t id;
     uint64_t cause;
     uint64_t flow;    /* the flow's first message id, while tracing */
-    acto__wait *wait; /* set while an outside sender waits for room */
+    acto__wait *wait; /* with MSG_SEND_WAIT: an outside sender waiting */
     union {
         unsigned char bytes[ACTO_MSG_INLINE];
         void *data;
@@ -447,7 +463,7 @@ acto__msg_alloc(acto_system *sys)
     m->correlation = 0;
     m->id = 0; /* never sent (tracing tells a message sent on by it) */
     m->cause = 0;
-    m->wait = NULL;
+    /* wait is read only under MSG_SEND_WAIT, which flags just cleared. */
     return m;
 }
 

@@ -60,10 +60,10 @@ acto__schedule(acto_actor *a)
 void
 acto__complete_wait(acto_system *sys, acto_msg *m, int status)
 {
-    acto__wait *w = m->wait;
-    if (w == NULL) {
-        return;
+    if (!(m->flags & MSG_SEND_WAIT)) {
+        return; /* m->wait is left over from another use */
     }
+    acto__wait *w = m->wait;
     m->wait = NULL;
     m->flags &= (uint16_t)~MSG_SEND_WAIT;
     w->status = status;
@@ -550,6 +550,7 @@ new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
     }
     m->type = type;
     m->kind = ACTO_PAYLOAD_BYTES;
+    m->flags = MSG_INLINE;
     m->len = (uint32_t)len;
     acto__copy_small(m->u.bytes, data, len);
     *out = m;

@@ -71,6 +71,7 @@ set_bytes(acto_msg *m, const void *data, size_t len)
         m->flags |= MSG_HEAP_DATA;
     } else {
         acto__copy_small(m->u.bytes, data, len);
+        m->flags |= MSG_INLINE;
     }
     m->len = (uint32_t)len;
     return 0;
@@ -111,6 +112,7 @@ acto_msg_new_bytes(acto_system *sys, uint32_t type, const void *data,
         acto_msg *m = acto__msg_alloc(sys);
         m->type = type;
         m->kind = ACTO_PAYLOAD_BYTES;
+        m->flags = MSG_INLINE;
         m->len = (uint32_t)len;
         acto__copy_small(m->u.bytes, data, len);
         *out = m;
@@ -192,6 +194,12 @@ acto_msg_kind(const acto_msg *m)
 const void *
 acto_msg_data(const acto_msg *m, size_t *len)
 {
+    if (likely(m->flags & MSG_INLINE)) { /* bytes or msgpack, inline */
+        if (len != NULL) {
+            *len = m->len;
+        }
+        return m->u.bytes;
+    }
     if (m->kind != ACTO_PAYLOAD_BYTES && m->kind != ACTO_PAYLOAD_MSGPACK) {
         if (len != NULL) {
             *len = 0;

@@ -22,7 +22,7 @@ take_flags(acto_msg *m)
     return true;
 }
 
-size_t
+ACTO__NO_SLP size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
     acto_actor *a = ctx_actor(ctx);
@@ -54,6 +54,22 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
         max_type = ACTO_MSG_SYSTEM_BASE - 1;
     }
     size_t n = 0;
+    /* Four at a time: one flag test and one count for the four. A group
+     * with a message to stop at or to clear is left to the loop below. */
+    for (; max - n >= 4; n += 4) {
+        acto_msg *m1 = m->next, *m2 = m1->next, *m3 = m2->next;
+        if (m->type > max_type || m1->type > max_type || m2->type > max_type ||
+            m3->type > max_type ||
+            unlikely((m->flags | m1->flags | m2->flags | m3->flags) &
+                     (uint16_t)~KEPT_FLAGS)) {
+            break;
+        }
+        msgs[n] = m;
+        msgs[n + 1] = m1;
+        msgs[n + 2] = m2;
+        msgs[n + 3] = m3;
+        m = m3->next;
+    }
     for (; n < max; n++) {
         if (m->type > max_type) {
             break;
@@ -156,6 +172,16 @@ send_rest(acto_ctx *ctx, acto_ref to, acto_msg *const *msgs, size_t n,
     return rc;
 }
 
+/* stamp addresses and numbers m as sent by self. */
+static inline void
+stamp(acto_msg *m, acto_ref to, acto_ref self, uint64_t id, uint64_t cause)
+{
+    m->to = to;
+    m->sender = self;
+    m->id = id;
+    m->cause = cause;
+}
+
 /* send_fitting puts in at once the messages of msgs that fit in to's
  * mailbox, as deliver's fast path would put them, with one lookup for all.
  * Returns how many went in (the first ones). */
@@ -180,15 +206,33 @@ send_fitting(acto_actor *a, acto_ref to, acto_msg *const *msgs, size_t n)
     /* Linked straight behind the mailbox's tail, as they are stamped; the
      * tail and the count follow once. */
     acto_msg **link = r->mb_tail != NULL ? &r->mb_tail->next : &r->mb_head;
+    /* Four at a time: one flag test and one count for the four, and no
+     * link pointer carried from one to the next. A group with a message
+     * to send the common way is left to the loop below. */
+    for (; fit - done >= 4; done += 4, id += 4) {
+        acto_msg *m0 = msgs[done], *m1 = msgs[done + 1];
+        acto_msg *m2 = msgs[done + 2], *m3 = msgs[done + 3];
+        if (unlikely(m0 == NULL || m1 == NULL || m2 == NULL || m3 == NULL ||
+                     ((m0->flags | m1->flags | m2->flags | m3->flags) &
+                      (MSG_WAITED | MSG_SLOW)))) {
+            break;
+        }
+        stamp(m0, to, self, id + 1, cause);
+        stamp(m1, to, self, id + 2, cause);
+        stamp(m2, to, self, id + 3, cause);
+        stamp(m3, to, self, id + 4, cause);
+        *link = m0;
+        m0->next = m1;
+        m1->next = m2;
+        m2->next = m3;
+        link = &m3->next;
+    }
     for (; done < fit; done++) {
         acto_msg *m = msgs[done];
         if (unlikely(m == NULL || (m->flags & (MSG_WAITED | MSG_SLOW)))) {
             break; /* the common way: a recorded flow's is recorded */
         }
-        m->to = to;
-        m->id = ++id;
-        m->sender = self;
-        m->cause = cause;
+        stamp(m, to, self, ++id, cause);
         *link = m;
         link = &m->next;
     }

@@ -194,8 +194,11 @@ acto_send_threadsafe(acto_system *sys, acto_ref to, uint32_t type,
         memcpy(copy, data, len);
         m->u.data = copy;
         m->flags |= MSG_HEAP_DATA;
-    } else if (len > 0) {
-        memcpy(m->u.bytes, data, len);
+    } else {
+        if (len > 0) {
+            memcpy(m->u.bytes, data, len);
+        }
+        m->flags |= MSG_INLINE;
     }
     uv_thread_t self = uv_thread_self();
     if (uv_thread_equal(&self, &sys->loop_thread)) {

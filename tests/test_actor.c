@@ -382,6 +382,51 @@ test_actor_payloads_keep_their_bytes_inline_heap_and_msgpack(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* A message the pool hands out again (the last one freed, first) starts
+ * afresh: no sender, id, cause or correlation of its last use, and a
+ * payload that reads as what it now holds, not the bytes it held. */
+static void
+test_actor_a_reused_message_forgets_its_last_header_and_payload(void **state)
+{
+    acto_test_env *env = *state;
+    acto_system *sys = acto_test_system(env, NULL);
+    recorder r = {0};
+    acto_ref ref;
+    assert_acto_ok(acto_spawn(sys, &recorder_b, &r, NULL, &ref));
+    acto_msg *m;
+    int v = 7;
+    assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, &v, sizeof(v), &m));
+    acto_msg_set_correlation(m, 42);
+    acto_msg *used = m;
+    assert_acto_ok(acto_system_send(sys, ref, m));
+    assert_true(acto_msg_id(used) != 0);
+    acto_test_settle(env);
+    assert_int_equal(r.n, 1); /* handled, so back in the pool */
+
+    int freed = 0;
+    assert_acto_ok(
+        acto_msg_new_ptr(sys, T_PING, &freed, free_counter, NULL, &m));
+    assert_ptr_equal(m, used);
+    size_t len = 99;
+    assert_null(acto_msg_data(m, &len));
+    assert_int_equal(len, 0);
+    assert_ptr_equal(acto_msg_ptr(m), &freed);
+    assert_true(acto_ref_is_none(acto_msg_sender(m)));
+    assert_int_equal(acto_msg_id(m), 0);
+    assert_int_equal(acto_msg_cause(m), 0);
+    assert_int_equal(acto_msg_correlation(m), 0);
+    acto_msg_free(m);
+    assert_int_equal(freed, 1);
+
+    char big[100] = {1, 2, 3};
+    assert_acto_ok(acto_msg_new_bytes(sys, T_NUM, big, sizeof(big), &m));
+    assert_ptr_equal(m, used);
+    assert_memory_equal(acto_msg_data(m, &len), big, sizeof(big));
+    assert_int_equal(len, sizeof(big));
+    acto_msg_free(m);
+    acto_test_close_system(env, sys);
+}
+
 /* ---- failure ---------------------------------------------------------- */
 
 typedef struct parent {
@@ -1033,6 +1078,8 @@ main(void)
             test_actor_pointer_payload_is_freed_once_when_handled_or_dead),
         acto_unit_test(
             test_actor_payloads_keep_their_bytes_inline_heap_and_msgpack),
+        acto_unit_test(
+            test_actor_a_reused_message_forgets_its_last_header_and_payload),
         acto_unit_test(
             test_actor_failure_reaches_parent_with_error_and_quarantined_message),
         acto_unit_test(

@@ -341,7 +341,7 @@ typedef struct many {
     int rc;
     size_t sent;
     uint32_t room_before, room_after;
-    bool null_entry;
+    int null_at; /* 1 + the index of a NULL entry; 0: none */
 } many;
 
 static int
@@ -354,9 +354,9 @@ many_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         assert_acto_ok(acto_msg_new_bytes(acto_ctx_system(ctx), T_NUM, &i,
                                           sizeof(i), &msgs[i]));
     }
-    if (y->null_entry) {
-        acto_msg_free(msgs[4]);
-        msgs[4] = NULL;
+    if (y->null_at > 0) {
+        acto_msg_free(msgs[y->null_at - 1]);
+        msgs[y->null_at - 1] = NULL;
     }
     y->room_before = acto_send_room(ctx, y->to);
     y->rc = acto_send_many(ctx, y->to, msgs, 6, &y->sent);
@@ -386,14 +386,22 @@ test_send_many_counts_room_and_refuses_bad_entries(void **state)
     assert_int_equal(y.room_before, 4);
     assert_int_equal(y.room_after, 0); /* full, two parked */
     assert_in_order(&t, 6);
-    /* A NULL entry stops it there: what came before is sent. */
-    y = (many){.to = r, .null_entry = true};
+    /* A NULL entry stops it there: what came before is sent, whether it
+     * is after the first four or among them. */
+    y = (many){.to = r, .null_at = 5};
     t.n = 0;
     assert_acto_ok(acto_test_send_int(sys, yr, T_NUM, 0));
     acto_test_settle(env);
     assert_acto_err(y.rc, ACTO_EINVAL);
     assert_int_equal(y.sent, 4);
     assert_in_order(&t, 4);
+    y = (many){.to = r, .null_at = 3};
+    t.n = 0;
+    assert_acto_ok(acto_test_send_int(sys, yr, T_NUM, 0));
+    acto_test_settle(env);
+    assert_acto_err(y.rc, ACTO_EINVAL);
+    assert_int_equal(y.sent, 2);
+    assert_in_order(&t, 2);
     /* To a dead actor: dead letters, no room. */
     assert_acto_ok(acto_stop(sys, r));
     acto_test_settle(env);
