@@ -23,15 +23,6 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* ACTO__NO_SLP keeps GCC from packing a few pointers stored side by side
- * into a vector it builds one lane at a time: more instructions than the
- * plain stores (acto_take_run's walk). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ACTO__NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
-#else
-#define ACTO__NO_SLP
-#endif
-
 /* ---- messages --------------------------------------------------------- */
 
 enum msg_flag {

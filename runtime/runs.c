@@ -22,7 +22,7 @@ take_flags(acto_msg *m)
     return true;
 }
 
-ACTO__NO_SLP size_t
+size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
     acto_actor *a = ctx_actor(ctx);
