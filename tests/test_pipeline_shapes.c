@@ -481,42 +481,70 @@ half_way(void *arg)
     return ((tally *)arg)->n >= 1000;
 }
 
+/* A pipeline of 20,000 counted items through a pool of two workers with
+ * mailboxes of 16, run until half of them reached the sink. */
+typedef struct half_run {
+    counter c;
+    tally t;
+    acto_pipeline *p;
+    acto_stage *pool, *snk;
+    acto_future *done;
+} half_run;
+
+static void
+run_half(acto_test_env *env, acto_system *sys, const acto_pool_opts *po,
+         half_run *h)
+{
+    h->c = (counter){.next = 1, .last = 20000};
+    h->t = (tally){.key_ordered = true};
+    acto_stage *src;
+    acto_stage_opts so = {.capacity = 16};
+    assert_acto_ok(acto_pipeline_new(sys, NULL, &h->p));
+    assert_acto_ok(acto_pipeline_source(h->p, count_up, &h->c, NULL, &src));
+    assert_acto_ok(
+        acto_pipeline_pool(h->p, src, po, pass, NULL, &so, &h->pool));
+    assert_acto_ok(
+        acto_pipeline_sink(h->p, h->pool, add_up, &h->t, NULL, &h->snk));
+    assert_acto_ok(acto_pipeline_start(h->p, &h->done));
+    assert_true(acto_test_run_until(&env->loop, half_way, &h->t, 5000));
+}
+
+/* end_half runs h to its end: done, with restarts restarts of the pool's
+ * workers and every item either at the sink or dropped with a killed
+ * worker's mailbox. Returns how many were dropped. */
+static uint64_t
+end_half(acto_test_env *env, acto_system *sys, half_run *h, uint64_t restarts)
+{
+    acto_test_settle(env);
+    assert_int_equal(acto_future_state_of(h->done), ACTO_FUTURE_DONE);
+    acto_stage_stats st;
+    assert_acto_ok(acto_pipeline_stats(h->p, h->pool, &st));
+    assert_int_equal(st.restarts, restarts);
+    assert_int_equal((uint64_t)h->t.n + st.dropped, 20000);
+    acto_future_release(h->done);
+    assert_acto_ok(acto_pipeline_free(h->p));
+    acto_test_close_system(env, sys);
+    return st.dropped;
+}
+
 static void
 pool_worker_killed_is_restarted_by_its_supervisor(void **state)
 {
     acto_test_env *env = *state;
     acto_system *sys = acto_test_system(env, NULL);
-    counter c = {.next = 1, .last = 20000};
-    tally t = {.key_ordered = true};
-    acto_pipeline *p;
-    acto_stage *src, *pool, *snk;
-    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
-    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    half_run h;
     acto_pool_opts po = {.workers = 2};
-    acto_stage_opts so = {.capacity = 16};
-    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &so, &pool));
-    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
-    acto_future *done;
-    assert_acto_ok(acto_pipeline_start(p, &done));
-    assert_true(acto_test_run_until(&env->loop, half_way, &t, 5000));
-    acto_ref w0 = acto_pipeline_worker(pool, 0);
+    run_half(env, sys, &po, &h);
+    acto_ref w0 = acto_pipeline_worker(h.pool, 0);
     assert_false(acto_ref_is_none(w0));
-    assert_true(acto_ref_is_none(acto_pipeline_worker(pool, 2)));
-    assert_true(acto_ref_is_none(acto_pipeline_worker(snk, 0)));
+    assert_true(acto_ref_is_none(acto_pipeline_worker(h.pool, 2)));
+    assert_true(acto_ref_is_none(acto_pipeline_worker(h.snk, 0)));
     assert_acto_ok(acto_kill(sys, w0));
-    acto_test_settle(env);
-    assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_DONE);
-    acto_stage_stats st;
-    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
-    assert_int_equal(st.restarts, 1);
+    uint64_t dropped = end_half(env, sys, &h, 1);
     /* Only what waited in the killed worker's mailbox was lost. */
-    if (st.dropped > 16 + 1) {
-        fail_msg("%llu dropped", (unsigned long long)st.dropped);
+    if (dropped > 16 + 1) {
+        fail_msg("%llu dropped", (unsigned long long)dropped);
     }
-    assert_int_equal((uint64_t)t.n + st.dropped, 20000);
-    acto_future_release(done);
-    assert_acto_ok(acto_pipeline_free(p));
-    acto_test_close_system(env, sys);
 }
 
 static uint64_t
@@ -536,33 +564,15 @@ pool_worker_killed_while_its_source_waits_for_it(void **state)
 {
     acto_test_env *env = *state;
     acto_system *sys = acto_test_system(env, NULL);
-    counter c = {.next = 1, .last = 20000};
-    tally t = {.key_ordered = true};
-    acto_pipeline *p;
-    acto_stage *src, *pool, *snk;
-    assert_acto_ok(acto_pipeline_new(sys, NULL, &p));
-    assert_acto_ok(acto_pipeline_source(p, count_up, &c, NULL, &src));
+    half_run h;
     acto_pool_opts po = {
         .workers = 2, .route = ACTO_ROUTE_KEY, .key = same_key};
-    acto_stage_opts so = {.capacity = 16};
-    assert_acto_ok(acto_pipeline_pool(p, src, &po, pass, NULL, &so, &pool));
-    assert_acto_ok(acto_pipeline_sink(p, pool, add_up, &t, NULL, &snk));
-    acto_future *done;
-    assert_acto_ok(acto_pipeline_start(p, &done));
-    assert_true(acto_test_run_until(&env->loop, half_way, &t, 5000));
+    run_half(env, sys, &po, &h);
     /* Both: the one with the items, whichever the key hashes to. */
-    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(pool, 0)));
-    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(pool, 1)));
-    acto_test_settle(env);
-    assert_int_equal(acto_future_state_of(done), ACTO_FUTURE_DONE);
-    acto_stage_stats st;
-    assert_acto_ok(acto_pipeline_stats(p, pool, &st));
-    assert_int_equal(st.restarts, 2);
-    assert_int_equal((uint64_t)t.n + st.dropped, 20000);
-    assert_true(t.key_ordered);
-    acto_future_release(done);
-    assert_acto_ok(acto_pipeline_free(p));
-    acto_test_close_system(env, sys);
+    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(h.pool, 0)));
+    assert_acto_ok(acto_kill(sys, acto_pipeline_worker(h.pool, 1)));
+    (void)end_half(env, sys, &h, 2);
+    assert_true(h.t.key_ordered);
 }
 
 int
