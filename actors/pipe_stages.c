@@ -538,42 +538,37 @@ acto__pipe_finish(acto_ctx *ctx, acto_stage *st)
 /* ---- the actor -------------------------------------------------------- */
 
 /* The item loops below handle the item of the message being handled and
- * then the items waiting behind it (acto_take_run), in one call: a run of
+ * then the items waiting behind it (acto_run_begin), in one call: a run of
  * items costs one trip through the scheduler, and what they emit goes on
  * together. They stop where one message at a time would (the stage
- * parked, suspended itself for a retry, or is stopping) and give the rest
- * of the run back, so it waits in the mailbox as before. */
+ * parked, suspended itself for a retry, or is stopping); the rest of the
+ * run was never taken and waits in the mailbox as before. */
 #define ITEM_MAX (ACTO_STREAM_BASE - 1u)
-#define RUN_MAX 64
 
 typedef void (*item_fn)(acto_ctx *ctx, acto_stage *st, acto_msg *item);
 
-/* run_items runs fn on the items waiting behind the one in hand, a run at
- * a time, until none waits or the stage must stop (halt); then the items
- * of the run not handled go back to the mailbox. A run shorter than asked
- * for took all the items there were (or the turn's budget): asking again
- * would find none, short of the stage sending to itself, and what it
- * would have found waits for the next message of the turn anyway.
- * Returns how many it ran fn on. Inlined with fn known. */
+/* run_items runs fn on the items waiting behind the one in hand, taking
+ * each as it goes (the next is found while fn works on this one), until
+ * none waits, the turn's budget is spent or the stage must stop (halt):
+ * the rest were never taken and wait in the mailbox. Returns how many it
+ * ran fn on. Inlined with fn known. */
 static inline __attribute__((always_inline)) size_t
 run_items(acto_ctx *ctx, acto_stage *st, item_fn fn)
 {
-    acto_msg *m[RUN_MAX]; /* the items themselves need no zeroing */
-    size_t n, done = 0;
-    while (!st->halt && (n = acto_take_run(ctx, ITEM_MAX, m, RUN_MAX)) > 0) {
-        size_t i = 0;
-        do {
-            fn(ctx, st, m[i]);
-        } while (++i < n && !__builtin_expect(st->halt, 0));
-        done += i;
-        if (i < n) {
-            (void)acto_put_back(ctx, m + i, n - i);
+    acto_run run;
+    if (st->halt || !acto_run_begin(ctx, ITEM_MAX, SIZE_MAX, &run)) {
+        return 0;
+    }
+    size_t done = 0;
+    acto_msg *m;
+    while ((m = acto_run_next(&run)) != NULL) {
+        fn(ctx, st, m);
+        done++;
+        if (__builtin_expect(st->halt, 0)) {
             break;
         }
-        if (n < RUN_MAX) {
-            break; /* the run ended where the waiting items did */
-        }
     }
+    acto_run_end(&run);
     return done;
 }
 

@@ -22,6 +22,18 @@ take_flags(acto_msg *m)
     return true;
 }
 
+/* run_refused tells whether a's handler may take no run now (see
+ * acto_take_run): shared by both ways of taking one. */
+static inline bool
+run_refused(const acto_actor *a, const acto_system *sys)
+{
+    return sys->turn_actor != a || sys->current != a || sys->special ||
+           sys->trace_hot != NULL || a->lane_head != NULL ||
+           a->life != LIFE_RUNNING ||
+           (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)) ||
+           (a->ext != NULL && a->ext->recv_timeout_ms > 0);
+}
+
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
@@ -34,11 +46,7 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     /* Only inside the actor's own turn, nothing on its system lane to go
      * first, and neither debug mode nor a recorded flow, which follow
      * each message's handling on its own (a flow sampled out may). */
-    if (unlikely(msgs == NULL || sys->turn_actor != a || sys->current != a ||
-                 sys->special || sys->trace_hot != NULL ||
-                 a->lane_head != NULL || a->life != LIFE_RUNNING ||
-                 (a->flags & (ACTOR_PARKED | ACTOR_SUSPENDED)) ||
-                 (a->ext != NULL && a->ext->recv_timeout_ms > 0))) {
+    if (unlikely(msgs == NULL || run_refused(a, sys))) {
         return 0;
     }
     if (max > sys->turn_left) {
@@ -93,6 +101,66 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     sys->turn_left -= (uint32_t)n;
     sys->stats.handled += n;
     return n;
+}
+
+/* The three are inlined into a caller's loop where the build can (LTO),
+ * so the run stays in registers and the next message's address is loaded
+ * while the caller works on this one. */
+__attribute__((always_inline)) inline bool
+acto_run_begin(acto_ctx *ctx, uint32_t max_type, size_t max, acto_run *run)
+{
+    acto_actor *a = ctx_actor(ctx);
+    acto_system *sys = a->sys;
+    if (run == NULL || a->mb_head == NULL || unlikely(run_refused(a, sys))) {
+        return false;
+    }
+    /* Bounded as acto_take_run's walk: the list holds that many. */
+    uint32_t left = a->mb_count - sys->turn_held;
+    if (left > sys->turn_left) {
+        left = sys->turn_left;
+    }
+    if (left > max) {
+        left = (uint32_t)max;
+    }
+    run->actor_ = a;
+    run->next_ = a->mb_head;
+    run->max_type_ =
+        max_type < ACTO_MSG_SYSTEM_BASE ? max_type : ACTO_MSG_SYSTEM_BASE - 1;
+    run->left_ = left;
+    run->taken_ = 0;
+    return left > 0;
+}
+
+__attribute__((always_inline)) inline acto_msg *
+acto_run_next(acto_run *run)
+{
+    acto_msg *m = run->next_;
+    if (run->left_ == 0 || m->type > run->max_type_ ||
+        (unlikely(m->flags & (uint16_t)~KEPT_FLAGS) && !take_flags(m))) {
+        run->left_ = 0;
+        return NULL;
+    }
+    acto_actor *a = run->actor_;
+    /* Off the list at once: the list stays whole for any send meanwhile;
+     * the counts follow at acto_run_end. */
+    if ((a->mb_head = run->next_ = m->next) == NULL) {
+        a->mb_tail = NULL;
+    }
+    run->left_--;
+    run->taken_++;
+    return m;
+}
+
+__attribute__((always_inline)) inline void
+acto_run_end(acto_run *run)
+{
+    acto_actor *a = run->actor_;
+    acto_system *sys = a->sys;
+    uint32_t n = run->taken_;
+    sys->turn_held += n; /* still counted: acto__settle_held */
+    sys->turn_left -= n;
+    sys->stats.handled += n;
+    run->taken_ = 0;
 }
 
 int

@@ -1,6 +1,8 @@
-/* Runs of messages: acto_take_run and acto_put_back (a handler working
- * through the messages waiting behind its own), acto_send_many and
- * acto_send_room (a handler passing a run on with one delivery). */
+/* Runs of messages: acto_take_run and acto_put_back, or acto_run_begin,
+ * acto_run_next and acto_run_end (a handler working through the messages
+ * waiting behind its own; the receivers' tests run both ways),
+ * acto_send_many and acto_send_room (a handler passing a run on with one
+ * delivery). */
 #include "acto_test.h"
 
 #include <string.h>
@@ -17,7 +19,8 @@ typedef struct taker {
     int calls;           /* handler calls */
     int runs[LOG_MAX];   /* messages each call took with acto_take_run */
     int keep;            /* handle at most this many of a run (0: all) */
-    bool suspend_after;  /* suspend once it put some back */
+    bool suspend_after;  /* suspend once it put some back (or left some) */
+    bool cursor;         /* acto_run_begin/next/end, not acto_take_run */
     uint32_t count_seen; /* acto_mailbox_count while it held a run */
     acto_system *sys;
     acto_ref self;
@@ -31,12 +34,41 @@ log_num(taker *t, const acto_msg *m)
     }
 }
 
+/* take_by_cursor takes the run one message at a time, at most keep of it
+ * (0: all): the rest stay in the mailbox, with nothing to put back. */
+static void
+take_by_cursor(acto_ctx *ctx, taker *t)
+{
+    acto_run run;
+    int n = 0;
+    if (acto_run_begin(ctx, T_NUM, LOG_MAX, &run)) {
+        acto_msg *m;
+        while ((t->keep == 0 || n < t->keep) &&
+               (m = acto_run_next(&run)) != NULL) {
+            n++;
+            log_num(t, m);
+            acto_msg_free(m);
+        }
+        t->count_seen = acto_mailbox_count(t->sys, t->self);
+        acto_run_end(&run);
+    }
+    t->runs[t->calls++ % LOG_MAX] = n;
+    if (t->suspend_after && t->keep > 0 && n == t->keep) {
+        t->suspend_after = false;
+        assert_acto_ok(acto_suspend(ctx));
+    }
+}
+
 static int
 taker_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 {
     taker *t = state;
     log_num(t, m);
     if (acto_msg_type(m) != T_NUM) {
+        return 0;
+    }
+    if (t->cursor) {
+        take_by_cursor(ctx, t);
         return 0;
     }
     acto_msg *run[LOG_MAX];
@@ -60,11 +92,16 @@ taker_receive(acto_ctx *ctx, void *state, const acto_msg *m)
 
 static const acto_behaviour taker_b = {taker_receive, NULL, NULL};
 
+/* Whether the test running takes its runs by cursor (set by its entry in
+ * main's list). */
+static bool by_cursor;
+
 static acto_ref
 spawn_taker(acto_system *sys, taker *t, uint32_t capacity, uint32_t batch)
 {
     acto_spawn_opts o = {.capacity = capacity, .batch = batch};
     t->sys = sys;
+    t->cursor = by_cursor;
     assert_acto_ok(acto_spawn(sys, &taker_b, t, &o, &t->self));
     return t->self;
 }
@@ -256,8 +293,15 @@ refuser_receive(acto_ctx *ctx, void *state, const acto_msg *m)
         f->shutdown_first = false;
         assert_acto_ok(acto_shutdown(acto_ctx_system(ctx), acto_self(ctx)));
     }
+    /* The cursor is refused exactly where a run is. */
+    acto_run cur;
+    bool began = acto_run_begin(ctx, T_NUM, 4, &cur);
+    if (began) {
+        acto_run_end(&cur); /* took none */
+    }
     acto_msg *run[4];
     size_t n = acto_take_run(ctx, T_NUM, run, 4);
+    assert_int_equal(began, n > 0);
     f->taken += n;
     for (size_t i = 0; i < n; i++) {
         acto_msg_free(run[i]);
@@ -420,15 +464,45 @@ test_send_many_counts_room_and_refuses_bad_entries(void **state)
     acto_test_close_system(env, sys);
 }
 
+/* BOTH_WAYS(test) defines test's two entries: by acto_take_run and by
+ * cursor. */
+#define BOTH_WAYS(test)                                                        \
+    static void test##_by_array(void **state)                                  \
+    {                                                                          \
+        by_cursor = false;                                                     \
+        test(state);                                                           \
+    }                                                                          \
+    static void test##_by_cursor(void **state)                                 \
+    {                                                                          \
+        by_cursor = true;                                                      \
+        test(state);                                                           \
+        by_cursor = false;                                                     \
+    }
+
+BOTH_WAYS(test_runs_take_in_order_within_the_batch_budget)
+BOTH_WAYS(test_runs_stop_at_a_message_above_max_type)
+BOTH_WAYS(test_runs_keep_counting_in_a_bounded_mailbox)
+BOTH_WAYS(test_runs_and_send_many_keep_order_under_backpressure)
+BOTH_WAYS(test_runs_put_back_waits_for_resume)
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        acto_unit_test(test_runs_take_in_order_within_the_batch_budget),
-        acto_unit_test(test_runs_stop_at_a_message_above_max_type),
-        acto_unit_test(test_runs_keep_counting_in_a_bounded_mailbox),
-        acto_unit_test(test_runs_and_send_many_keep_order_under_backpressure),
-        acto_unit_test(test_runs_put_back_waits_for_resume),
+        acto_unit_test(
+            test_runs_take_in_order_within_the_batch_budget_by_array),
+        acto_unit_test(
+            test_runs_take_in_order_within_the_batch_budget_by_cursor),
+        acto_unit_test(test_runs_stop_at_a_message_above_max_type_by_array),
+        acto_unit_test(test_runs_stop_at_a_message_above_max_type_by_cursor),
+        acto_unit_test(test_runs_keep_counting_in_a_bounded_mailbox_by_array),
+        acto_unit_test(test_runs_keep_counting_in_a_bounded_mailbox_by_cursor),
+        acto_unit_test(
+            test_runs_and_send_many_keep_order_under_backpressure_by_array),
+        acto_unit_test(
+            test_runs_and_send_many_keep_order_under_backpressure_by_cursor),
+        acto_unit_test(test_runs_put_back_waits_for_resume_by_array),
+        acto_unit_test(test_runs_put_back_waits_for_resume_by_cursor),
         acto_unit_test(test_runs_are_refused_where_messages_go_one_by_one),
         acto_unit_test(test_runs_are_refused_in_debug_mode),
         acto_unit_test(test_send_many_counts_room_and_refuses_bad_entries),

@@ -211,6 +211,42 @@ acto_msg *acto_take_msg(acto_ctx *ctx);
 size_t acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs,
                      size_t max);
 
+/* A run taken one message at a time (acto_run_begin). Allocated by the
+ * caller; its fields are not part of the API. */
+typedef struct acto_run {
+    void *actor_;
+    void *next_;
+    uint32_t max_type_;
+    uint32_t left_;
+    uint32_t taken_;
+} acto_run;
+
+/* acto_run_begin starts taking, one at a time, up to max of the messages
+ * waiting behind the one being handled, under acto_take_run's rules
+ * (checked here, once). Where acto_take_run walks the whole run before the
+ * handler sees its first message, acto_run_next finds each next message
+ * while the handler still works on the one before, and a handler that
+ * stops early leaves the rest where they are: nothing to put back.
+ * Between acto_run_begin and acto_run_end the handler takes no messages
+ * any other way (acto_take_msg of the message in hand aside).
+ * Returns true when a message may follow (*run is set; end it with
+ * acto_run_end), false when none can be taken now.
+ * Thread: the loop thread, inside a handler of ctx's actor. */
+bool acto_run_begin(acto_ctx *ctx, uint32_t max_type, size_t max,
+                    acto_run *run);
+
+/* acto_run_next takes the next message of the run: NULL once max were
+ * taken, none waits, or the next is not of type <= max_type or is one
+ * acto_take_msg would refuse (it stays first in the mailbox).
+ * Ownership: the caller owns the message, as with acto_take_run; until the
+ * handler returns it still counts in the mailbox.
+ * Thread: as acto_run_begin. */
+acto_msg *acto_run_next(acto_run *run);
+
+/* acto_run_end counts the messages the run took in the turn's budget.
+ * Thread: as acto_run_begin. */
+void acto_run_end(acto_run *run);
+
 /* acto_put_back returns the last n messages acto_take_run gave this
  * handler, unhandled and in order, to the front of the mailbox: for a
  * handler that must stop in the middle of a run (it parked, suspended
