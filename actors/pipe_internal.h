@@ -172,6 +172,13 @@ struct acto_pipeline {
 
 extern const acto_behaviour acto__pipe_stage_behaviour;
 
+/* acto__pipe_capacity_of is a stage's mailbox bound: its own, or 64. */
+static inline uint32_t
+acto__pipe_capacity_of(const acto_stage_opts *o)
+{
+    return o->capacity != 0 ? o->capacity : 64;
+}
+
 /* acto__pipe_batch_of is the turn of a stage's actor (messages handled
  * at most): its whole mailbox and the end of the stream, 64 at least. A
  * reader that took fewer per turn than its writers pass it per round (a
@@ -179,7 +186,7 @@ extern const acto_behaviour acto__pipe_stage_behaviour;
 static inline uint32_t
 acto__pipe_batch_of(const acto_stage_opts *o)
 {
-    uint32_t cap = o->capacity != 0 ? o->capacity : 64;
+    uint32_t cap = acto__pipe_capacity_of(o);
     return cap < 64 ? 64 : cap + 1;
 }
 

@@ -28,7 +28,7 @@ start_worker(acto_ctx *sup, const void *arg, size_t len, acto_ref *out)
     memcpy(&w, arg, sizeof(w));
     acto_spawn_opts o = {
         .label = w->name,
-        .capacity = w->opts.capacity != 0 ? w->opts.capacity : 64,
+        .capacity = acto__pipe_capacity_of(&w->opts),
         .batch = acto__pipe_batch_of(&w->opts),
     };
     return acto_spawn(acto_ctx_system(sup), &acto__pipe_stage_behaviour, w, &o,

@@ -150,13 +150,18 @@ acto__pipe_on_error(acto_ctx *ctx, acto_stage *st, acto_msg *item, int code)
 
 /* ---- handling --------------------------------------------------------- */
 
-static void
-send_self(acto_ctx *ctx, acto_stage *st, uint32_t type)
+/* ask_source asks the source src for more (PIPE_MSG_PULL), from the
+ * source itself or from the reader it waits for; a source that cannot be
+ * asked would never go on, so that fails the pipeline. Apart (at most once
+ * a turn): inlined, it grew stage_receive past where GCC still inlines
+ * acto_msg_free into it, +9 instructions an item in pool8. */
+static __attribute__((noinline)) void
+ask_source(acto_ctx *ctx, acto_stage *src)
 {
-    if (acto_tell(ctx, acto_self(ctx), type, NULL, 0) != 0) {
+    if (acto_tell(ctx, src->ref, PIPE_MSG_PULL, NULL, 0) != 0) {
         acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a source could not go on",
-                        st->ref, NULL};
-        acto__pipe_fail(st->p, st, &e);
+                        src->ref, NULL};
+        acto__pipe_fail(src->p, src, &e);
     }
 }
 
@@ -225,11 +230,7 @@ pull_feeder(acto_ctx *ctx, acto_stage *st)
         return; /* stopping: the source stops with the rest */
     }
     src->wants_pull = false;
-    if (acto_tell(ctx, src->ref, PIPE_MSG_PULL, NULL, 0) == ACTO_ENOMEM) {
-        acto_error e = {ACTO_ENOMEM, "OutOfMemory", "a source could not go on",
-                        src->ref, NULL};
-        acto__pipe_fail(st->p, src, &e);
-    }
+    ask_source(ctx, src);
 }
 
 /* Calls of a source function per turn, at most. */
@@ -263,14 +264,14 @@ produce(acto_ctx *ctx, acto_stage *st)
     } else if (rc < 0) {
         acto__pipe_on_error(ctx, st, NULL, rc);
         if (st->p->phase < PHASE_STOPPING && st->retry_timer == 0) {
-            send_self(ctx, st, PIPE_MSG_PULL);
+            ask_source(ctx, st);
         }
     } else {
         st->attempt = 0;
         if (asked_later) {
             st->wants_pull = true;
         } else {
-            send_self(ctx, st, PIPE_MSG_PULL);
+            ask_source(ctx, st);
         }
     }
 }

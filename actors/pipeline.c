@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_CAPACITY 64
 #define MAX_NAME 255
 
 int
@@ -479,8 +478,7 @@ spawn_stage(acto_pipeline *p, acto_stage *st)
 {
     acto_spawn_opts o = {
         .label = st->name,
-        .capacity =
-            st->opts.capacity != 0 ? st->opts.capacity : DEFAULT_CAPACITY,
+        .capacity = acto__pipe_capacity_of(&st->opts),
         /* A source makes one burst per turn, then lets its readers drain:
          * a second burst in the same turn would only find them full and
          * park item by item. */

@@ -482,6 +482,19 @@ acto__copy_small(unsigned char *dst, const void *src, size_t len)
     }
 }
 
+/* acto__msg_fill_inline makes m, just taken from acto__msg_alloc, a
+ * message of type carrying len (at most ACTO_MSG_INLINE) bytes inline:
+ * the one place that marks such a payload MSG_INLINE for acto_msg_data. */
+static inline void
+acto__msg_fill_inline(acto_msg *m, uint32_t type, const void *data, size_t len)
+{
+    m->type = type;
+    m->kind = ACTO_PAYLOAD_BYTES;
+    m->flags = MSG_INLINE;
+    m->len = (uint32_t)len;
+    acto__copy_small(m->u.bytes, data, len);
+}
+
 /* acto__msg_release frees what the payload owns and pools the message. */
 static inline void
 acto__msg_release(acto_msg *m)

@@ -548,11 +548,7 @@ new_bytes(acto_system *sys, uint32_t type, const void *data, size_t len,
     if (unlikely(m == NULL)) {
         return ACTO_ENOMEM;
     }
-    m->type = type;
-    m->kind = ACTO_PAYLOAD_BYTES;
-    m->flags = MSG_INLINE;
-    m->len = (uint32_t)len;
-    acto__copy_small(m->u.bytes, data, len);
+    acto__msg_fill_inline(m, type, data, len);
     *out = m;
     return 0;
 }

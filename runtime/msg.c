@@ -110,11 +110,7 @@ acto_msg_new_bytes(acto_system *sys, uint32_t type, const void *data,
                len <= ACTO_MSG_INLINE && type < ACTO_MSG_SYSTEM_BASE &&
                sys->pool != NULL)) {
         acto_msg *m = acto__msg_alloc(sys);
-        m->type = type;
-        m->kind = ACTO_PAYLOAD_BYTES;
-        m->flags = MSG_INLINE;
-        m->len = (uint32_t)len;
-        acto__copy_small(m->u.bytes, data, len);
+        acto__msg_fill_inline(m, type, data, len);
         *out = m;
         return 0;
     }

@@ -34,6 +34,39 @@ run_refused(const acto_actor *a, const acto_system *sys)
            (a->ext != NULL && a->ext->recv_timeout_ms > 0);
 }
 
+/* run_bound is how many a run may take at most: max, within the turn's
+ * budget and the messages listed (the mailbox's count but for those
+ * already held), so a walk bounded by it needs no test of the list's end. */
+static inline uint32_t
+run_bound(const acto_actor *a, const acto_system *sys, size_t max)
+{
+    uint32_t bound = a->mb_count - sys->turn_held;
+    if (bound > sys->turn_left) {
+        bound = sys->turn_left;
+    }
+    return max < bound ? (uint32_t)max : bound;
+}
+
+/* run_max_type is the highest type a run takes: never a system message. */
+static inline uint32_t
+run_max_type(uint32_t max_type)
+{
+    return max_type < ACTO_MSG_SYSTEM_BASE ? max_type
+                                           : ACTO_MSG_SYSTEM_BASE - 1;
+}
+
+/* count_taken counts n messages a run took off the list: held (still
+ * counted in the mailbox, so no parked sender comes in before the handler
+ * is done with them: acto__settle_held) and handled, in the turn's
+ * budget. */
+static inline void
+count_taken(acto_system *sys, uint32_t n)
+{
+    sys->turn_held += n;
+    sys->turn_left -= n;
+    sys->stats.handled += n;
+}
+
 size_t
 acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
 {
@@ -49,18 +82,8 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     if (unlikely(msgs == NULL || run_refused(a, sys))) {
         return 0;
     }
-    if (max > sys->turn_left) {
-        max = sys->turn_left;
-    }
-    /* The list holds the mailbox's count but for the messages already
-     * held: bounding the walk by it spares a test per message. */
-    uint32_t listed = a->mb_count - sys->turn_held;
-    if (max > listed) {
-        max = listed;
-    }
-    if (max_type >= ACTO_MSG_SYSTEM_BASE) {
-        max_type = ACTO_MSG_SYSTEM_BASE - 1;
-    }
+    max = run_bound(a, sys, max);
+    max_type = run_max_type(max_type);
     size_t n = 0;
     /* Four at a time: one flag test and one count for the four. A group
      * with a message to stop at or to clear is left to the loop below. */
@@ -92,14 +115,10 @@ acto_take_run(acto_ctx *ctx, uint32_t max_type, acto_msg **msgs, size_t max)
     if (n == 0) {
         return 0;
     }
-    /* Off the list, still counted: no parked sender comes in before the
-     * handler is done with them (acto__settle_held). */
     if ((a->mb_head = m) == NULL) {
         a->mb_tail = NULL;
     }
-    sys->turn_held += (uint32_t)n;
-    sys->turn_left -= (uint32_t)n;
-    sys->stats.handled += n;
+    count_taken(sys, (uint32_t)n);
     return n;
 }
 
@@ -114,21 +133,12 @@ acto_run_begin(acto_ctx *ctx, uint32_t max_type, size_t max, acto_run *run)
     if (run == NULL || a->mb_head == NULL || unlikely(run_refused(a, sys))) {
         return false;
     }
-    /* Bounded as acto_take_run's walk: the list holds that many. */
-    uint32_t left = a->mb_count - sys->turn_held;
-    if (left > sys->turn_left) {
-        left = sys->turn_left;
-    }
-    if (left > max) {
-        left = (uint32_t)max;
-    }
     run->actor_ = a;
-    run->next_ = a->mb_head;
-    run->max_type_ =
-        max_type < ACTO_MSG_SYSTEM_BASE ? max_type : ACTO_MSG_SYSTEM_BASE - 1;
-    run->left_ = left;
+    run->next_ = a->mb_head; /* kept equal to it, in a register */
+    run->max_type_ = run_max_type(max_type);
+    run->left_ = run_bound(a, sys, max);
     run->taken_ = 0;
-    return left > 0;
+    return run->left_ > 0;
 }
 
 __attribute__((always_inline)) inline acto_msg *
@@ -155,11 +165,7 @@ __attribute__((always_inline)) inline void
 acto_run_end(acto_run *run)
 {
     acto_actor *a = run->actor_;
-    acto_system *sys = a->sys;
-    uint32_t n = run->taken_;
-    sys->turn_held += n; /* still counted: acto__settle_held */
-    sys->turn_left -= n;
-    sys->stats.handled += n;
+    count_taken(a->sys, run->taken_);
     run->taken_ = 0;
 }
 
